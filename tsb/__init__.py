@@ -1,0 +1,3 @@
+"""tsb: TextStyleBrush, reproducible."""
+
+__version__ = "0.1.0"

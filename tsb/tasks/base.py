@@ -1,0 +1,95 @@
+"""The seam between the generic trainer and what is optimised.
+
+A :class:`Task` is an ``nn.Module`` that owns its networks and loss terms and declares
+named optimisation :class:`Phase` s. The trainer builds one optimizer per *parameter group*
+(``Task.param_groups()``), runs the phases that are due at each step, and never looks at what
+the modules are. A GAN declares a discriminator phase, a generator phase and a lazy
+regularisation phase (every k steps, sharing the discriminator's optimizer); a classifier
+declares one phase.
+
+Batches are plain dicts of tensors and strings (keys documented in ``tsb.data.keys``).
+A task never opens files, prints or saves: it returns tensors and scalars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+Batch = dict[str, object]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One named optimisation step.
+
+    name: used in logs (``train/<name>/<term>``).
+    group: the parameter group (key of ``Task.param_groups()``) whose optimizer steps.
+    interval: run every ``interval`` trainer steps (lazy regularisation uses e.g. 16).
+    """
+
+    name: str
+    group: str
+    interval: int = 1
+
+    def due(self, step: int) -> bool:
+        return step % self.interval == 0
+
+
+@dataclass
+class PhaseOutput:
+    """What a phase returns: the scalar to back-propagate and the per-term values to log."""
+
+    loss: Tensor
+    logs: dict[str, Tensor]
+
+
+class Task(nn.Module):
+    """Base class of everything the trainer optimises.
+
+    Subclasses implement :meth:`phases`, :meth:`param_groups`, :meth:`phase_loss`,
+    :meth:`validation_step` and :meth:`sample`. Optionally :meth:`ema_modules`.
+    """
+
+    def phases(self) -> list[Phase]:
+        raise NotImplementedError
+
+    def param_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Trainable parameters by optimizer group name. Frozen helpers belong to no group."""
+        raise NotImplementedError
+
+    def phase_loss(self, phase: Phase, batch: Batch, step: int) -> PhaseOutput:
+        """Compute the loss of ``phase`` on ``batch``. Called inside autocast by the trainer."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def validation_step(self, batch: Batch) -> dict[str, Tensor]:
+        """Scalar metrics for one validation batch (averaged over batches by the trainer)."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(self, batch: Batch) -> Tensor:
+        """An image grid for humans: float tensor (3, H, W) in [0, 1]."""
+        raise NotImplementedError
+
+    def ema_modules(self) -> list[str]:
+        """Names of submodules whose exponential moving average the trainer keeps.
+
+        The trainer swaps the averaged weights in for validation, sampling and export.
+        """
+        return []
+
+    def on_load(self) -> None:
+        """Hook called after weights were loaded from a checkpoint."""
+
+    # helpers -----------------------------------------------------------------------------------
+    def named_submodule(self, name: str) -> nn.Module:
+        return self.get_submodule(name)
+
+    def group_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
+        for group, params in self.param_groups().items():
+            for p in params:
+                yield group, p

@@ -1,0 +1,42 @@
+"""Conversions between the three image conventions used in the project.
+
+- model tensors: float, [-1, 1], (C, H, W) or (B, C, H, W)
+- unit tensors: float, [0, 1] (metrics, saving)
+- PIL images / uint8 numpy arrays (files)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+
+def to_unit(x: Tensor) -> Tensor:
+    """[-1, 1] -> [0, 1], clamped."""
+    return ((x + 1.0) * 0.5).clamp(0.0, 1.0)
+
+
+def from_unit(x: Tensor) -> Tensor:
+    """[0, 1] -> [-1, 1]."""
+    return x * 2.0 - 1.0
+
+
+def pil_to_tensor(img: Image.Image, mode: str = "RGB") -> Tensor:
+    """PIL image -> float tensor (C, H, W) in [-1, 1]. ``mode`` is "RGB" or "L"."""
+    arr = np.asarray(img.convert(mode), dtype=np.float32) / 127.5 - 1.0
+    if arr.ndim == 2:
+        arr = arr[None]
+    else:
+        arr = arr.transpose(2, 0, 1)
+    return torch.from_numpy(np.ascontiguousarray(arr))
+
+
+def tensor_to_pil(x: Tensor) -> Image.Image:
+    """Float tensor (C, H, W) in [-1, 1] -> PIL image (RGB or L)."""
+    arr = (to_unit(x.detach().float().cpu()) * 255.0 + 0.5).clamp(0, 255).to(torch.uint8)
+    np_arr = arr.permute(1, 2, 0).numpy()
+    if np_arr.shape[2] == 1:
+        return Image.fromarray(np_arr[:, :, 0], mode="L")
+    return Image.fromarray(np_arr, mode="RGB")
