@@ -163,6 +163,9 @@ class DataModule:
             persistent_workers=self.persistent_workers,
             prefetch_factor=self.prefetch_factor,
             worker_init_fn=_seed_worker,
+            # a private generator: creating the loader must not draw from the global torch RNG,
+            # or a resumed run would diverge from an uninterrupted one
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
     def val_loader(self) -> DataLoader | None:
@@ -170,7 +173,7 @@ class DataModule:
         if ds is None:
             return None
         per_rank = max(1, self.val_batch_size // self.world_size)
-        sampler = None
+        sampler: torch.utils.data.distributed.DistributedSampler | None = None
         if self.world_size > 1:
             sampler = torch.utils.data.distributed.DistributedSampler(
                 ds, num_replicas=self.world_size, rank=self.rank, shuffle=False
@@ -184,4 +187,5 @@ class DataModule:
             collate_fn=self.collate_fn(),
             pin_memory=self.pin_memory,
             worker_init_fn=_seed_worker,
+            generator=torch.Generator().manual_seed(self.seed + 1),
         )

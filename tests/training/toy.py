@@ -1,0 +1,85 @@
+"""A small real task for testing the trainer: classify which quadrant of a noisy 8x8 image is lit.
+
+Two phases share one optimizer (``main`` every step, ``reg`` every 2nd step: a tiny weight
+penalty), dropout draws from the global RNG (so exact resume needs RNG restore), and ``net`` is
+an EMA module. ``nan_at_step`` injects a NaN loss.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+from tsb.data.base import DataModule
+from tsb.tasks.base import Phase, PhaseOutput, Task
+
+
+class QuadrantSet(Dataset):
+    def __init__(self, n: int, seed: int) -> None:
+        self.n = n
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict[str, object]:
+        g = torch.Generator().manual_seed(self.seed * 100003 + i)
+        label = int(torch.randint(0, 4, (1,), generator=g))
+        img = torch.randn(1, 8, 8, generator=g) * 0.5
+        r, c = divmod(label, 2)
+        img[:, r * 4 : r * 4 + 4, c * 4 : c * 4 + 4] += 1.5
+        return {"style": img, "font_id": torch.tensor(label)}
+
+
+class ToyData(DataModule):
+    def __init__(self, train_size: int = 256, val_size: int = 32, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.train_size = train_size
+        self.val_size = val_size
+
+    def train_dataset(self) -> Dataset:
+        return QuadrantSet(self.train_size, self.seed)
+
+    def val_dataset(self) -> Dataset:
+        return QuadrantSet(self.val_size, self.seed + 7)
+
+
+class ToyTask(Task):
+    def __init__(self, loss: object = None, nan_at_step: int | None = None) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 4))
+        self.nan_at_step = nan_at_step
+
+    def phases(self) -> list[Phase]:
+        return [Phase("main", "model"), Phase("reg", "model", interval=2)]
+
+    def param_groups(self) -> dict[str, list[nn.Parameter]]:
+        return {"model": list(self.net.parameters())}
+
+    def phase_loss(self, phase: Phase, batch: dict[str, object], step: int) -> PhaseOutput:
+        if phase.name == "main":
+            logits = self.net(batch["style"])
+            loss = nn.functional.cross_entropy(logits, batch["font_id"])  # type: ignore[arg-type]
+            if self.nan_at_step is not None and step == self.nan_at_step:
+                loss = loss * float("nan")
+            return PhaseOutput(loss, {"ce": loss.detach()})
+        reg = 1e-4 * sum(p.pow(2).sum() for p in self.net.parameters())
+        return PhaseOutput(reg, {"l2": reg.detach()})  # type: ignore[arg-type]
+
+    @torch.no_grad()
+    def validation_step(self, batch: dict[str, object]) -> dict[str, Tensor]:
+        logits = self.net(batch["style"])
+        y = batch["font_id"]
+        return {
+            "ce": nn.functional.cross_entropy(logits, y),  # type: ignore[arg-type]
+            "acc": (logits.argmax(1) == y).float().mean(),
+        }
+
+    @torch.no_grad()
+    def sample(self, batch: dict[str, object]) -> Tensor:
+        x = batch["style"][:8]  # type: ignore[index]
+        return ((x - x.min()) / (x.max() - x.min() + 1e-8)).repeat(1, 3, 1, 1).permute(1, 2, 0, 3).reshape(3, 8, -1)
+
+    def ema_modules(self) -> list[str]:
+        return ["net"]

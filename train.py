@@ -1,0 +1,32 @@
+"""Train a tsb model: ``python train.py [group=option ...] [key=value ...]``.
+
+Print the composed config with ``python train.py --cfg job``; sweep with ``-m``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from tsb.errors import TsbError
+from tsb.train import train
+
+log = logging.getLogger("tsb")
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    try:
+        summary = train(cfg)
+    except TsbError as e:
+        log.error("%s", e)
+        sys.exit(1)
+    metric = cfg.get("optimized_metric")
+    return summary.get(metric) if metric else None
+
+
+if __name__ == "__main__":
+    main()

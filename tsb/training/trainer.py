@@ -1,0 +1,532 @@
+"""The training loop: phases, optimizers, precision, EMA, validation, checkpoints, logging.
+
+``Trainer.run()`` alternates ``train()`` (steps up to the next validation point) and
+``validate()`` (scalars + a sample grid), as in the original design note. What is optimised
+comes from a :class:`tsb.tasks.base.Task`: the trainer runs the phases it declares and knows
+nothing else about the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from torch import Tensor
+from torchvision.utils import save_image
+from tqdm import tqdm
+
+from tsb.data.base import DataModule
+from tsb.errors import ConfigError, NonFiniteLossError
+from tsb.logger.base import Logger
+from tsb.storage.base import Storage
+from tsb.tasks.base import Batch, Phase, Task
+from tsb.training import distributed as dist
+from tsb.training.checkpoint import find_latest, load_checkpoint, save_checkpoint
+from tsb.training.ema import EMA
+from tsb.utils.seed import get_rng_state, set_rng_state
+
+log = logging.getLogger(__name__)
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu; anything else is passed to ``torch.device``."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", dist.local_rank()) if dist.is_distributed() else torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"trainer.device={name} but CUDA is not available here; use trainer.device=auto or cpu")
+    return device
+
+
+def move_batch(batch: Batch, device: torch.device, channels_last: bool = False) -> Batch:
+    out: Batch = {}
+    for k, v in batch.items():
+        if isinstance(v, Tensor):
+            v = v.to(device, non_blocking=True)
+            if channels_last and v.dim() == 4:
+                v = v.contiguous(memory_format=torch.channels_last)
+        out[k] = v
+    return out
+
+
+class Trainer:
+    """Generic trainer. Built by ``hydra.utils.instantiate(cfg.trainer, ...)`` in :func:`tsb.train.train`."""
+
+    def __init__(
+        self,
+        task: Task,
+        data: DataModule,
+        optimizer: Mapping[str, Any],
+        run_dir: str | Path,
+        loggers: Sequence[Logger] = (),
+        storage: Storage | None = None,
+        resolved_config: dict[str, Any] | None = None,
+        seed: int = 0,
+        max_steps: int | None = 1000,
+        max_epochs: int | None = None,
+        device: str = "auto",
+        precision: str | None = "bf16",
+        grad_clip_norm: float | None = None,
+        accumulate_grad_batches: int = 1,
+        ema_decay: float | None = None,
+        ema_start_step: int = 0,
+        val_every_n_steps: int = 250,
+        limit_val_batches: int | None = 4,
+        checkpoint_every_n_steps: int | None = None,
+        monitor: str | None = None,
+        monitor_mode: str = "min",
+        log_every_n_steps: int = 10,
+        progress_bar: bool = True,
+        deterministic: bool = False,
+        channels_last: bool = False,
+        compile: bool = False,
+        tf32: bool = True,
+        cudnn_benchmark: bool = True,
+        profile: bool = False,
+        export_path: str | None = None,
+    ) -> None:
+        if max_steps is None and max_epochs is None:
+            raise ConfigError("set trainer.max_steps or trainer.max_epochs (both are null)")
+        if accumulate_grad_batches < 1:
+            raise ConfigError(f"trainer.accumulate_grad_batches must be >= 1, got {accumulate_grad_batches}")
+        if monitor_mode not in ("min", "max"):
+            raise ConfigError(f"trainer.monitor_mode must be 'min' or 'max', got {monitor_mode!r}")
+        if precision not in (None, "bf16", "fp16", "32", "fp32"):
+            raise ConfigError(f"trainer.precision must be bf16, fp16 or null, got {precision!r}")
+        self.task = task
+        self.data = data
+        self.optimizer_cfg = optimizer
+        self.run_dir = Path(run_dir)
+        self.loggers = list(loggers)
+        self.storage = storage or Storage()
+        self.config = resolved_config or {}
+        self.seed = seed
+        self.max_steps = max_steps
+        self.max_epochs = max_epochs
+        self.device_name = device
+        self.precision = precision
+        self.grad_clip_norm = grad_clip_norm
+        self.accumulate = accumulate_grad_batches
+        self.ema_decay = ema_decay
+        self.ema_start_step = ema_start_step
+        self.val_every = max(1, val_every_n_steps)
+        self.limit_val_batches = limit_val_batches
+        self.ckpt_every = checkpoint_every_n_steps or self.val_every
+        self.monitor = monitor
+        self.monitor_mode = monitor_mode
+        self.log_every = max(1, log_every_n_steps)
+        self.progress_bar = progress_bar
+        self.deterministic = deterministic
+        self.channels_last = channels_last
+        self.compile = compile
+        self.tf32 = tf32
+        self.cudnn_benchmark = cudnn_benchmark
+        self.profile = profile
+        self.export_path = export_path
+
+        self.step = 0
+        self.best_value: float | None = None
+        self.last_train_logs: dict[str, float] = {}
+        self.last_val_logs: dict[str, float] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.schedulers: dict[str, Any] = {}
+        self.scalers: dict[str, torch.amp.GradScaler] = {}
+        self.ema: EMA | None = None
+        self._train_iter: Iterator[Batch] | None = None
+        self._last_batch: Batch | None = None
+        self._is_setup = False
+
+    # ------------------------------------------------------------------------------------ set-up
+    @property
+    def is_main(self) -> bool:
+        return dist.rank() == 0
+
+    @property
+    def ckpt_dir(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+    def setup(self, ckpt_path: str | None = None) -> None:
+        """Place the task, build optimizers, EMA and loggers; resume from ``ckpt_path`` if given."""
+        self.device = select_device(self.device_name)
+        self.amp_dtype: torch.dtype | None = None
+        if self.device.type == "cuda" and self.precision in ("bf16", "fp16"):
+            self.amp_dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+            torch.backends.cuda.matmul.allow_tf32 = self.tf32
+            torch.backends.cudnn.allow_tf32 = self.tf32
+            torch.backends.cudnn.benchmark = self.cudnn_benchmark and not self.deterministic
+        if self.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        self.data.setup_distributed(dist.rank(), dist.world_size())
+
+        self.task.to(self.device)
+        if self.channels_last:
+            self.task.to(memory_format=torch.channels_last)  # type: ignore[call-arg]
+        groups = self.task.param_groups()
+        phase_groups = {p.group for p in self.task.phases()}
+        unknown = phase_groups - set(groups)
+        if unknown:
+            raise ConfigError(f"the task's phases use parameter groups {sorted(unknown)} it does not declare")
+        for name, params in groups.items():
+            self.optimizers[name] = self._build(self.optimizer_cfg, name, "optimizer")(params)
+            sched_cfg = self.optimizer_cfg.get("scheduler") or {}
+            sched = self._build(sched_cfg, name, "scheduler") if sched_cfg else None
+            if sched is not None:
+                self.schedulers[name] = sched(self.optimizers[name])
+            self.scalers[name] = torch.amp.GradScaler(
+                self.device.type, enabled=self.amp_dtype == torch.float16
+            )
+        self._grouped_params = {n: list(ps) for n, ps in groups.items()}
+        self._all_group_params = [p for ps in self._grouped_params.values() for p in ps]
+        if self.ema_decay and self.task.ema_modules():
+            self.ema = EMA(self.task, self.task.ema_modules(), self.ema_decay, self.ema_start_step)
+        if self.compile:
+            for _, module in self.task.named_children():
+                module.compile()
+        dist.wrap_task(self.task, self.device)
+
+        resume = self._resolve_ckpt_path(ckpt_path)
+        if resume is not None:
+            self.load(resume)
+
+        if self.max_steps is None or self.max_epochs is not None:
+            per_epoch = self._batches_per_epoch() // self.accumulate
+            by_epochs = self.max_epochs * per_epoch if self.max_epochs is not None else None
+            self.total_steps = min(s for s in (self.max_steps, by_epochs) if s is not None)
+        else:
+            self.total_steps = self.max_steps
+
+        if self.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            for lg in self.loggers:
+                lg.setup(self.run_dir, self.config)
+            self.storage.setup(self.run_dir, self.run_dir.name)
+        self._is_setup = True
+
+    @staticmethod
+    def _build(cfg: Mapping[str, Any], group: str, what: str) -> Any:
+        node = cfg.get(group, None)
+        if node is None:
+            node = cfg.get("default", None)
+        if node is None:
+            if what == "optimizer":
+                raise ConfigError(f"no optimizer for parameter group {group!r}: set optimizer.default or optimizer.{group}")
+            return None
+        obj = instantiate(node)
+        if not callable(obj):
+            raise ConfigError(f"optimizer config for {group!r} must have _partial_: true")
+        return obj
+
+    def _batches_per_epoch(self) -> int:
+        n = len(self.data.train_dataset())  # type: ignore[arg-type]
+        return max(1, n // self.data.batch_size)
+
+    def _resolve_ckpt_path(self, ckpt_path: str | None) -> Path | None:
+        if ckpt_path in (None, "", "null"):
+            return None
+        if ckpt_path == "auto":
+            found = find_latest(self.run_dir)
+            if found is None:
+                log.info("ckpt_path=auto: no checkpoint in %s, starting fresh", self.ckpt_dir)
+            return found
+        return Path(str(ckpt_path))
+
+    # ------------------------------------------------------------------------------ the loop
+    def run(self, ckpt_path: str | None = None) -> dict[str, float]:
+        """Train to ``max_steps`` / ``max_epochs``, validating and checkpointing on the way."""
+        if not self._is_setup:
+            self.setup(ckpt_path)
+        self._start_time = time.time()
+        self._pbar = tqdm(
+            total=self.total_steps,
+            initial=self.step,
+            disable=not (self.progress_bar and self.is_main),
+            dynamic_ncols=True,
+            desc=self.config.get("task_name", "train"),
+        )
+        profiler = self._profiler()
+        try:
+            with profiler if profiler is not None else contextlib.nullcontext():
+                self._profiler_obj = profiler
+                while self.step < self.total_steps:
+                    self.train()
+                    self.validate()
+                    if self.step % self.ckpt_every == 0 or self.step >= self.total_steps:
+                        self.save()
+        finally:
+            self._pbar.close()
+        summary = self._finish()
+        return summary
+
+    def _next_batch(self) -> Batch:
+        if self._train_iter is None:
+            self._train_iter = iter(self.data.train_loader(start_batch=self.step * self.accumulate))
+        return move_batch(next(self._train_iter), self.device, self.channels_last)
+
+    def train(self) -> None:
+        """Optimizer steps up to the next validation point (or the end)."""
+        self.task.train()
+        stop = min(self.total_steps, (self.step // self.val_every + 1) * self.val_every)
+        while self.step < stop:
+            logs = self.train_step()
+            self.step += 1
+            self._pbar.update(1)
+            if self.step % self.log_every == 0 or self.step == stop:
+                scalars = {k: float(v) for k, v in logs.items()}
+                self.last_train_logs = scalars
+                self._log(scalars)
+                main = {k.split("/", 1)[1]: f"{v:.4g}" for k, v in list(scalars.items())[:4]}
+                self._pbar.set_postfix(main, refresh=False)
+            if getattr(self, "_profiler_obj", None) is not None:
+                self._profiler_obj.step()  # type: ignore[union-attr]
+
+    def train_step(self) -> dict[str, Tensor]:
+        """One optimizer step of every phase that is due; returns the logged scalars (tensors)."""
+        batches = [self._next_batch() for _ in range(self.accumulate)]
+        self._last_batch = batches[-1]
+        logs: dict[str, Tensor] = {}
+        for phase in self.task.phases():
+            if not phase.due(self.step):
+                continue
+            logs.update(self._run_phase(phase, batches))
+        if self.ema is not None:
+            self.ema.update(self.step)
+        for name, sched in self.schedulers.items():
+            del name
+            sched.step()
+        return logs
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def _run_phase(self, phase: Phase, batches: list[Batch]) -> dict[str, Tensor]:
+        params = self._grouped_params[phase.group]
+        wanted = {id(p) for p in params}
+        for p in self._all_group_params:
+            p.requires_grad_(id(p) in wanted)
+        opt = self.optimizers[phase.group]
+        scaler = self.scalers[phase.group]
+        opt.zero_grad(set_to_none=True)
+        totals: dict[str, Tensor] = {}
+        for batch in batches:
+            with self._autocast():
+                out = self.task.phase_loss(phase, batch, self.step)
+            loss = out.loss.float()
+            if not torch.isfinite(loss.detach()).item():
+                self._raise_non_finite(phase, out.logs, loss)
+            scaler.scale(loss / len(batches)).backward()
+            for k, v in out.logs.items():
+                v = v.detach().float() / len(batches)
+                totals[k] = totals[k] + v if k in totals else v
+        dist.reduce_gradients(params)
+        if self.grad_clip_norm:
+            scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(params, self.grad_clip_norm)
+        scaler.step(opt)
+        scaler.update()
+        return {f"train/{phase.name}/{k}": v for k, v in totals.items()}
+
+    def _raise_non_finite(self, phase: Phase, logs: Mapping[str, Tensor], loss: Tensor) -> None:
+        terms = ", ".join(f"{k}={float(v):.4g}" for k, v in logs.items())
+        last = self.ckpt_dir / "last.ckpt"
+        kept = f"the last good checkpoint {last} is kept" if last.exists() else "no checkpoint was written yet"
+        raise NonFiniteLossError(
+            f"the loss of phase {phase.name!r} is {float(loss.detach())} at step {self.step} ({terms}); the "
+            f"optimizer step was skipped and {kept}. Lower the learning rate "
+            f"(optimizer.default.lr), clip gradients (trainer.grad_clip_norm=1.0) or use "
+            f"trainer.precision=bf16 / null, then resume with ckpt_path=auto."
+        )
+
+    # ------------------------------------------------------------------------------ validation
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Average the task's validation scalars over a few batches and write a sample grid.
+
+        Runs with EMA weights (when kept) under a forked RNG, so it does not change training.
+        """
+        self.task.eval()
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        ema_ctx = self.ema.applied() if self.ema is not None else contextlib.nullcontext()
+        sums: dict[str, float] = {}
+        n = 0
+        sample_batch: Batch | None = None
+        with torch.random.fork_rng(devices=devices), ema_ctx:
+            loader = self.data.val_loader()
+            if loader is not None:
+                for i, raw in enumerate(loader):
+                    if self.limit_val_batches is not None and i >= self.limit_val_batches:
+                        break
+                    batch = move_batch(raw, self.device, self.channels_last)
+                    if sample_batch is None:
+                        sample_batch = batch
+                    with self._autocast():
+                        metrics = self.task.validation_step(batch)
+                    for k, v in metrics.items():
+                        sums[k] = sums.get(k, 0.0) + float(v)
+                    n += 1
+            if sample_batch is None:
+                sample_batch = self._last_batch
+            grid = None
+            if sample_batch is not None and self.is_main:
+                with self._autocast():
+                    grid = self.task.sample(sample_batch).float()
+        self.task.train()
+        scalars = dist.average_scalars({f"val/{k}": v / n for k, v in sums.items()} if n else {}, self.device)
+        self.last_val_logs = scalars
+        if scalars:
+            self._log(scalars)
+        if grid is not None:
+            path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_image(grid, path)
+            for lg in self.loggers:
+                lg.log_image("samples", path, self.step)
+            self.storage.upload(path, f"samples/{path.name}")
+        return scalars
+
+    # ------------------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        from tsb.utils.secrets import redact
+
+        return {
+            "task": dist.unwrap_task_state(self.task.state_dict()),
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+            "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "ema_names": self.ema.names if self.ema is not None else [],
+            "step": self.step,
+            "data": {"consumed_batches": self.step * self.accumulate},
+            "rng": get_rng_state(),
+            "best": {"metric": self.monitor, "value": self.best_value},
+            "config": redact(OmegaConf.to_yaml(OmegaConf.create(self.config))),
+        }
+
+    def save(self) -> None:
+        """Write ``last.ckpt`` (and ``best.ckpt`` when the monitored metric improved)."""
+        if not self.is_main:
+            dist.barrier()
+            return
+        state = self.state_dict()
+        last = save_checkpoint(self.ckpt_dir / "last.ckpt", state)
+        self.storage.upload(last, "checkpoints/last.ckpt")
+        if self.monitor is not None:
+            value = self.last_val_logs.get(self.monitor)
+            if value is None:
+                log.warning("trainer.monitor=%s is not among the validation metrics %s", self.monitor, list(self.last_val_logs))
+            elif self._improved(value):
+                self.best_value = value
+                state["best"] = {"metric": self.monitor, "value": value}
+                best = save_checkpoint(self.ckpt_dir / "best.ckpt", state)
+                self.storage.upload(best, "checkpoints/best.ckpt")
+        dist.barrier()
+
+    def _improved(self, value: float) -> bool:
+        if math.isnan(value):
+            return False
+        if self.best_value is None:
+            return True
+        return value < self.best_value if self.monitor_mode == "min" else value > self.best_value
+
+    def load(self, path: str | Path) -> None:
+        """Restore everything a checkpoint holds; the next step continues exactly where it stopped."""
+        state = load_checkpoint(path, map_location=self.device)
+        dist.load_task_state(self.task, state["task"])
+        for k, o in self.optimizers.items():
+            if k in state["optimizers"]:
+                o.load_state_dict(state["optimizers"][k])
+        for k, s in self.schedulers.items():
+            if k in state["schedulers"]:
+                s.load_state_dict(state["schedulers"][k])
+        for k, sc in self.scalers.items():
+            if k in state["scalers"] and state["scalers"][k]:
+                sc.load_state_dict(state["scalers"][k])
+        if self.ema is not None and state.get("ema"):
+            self.ema.load_state_dict(state["ema"])
+        self.step = int(state["step"])
+        self.best_value = state.get("best", {}).get("value")
+        set_rng_state(state["rng"])
+        self._train_iter = None
+        self.task.on_load()
+        log.info("resumed from %s at step %d", path, self.step)
+
+    # ------------------------------------------------------------------------------ logging
+    def _log(self, scalars: dict[str, float]) -> None:
+        if not self.is_main:
+            return
+        for lg in self.loggers:
+            lg.log_metrics(scalars, self.step)
+
+    def _profiler(self) -> Any:
+        if not self.profile or not self.is_main:
+            return None
+        from torch.profiler import ProfilerActivity, profile, schedule, tensorboard_trace_handler
+
+        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if self.device.type == "cuda" else [])
+        out = self.run_dir / "profile"
+        out.mkdir(parents=True, exist_ok=True)
+        return profile(
+            activities=acts,
+            schedule=schedule(wait=2, warmup=2, active=6, repeat=1),
+            on_trace_ready=tensorboard_trace_handler(str(out)),
+            record_shapes=True,
+        )
+
+    def _finish(self) -> dict[str, float]:
+        summary: dict[str, Any] = {
+            "step": self.step,
+            "wall_s": round(time.time() - self._start_time, 2),
+            **self.last_train_logs,
+            **self.last_val_logs,
+        }
+        if self.monitor is not None and self.best_value is not None:
+            summary[f"best/{self.monitor}"] = self.best_value
+        if self.is_main:
+            if self.export_path:
+                self.export(self.export_path)
+            path = self.run_dir / "summary.json"
+            path.write_text(json.dumps(summary, indent=2))
+            self.storage.upload(path, "summary.json")
+            metrics = self.run_dir / "metrics.jsonl"
+            if metrics.exists():
+                self.storage.upload(metrics, "metrics.jsonl")
+            for lg in self.loggers:
+                lg.finish()
+            self.storage.flush()
+        return summary
+
+    def export(self, path: str | Path) -> Path:
+        """Write the task's inference weights (EMA applied) to ``path`` via the task's ``export``."""
+        exporter = getattr(self.task, "export", None)
+        if exporter is None:
+            raise ConfigError(f"trainer.export_path is set but {type(self.task).__name__} has no export()")
+        ctx = self.ema.applied() if self.ema is not None else contextlib.nullcontext()
+        with ctx:
+            out = Path(exporter(Path(path)))
+        log.info("exported %s", out)
+        return out
+
+
+def as_plain(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(cfg, DictConfig):
+        out = OmegaConf.to_container(cfg, resolve=True)
+        assert isinstance(out, dict)
+        return out  # type: ignore[return-value]
+    return dict(cfg)
+
+
+__all__ = ["Trainer", "as_plain", "move_batch", "select_device"]
