@@ -83,3 +83,42 @@ class ToyTask(Task):
 
     def ema_modules(self) -> list[str]:
         return ["net"]
+
+
+def ddp_worker(rank: int, world: int, port: int, run_dir: str, max_steps: int, ckpt: str | None) -> None:
+    """One process of a CPU/gloo run of the toy task; records a parameter checksum per step."""
+    import json
+    import os
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
+
+    from tsb.logger.jsonl import JsonlLogger
+    from tsb.training import distributed as dist
+    from tsb.training.trainer import Trainer
+    from tsb.utils.seed import seed_everything
+
+    os.environ.update(
+        {"RANK": str(rank), "WORLD_SIZE": str(world), "LOCAL_RANK": str(rank),
+         "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+    )
+    torch.set_num_threads(1)
+    dist.init("gloo")
+    seed_everything(100 + rank)  # different init on purpose: rank 0's weights must win
+    sums: list[float] = []
+
+    class Recording(Trainer):
+        def train_step(self) -> dict[str, Tensor]:
+            out = super().train_step()
+            sums.append(float(sum(p.double().sum() for p in self.task.parameters())))
+            return out
+
+    opt = OmegaConf.create({"default": {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 0.01}})
+    trainer = Recording(
+        ToyTask(), ToyData(batch_size=8, seed=3), opt, Path(run_dir), loggers=[JsonlLogger()],
+        max_steps=max_steps, val_every_n_steps=5, limit_val_batches=2, log_every_n_steps=1,
+        ema_decay=0.9, progress_bar=False, device="cpu",
+    )
+    trainer.run(ckpt_path=ckpt)
+    Path(run_dir, f"sums_rank{rank}.json").write_text(json.dumps(sums))
+    dist.cleanup()
