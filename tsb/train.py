@@ -46,7 +46,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     dist.init()
     try:
         seed_everything(int(cfg.seed))
-        run_dir = Path(cfg.paths.output_dir)
+        # every rank uses rank 0's run folder (Hydra's timestamped folders may differ by a second)
+        run_dir = Path(dist.broadcast_object(str(cfg.paths.output_dir)))
         config = resolved_config(cfg)
         task = build_task(cfg)
         data = instantiate(cfg.data)

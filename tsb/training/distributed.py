@@ -93,6 +93,15 @@ def barrier() -> None:
         tdist.barrier()
 
 
+def broadcast_object(obj: Any) -> Any:
+    """Rank 0's value of ``obj`` on every rank (identity without a process group)."""
+    if not (tdist.is_available() and tdist.is_initialized()):
+        return obj
+    box = [obj]
+    tdist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 def wrap_task(task: nn.Module, device: torch.device) -> None:
     """Give every rank rank 0's parameters and buffers."""
     del device

@@ -1,0 +1,86 @@
+"""Per-word latency of the edit command (crop + render + generate + paste) on CPU.
+
+    python benchmarks/edit_latency.py                        # small preset, 1 thread, shared real words
+    python benchmarks/edit_latency.py --preset stylebrush --threads 2
+    python benchmarks/edit_latency.py --ckpt RUN/checkpoints/last.ckpt
+
+Without ``--ckpt`` a checkpoint of the preset with random weights is written to a temporary folder
+(latency does not depend on the weights). Each image of ``shared/data/real-words`` (or a synthetic
+photo when absent) gets ``--words`` edits of different lengths, box = the central part of the image;
+printed: median / p90 / max seconds per word, and the share spent in the network. Target for the
+small preset: under 0.5 s per word.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tsb.edit import Edit, Editor, parse_box  # noqa: E402
+from tsb.training.checkpoint import save_checkpoint  # noqa: E402
+
+WORDS = ["a", "Hi", "new", "word", "Hello", "coffee", "Station", "different", "underground", "TextStyleBrush"]
+
+
+def random_checkpoint(preset: str, folder: Path) -> Path:
+    model = OmegaConf.load(ROOT / "conf" / "model" / f"{preset}.yaml")
+    cfg = OmegaConf.create({"model": model})
+    torch.manual_seed(0)
+    task = instantiate(cfg.model, loss=None)
+    OmegaConf.resolve(cfg)
+    path = folder / f"{preset}.ckpt"
+    save_checkpoint(path, {"task": task.state_dict(), "config": OmegaConf.to_yaml(cfg)})
+    return path
+
+
+def photos() -> list[tuple[str, Image.Image]]:
+    folder = ROOT.parent / "shared" / "data" / "real-words"
+    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    if files:
+        return [(p.name, Image.open(p)) for p in files]
+    return [("synthetic", Image.new("RGB", (640, 200), (30, 90, 160)))]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--preset", default="stylebrush_small", help="conf/model/<preset>.yaml")
+    p.add_argument("--ckpt", help="a real checkpoint instead of random weights of --preset")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--words", type=int, default=len(WORDS), help="edits per image")
+    p.add_argument("--blend", default="alpha", choices=["alpha", "poisson"])
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = Path(args.ckpt) if args.ckpt else random_checkpoint(args.preset, Path(tmp))
+        editor = Editor(ckpt, "cpu", blend=args.blend)
+        total, gen = [], []
+        for _name, img in photos():
+            w, h = img.size
+            box = parse_box(f"{w // 8},{h // 8},{max(8, 3 * w // 4)},{max(8, 3 * h // 4)}")
+            for word in WORDS[: args.words]:
+                _, infos = editor.edit(img, [Edit(box, word)])
+                total.append(infos[0].seconds)
+                gen.append(infos[0].generate_seconds)
+    total.sort()
+    med = statistics.median(total)
+    p90 = total[int(0.9 * (len(total) - 1))]
+    label = args.ckpt or args.preset
+    print(f"edit latency, {label}, CPU, {args.threads} thread(s), {len(total)} words, blend {args.blend}")
+    print(f"  per word: median {med:.3f} s, p90 {p90:.3f} s, max {total[-1]:.3f} s")
+    print(f"  network share: {sum(gen) / sum(total):.0%} (median generate {statistics.median(gen):.3f} s)")
+    print(f"  target < 0.5 s: {'met' if p90 < 0.5 else 'NOT met'} (p90)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Evaluate a checkpoint: ``python evaluate.py ckpt_path=RUN/checkpoints/last.ckpt data=paired data.root=DIR``.
+
+Writes report.json, report.md, grid.png and the generated images into the run folder; compare
+checkpoints with ``-m ckpt_path=A,B`` and gather the reports with ``python -m tsb.summary DIR``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from tsb.errors import TsbError
+
+log = logging.getLogger("tsb")
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    from tsb.evaluate import evaluate
+
+    try:
+        evaluate(cfg)
+    except TsbError as e:
+        log.error("%s", e)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

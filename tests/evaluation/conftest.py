@@ -1,0 +1,67 @@
+"""Fixtures of the evaluation tests: a tiny checkpoint, a tiny recognizer, a paired folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig, open_dict
+
+from tests.conftest import compose_config
+from tests.evaluation.tiny import make_paired_folder, make_recognizer_checkpoint, make_task_checkpoint
+
+
+@pytest.fixture(scope="session")
+def tiny_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_task_checkpoint(tmp_path_factory.mktemp("ckpt") / "last.ckpt")
+
+
+@pytest.fixture(scope="session")
+def paired_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_paired_folder(tmp_path_factory.mktemp("paired"))
+
+
+@pytest.fixture
+def empty_hub(tmp_path: Path) -> Iterator[Path]:
+    old = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / "hub"))
+    yield tmp_path / "hub"
+    torch.hub.set_dir(old)
+
+
+def _paired_available() -> bool:
+    try:
+        import tsb.data.paired  # noqa: F401
+    except ImportError:
+        return False
+    return (Path(__file__).resolve().parents[2] / "conf" / "data" / "paired.yaml").is_file()
+
+
+@pytest.fixture
+def eval_cfg(
+    tmp_path: Path, tiny_ckpt: Path, paired_root: Path, empty_hub: Path
+) -> Iterator[Callable[..., DictConfig]]:
+    """``eval_cfg([...overrides])``: conf/evaluate.yaml on the tiny checkpoint and paired folder."""
+
+    def make(overrides: list[str] | None = None, data: dict | None = None) -> DictConfig:
+        base = [f"ckpt_path={tiny_ckpt}", "device=cpu", "progress=false", "batch_size=2"]
+        if _paired_available() and data is None:
+            base += [f"data.root={paired_root}"]
+        elif not _paired_available():
+            base += ["~data"]
+        cfg = compose_config(base + list(overrides or []), tmp_path, config_name="evaluate.yaml")
+        with open_dict(cfg):
+            cfg.output_dir = str(tmp_path / "run")
+            if data is not None or not _paired_available():
+                cfg.data = data or {
+                    "_target_": "tests.evaluation.standins.PairedFolder",
+                    "root": str(paired_root),
+                }
+        make_recognizer_checkpoint(Path(cfg.paths.checkpoints_dir) / "recognizer.ckpt")
+        return cfg
+
+    yield make
+    GlobalHydra.instance().clear()

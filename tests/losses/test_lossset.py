@@ -1,0 +1,91 @@
+"""LossSet: the weighted sum and its log, phases and intervals, built from the loss configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from torch import Tensor
+
+from tests.conftest import CONF
+from tests.losses.conftest import CopyNet, TinyNet, write_recognizer_ckpt, write_typeface_ckpt
+from tsb.losses import D, D_REG, G, G_REG, LossContext, LossSet, LossTerm
+from tsb.losses.helpers import HelperCheckpointError
+
+pytestmark = pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad")
+
+
+class Const(LossTerm):
+    def __init__(self, value: float | None, weight: float = 1.0) -> None:
+        super().__init__(weight)
+        self.value = value
+        self.calls = 0
+
+    def forward(self, ctx: LossContext) -> Tensor | None:
+        self.calls += 1
+        return None if self.value is None else torch.tensor(self.value, requires_grad=True)
+
+
+def test_weighted_sum_and_unweighted_log(batch: dict) -> None:
+    zero = Const(5.0, weight=0.0)
+    terms = LossSet(a=Const(2.0, weight=3.0), b=Const(1.0, weight=0.5), skipped=Const(None), zero=zero, gone=None)
+    total, logs = terms.compute(G, LossContext(CopyNet(), None, batch, G))
+    assert float(total) == pytest.approx(2.0 * 3.0 + 1.0 * 0.5)
+    assert {k: float(v) for k, v in logs.items()} == {"a": 2.0, "b": 1.0}
+    assert zero.calls == 0 and terms.names() == ["a", "b", "skipped", "zero"]
+
+
+def test_nothing_applies_gives_a_backwardable_zero(batch: dict) -> None:
+    total, logs = LossSet(s=Const(None)).compute(G, LossContext(CopyNet(), None, batch, G))
+    total.backward()
+    assert float(total) == 0.0 and logs == {}
+
+
+def test_rejects_non_terms() -> None:
+    with pytest.raises(TypeError, match="loss.x"):
+        LossSet(x=torch.nn.L1Loss())  # type: ignore[arg-type]
+
+
+def load(name: str, checkpoints: Path | None = None) -> LossSet:
+    root = OmegaConf.create({"paths": {"checkpoints_dir": str(checkpoints or "/nonexistent")}})
+    root.loss = OmegaConf.load(CONF / "loss" / f"{name}.yaml")
+    loss = instantiate(root.loss)
+    assert isinstance(loss, LossSet)
+    return loss
+
+
+def test_quickstart_needs_no_helper_and_has_all_phases() -> None:
+    loss = load("quickstart")
+    assert set(loss.names()) >= {"adversarial", "r1", "reconstruction", "cycle", "mask", "supervised"}
+    assert loss.phase_intervals() == {D: 1, D_REG: 16, G: 1}
+
+
+def test_recon_has_only_generator_terms() -> None:
+    assert load("recon").phase_intervals() == {G: 1}
+
+
+@pytest.mark.parametrize("name", ["paper", "perceptual+cycle"])
+def test_helper_configs_stop_at_start_up_without_checkpoints(name: str) -> None:
+    with pytest.raises(InstantiationException) as e:
+        load(name)
+    assert isinstance(e.value.__cause__, HelperCheckpointError)
+    assert "python train.py experiment=" in str(e.value.__cause__)
+
+
+def test_paper_config_with_helpers(tmp_path: Path, tiny_net: TinyNet, tiny_d: torch.nn.Module) -> None:
+    write_typeface_ckpt(tmp_path / "typeface.ckpt")
+    write_recognizer_ckpt(tmp_path / "recognizer.ckpt")
+    loss = load("paper", tmp_path)
+    weights = {n: loss[n].weight for n in loss.names()}
+    assert weights["texture"] == 500.0 and weights["reconstruction"] == 10.0 and weights["perceptual"] == 1.0
+    assert loss.phase_intervals() == {D: 1, D_REG: 16, G: 1, G_REG: 4}
+    from tests.losses.conftest import make_batch
+
+    batch = make_batch(texts=("abc", "dog"))
+    total, logs = loss.compute(G, LossContext(tiny_net, tiny_d, batch, G))
+    assert torch.isfinite(total)
+    assert set(logs) >= {"adversarial", "perceptual", "texture", "embedding", "recognition", "reconstruction", "cycle"}

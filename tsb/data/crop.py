@@ -1,0 +1,127 @@
+"""Rotated word boxes: crop upright, and paste back (the inverse mapping).
+
+A box is ``(xc, yc, w, h, angle)`` as in IMGUR5K: centre, width and height in pixels, and the
+angle in degrees counter-clockwise as a viewer sees the image (y grows downwards, so the box's
+x axis points along ``(cos a, -sin a)`` in pixel coordinates). Pixel centres sit at integer
+coordinates (OpenCV's convention).
+
+:func:`crop_rotated` cuts the box out upright; :func:`paste_rotated` maps an upright patch (any
+size; resized to the box) back into the photo with a soft mask. Both use the same affine map
+(:func:`box_affine`), so a crop pasted back lands where it came from. Used by the IMGUR5K loader
+and by the edit command.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+from PIL import Image
+
+Box = tuple[float, float, float, float, float]
+
+
+def parse_box(text: str) -> Box:
+    """Parse the IMGUR5K string ``"[xc, yc, w, h, angle]"``; ``ValueError`` when malformed."""
+    s = text.strip()
+    if not (s.startswith("[") and s.endswith("]")):
+        raise ValueError(f"malformed box {text!r}: expected '[xc, yc, w, h, angle]'")
+    parts = [p.strip() for p in s[1:-1].split(",")]
+    if len(parts) != 5:
+        raise ValueError(f"malformed box {text!r}: expected 5 numbers, got {len(parts)}")
+    try:
+        xc, yc, w, h, a = (float(p) for p in parts)
+    except ValueError as e:
+        raise ValueError(f"malformed box {text!r}: {e}") from None
+    if not all(math.isfinite(v) for v in (xc, yc, w, h, a)) or w <= 0 or h <= 0:
+        raise ValueError(f"malformed box {text!r}: width and height must be positive numbers")
+    return (xc, yc, w, h, a)
+
+
+def expand_box(box: Box, scale_w: float = 1.0, scale_h: float | None = None) -> Box:
+    """The same box grown about its centre (context crops): width x scale_w, height x scale_h."""
+    xc, yc, w, h, a = box
+    return (xc, yc, w * scale_w, h * (scale_w if scale_h is None else scale_h), a)
+
+
+def box_affine(box: Box, out_size: tuple[int, int] | None = None) -> np.ndarray:
+    """2x3 matrix mapping upright-crop pixel coordinates (u, v) to photo coordinates (x, y).
+
+    ``out_size`` = (width, height) of the upright crop; default: the box size rounded.
+    """
+    xc, yc, w, h, a = box
+    ow, oh = out_size or (max(1, round(w)), max(1, round(h)))
+    sx, sy = w / ow, h / oh
+    t = math.radians(a)
+    c, s = math.cos(t), math.sin(t)
+    # crop pixel centre (u + 0.5) / ow * w - w / 2 along the box axes
+    ax = np.array([c, -s]) * sx  # photo step per crop column
+    ay = np.array([s, c]) * sy  # photo step per crop row
+    origin = np.array([xc, yc]) - ax * (ow / 2 - 0.5) - ay * (oh / 2 - 0.5)
+    return np.array([[ax[0], ay[0], origin[0]], [ax[1], ay[1], origin[1]]], dtype=np.float64)
+
+
+def box_corners(box: Box) -> np.ndarray:
+    """The 4 corners (x, y) in the photo: top-left, top-right, bottom-right, bottom-left (upright)."""
+    xc, yc, w, h, a = box
+    t = math.radians(a)
+    ux = np.array([math.cos(t), -math.sin(t)])
+    uy = np.array([math.sin(t), math.cos(t)])
+    c = np.array([xc, yc])
+    return np.stack(
+        [c - ux * w / 2 - uy * h / 2, c + ux * w / 2 - uy * h / 2, c + ux * w / 2 + uy * h / 2, c - ux * w / 2 + uy * h / 2]
+    )
+
+
+def crop_rotated(image: Image.Image, box: Box, out_size: tuple[int, int] | None = None) -> Image.Image:
+    """Cut the rotated ``box`` out of ``image``, upright. Pixels outside the photo repeat its edge.
+
+    ``out_size`` = (width, height) resamples the crop to that size (default: the box size).
+    The result has the image's mode for RGB/L/RGBA; other modes are converted to RGB.
+    """
+    if image.mode not in ("RGB", "L", "RGBA"):
+        image = image.convert("RGB")
+    xc, yc, w, h, _ = box
+    if w <= 0 or h <= 0:
+        raise ValueError(f"box {box} has no area")
+    ow, oh = out_size or (max(1, round(w)), max(1, round(h)))
+    m = box_affine(box, (ow, oh))
+    arr = np.asarray(image)
+    # downscaling a lot: blur first so the crop does not alias
+    shrink = min(ow / w, oh / h)
+    if shrink < 0.5:
+        sigma = 0.5 / shrink
+        arr = cv2.GaussianBlur(arr, (0, 0), sigma)
+    out = cv2.warpAffine(
+        arr, m, (ow, oh), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+    )
+    return Image.fromarray(out, mode=image.mode)
+
+
+def paste_rotated(
+    image: Image.Image, patch: Image.Image, box: Box, mask: Image.Image | np.ndarray | None = None
+) -> Image.Image:
+    """Paste an upright ``patch`` into ``box`` of ``image`` (the inverse of :func:`crop_rotated`).
+
+    ``mask`` (same size as the patch, L image or float array in [0, 1]) blends softly; default:
+    the whole box. Returns a new RGB image the size of ``image``.
+    """
+    base = np.asarray(image.convert("RGB"), dtype=np.float32)
+    src = np.asarray(patch.convert("RGB"), dtype=np.float32)
+    ph, pw = src.shape[:2]
+    if mask is None:
+        alpha = np.ones((ph, pw), np.float32)
+    elif isinstance(mask, Image.Image):
+        alpha = np.asarray(mask.convert("L"), dtype=np.float32) / 255.0
+    else:
+        alpha = np.asarray(mask, dtype=np.float32)
+    if alpha.shape != (ph, pw):
+        raise ValueError(f"mask shape {alpha.shape} does not match the patch size {(ph, pw)}")
+    m = box_affine(box, (pw, ph))
+    size = (base.shape[1], base.shape[0])
+    warped = cv2.warpAffine(src, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    # alpha is zero outside the patch (constant border), so only the box changes
+    a = cv2.warpAffine(alpha, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    out = base * (1 - a[..., None]) + warped * a[..., None]
+    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8), mode="RGB")

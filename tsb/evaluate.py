@@ -1,0 +1,569 @@
+"""Evaluation: a checkpoint over a benchmark folder -> generated images, report.json, report.md.
+
+``python evaluate.py ckpt_path=RUN/checkpoints/last.ckpt data=paired data.root=DIR`` calls
+:func:`evaluate`. Two modes, chosen by what the data set provides:
+
+- **paired** (samples hold ``target``, e.g. Tamper-Syn2k / ScenePair / our rendered folders):
+  image metrics against the ground truth (MSE, PSNR, SSIM, the MOSTEL script's SSIM, LPIPS, FID)
+  and recognition metrics of the recognizer on the generated words;
+- **scene** (real photos without ground truth, ``data=scene_folder``): for each word, target
+  strings are sampled (from ``scene.lexicon``, else the data set's own words, else a built-in
+  list, kept to the recognizer's alphabet); recognition metrics only.
+
+Every report has the model's row and reference rows computed on the same data, so a reader sees
+how far above trivial the model is: ``copy_source`` (output = the style image unchanged) and
+``rendered_target`` (output = the target string in the standard content font), plus
+``ground_truth`` in paired mode (recognizer on the true targets: the ceiling of recognition).
+
+Each row holds every metric key; a value that cannot be computed is ``null`` in ``report.json``
+and "n/a" in ``report.md``, and ``unavailable`` says why (missing backbone weights, no recognizer
+checkpoint, no ground truth, not requested). No number is ever filled in.
+
+Outputs in ``output_dir`` (the Hydra run folder): ``images/<name>.png`` (the model's outputs at
+their generated size), ``samples.tsv`` (per-word targets, readings and image metrics),
+``grid.png`` (source | target string | output | ground truth), ``report.json``, ``report.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import random
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from PIL import Image, ImageDraw, ImageFont
+from torch import Tensor
+from tqdm import tqdm
+
+from tsb.data import keys as K
+from tsb.errors import ConfigError
+from tsb.metrics.image import IMAGE_METRIC_KEYS, ImageMetrics, match_size
+from tsb.metrics.recognition import RECOGNITION_METRIC_KEYS, RecognitionMetrics
+from tsb.metrics.weights import MetricUnavailable
+from tsb.summary import flatten
+from tsb.utils.image import tensor_to_pil, to_unit
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    title: str
+    better: str  # "lower" | "higher"
+    fmt: str
+
+
+METRICS: dict[str, MetricInfo] = {
+    "mse": MetricInfo("MSE", "lower", "{:.4f}"),
+    "psnr": MetricInfo("PSNR (dB)", "higher", "{:.2f}"),
+    "ssim": MetricInfo("SSIM", "higher", "{:.4f}"),
+    "ssim_mostel": MetricInfo("SSIM (MOSTEL script)", "higher", "{:.4f}"),
+    "lpips": MetricInfo("LPIPS", "lower", "{:.4f}"),
+    "fid": MetricInfo("FID", "lower", "{:.2f}"),
+    "rec_acc": MetricInfo("Rec. acc. (%)", "higher", "{:.1f}"),
+    "rec_acc_ci": MetricInfo("Rec. acc., any case (%)", "higher", "{:.1f}"),
+    "ned": MetricInfo("NED", "lower", "{:.3f}"),
+}
+GROUND_TRUTH_METRICS = (*IMAGE_METRIC_KEYS, "lpips", "fid")
+ROWS: dict[str, str] = {
+    "model": "model",
+    "copy_source": "copy the source",
+    "rendered_target": "target rendered in the standard font",
+    "ground_truth": "ground truth (recognizer ceiling)",
+}
+# used for scene mode when neither a lexicon nor the data's own words are available
+BUILTIN_WORDS = (
+    *("hello", "world", "street", "coffee", "open", "close", "market", "river", "garden", "summer"),
+    *("winter", "table", "window", "paper", "music", "light", "night", "house", "water", "green"),
+    *("yellow", "orange", "silver", "golden", "happy", "travel", "bridge", "forest", "school", "station"),
+)
+
+
+@dataclass
+class RowAccumulator:
+    image: ImageMetrics = field(default_factory=ImageMetrics)
+    lpips: list[float] = field(default_factory=list)
+    rec: RecognitionMetrics = field(default_factory=RecognitionMetrics)
+
+
+@dataclass
+class Batch:
+    style: Tensor  # (B, 3, H, W) [-1, 1]
+    content: Tensor  # (B, 1, 64, W) [-1, 1]
+    texts: list[str]
+    names: list[str]
+    target: Tensor | None = None  # (B, 3, H, W) [-1, 1]
+    sources: list[str] | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; otherwise the named device."""
+    if device in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as e:
+        raise ConfigError(f"device={device!r} is not a torch device; use auto, cpu or cuda[:N]") from e
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device={device} but no CUDA device is available; use device=cpu or auto")
+    return dev
+
+
+def safe_name(name: str) -> str:
+    """A file-system safe stem."""
+    stem = Path(str(name)).stem or "sample"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem)[:120]
+
+
+def load_recognizer(path: str | None, device: torch.device) -> tuple[Any, str | None]:
+    """The frozen recognizer (``read(images) -> list[str]``), or (None, reason)."""
+    if not path:
+        return None, "no recognizer checkpoint configured (recognizer_ckpt=null)"
+    try:
+        from tsb.losses.helpers import load_helper
+
+        net = load_helper(path, "recognizer")
+    except Exception as e:
+        return None, str(e)
+    return net.to(device), None
+
+
+def recognizer_alphabet(recognizer: Any) -> str | None:
+    alpha = getattr(recognizer, "alphabet", None)
+    chars = getattr(alpha, "chars", alpha)
+    return chars if isinstance(chars, str) else None
+
+
+def _read(recognizer: Any, images: Tensor) -> list[str]:
+    with torch.no_grad():
+        return list(recognizer.read(images))
+
+
+def _as_list(x: Any, n: int) -> list[str] | None:
+    if x is None:
+        return None
+    if isinstance(x, str):
+        return [x] * n
+    return [str(v) for v in x]
+
+
+# --------------------------------------------------------------------------------------------------
+# batching: samples of one shape go together (word images of different widths cannot stack)
+
+
+def _group(items: Sequence[dict[str, Any]], batch_size: int) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for item in items:
+        if batch and (len(batch) >= batch_size or not _same_shapes(batch[0], item)):
+            yield batch
+            batch = []
+        batch.append(item)
+    if batch:
+        yield batch
+
+
+def _same_shapes(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    for k in (K.STYLE, K.CONTENT_TGT, K.TARGET):
+        ta, tb = a.get(k), b.get(k)
+        if isinstance(ta, Tensor) and isinstance(tb, Tensor) and ta.shape != tb.shape:
+            return False
+    return True
+
+
+def _stack(items: list[dict[str, Any]]) -> Batch:
+    target = torch.stack([i[K.TARGET] for i in items]) if K.TARGET in items[0] else None
+    sources = [str(i[K.TEXT_SRC]) for i in items] if all(K.TEXT_SRC in i for i in items) else None
+    return Batch(
+        style=torch.stack([i[K.STYLE] for i in items]),
+        content=torch.stack([i[K.CONTENT_TGT] for i in items]),
+        texts=[str(i[K.TEXT_TGT]) for i in items],
+        names=[str(i["_out_name"]) for i in items],
+        target=target,
+        sources=sources,
+    )
+
+
+def sample_targets(
+    source: str | None, words: Sequence[str], k: int, rng: random.Random, alphabet: str | None
+) -> list[str]:
+    """``k`` target strings for a real word: from ``words``, different from the source where possible."""
+    pool = [w for w in dict.fromkeys(words) if w and (alphabet is None or all(c in alphabet for c in w))]
+    if not pool:
+        raise ConfigError(
+            "no target word fits the recognizer's alphabet; give scene.lexicon=FILE with words of its characters"
+        )
+    others = [w for w in pool if w != source] or pool
+    return [rng.choice(others) for _ in range(k)]
+
+
+# --------------------------------------------------------------------------------------------------
+# the grid and the markdown report
+
+
+def _cell(img: Image.Image, width: int, height: int = 64) -> Image.Image:
+    img = img.convert("RGB")
+    w = max(1, round(img.width * height / img.height))
+    img = img.resize((min(w, width), height), Image.Resampling.BICUBIC)
+    canvas = Image.new("RGB", (width, height), (128, 128, 128))
+    canvas.paste(img, ((width - img.width) // 2, 0))
+    return canvas
+
+
+def make_grid(
+    rows: Sequence[Sequence[Image.Image | None]], headers: Sequence[str], cell_w: int = 256
+) -> Image.Image:
+    """A labelled grid: one row per sample, one column per header; missing cells stay grey."""
+    pad, head_h, cell_h = 4, 18, 64
+    cols = len(headers)
+    grid = Image.new(
+        "RGB",
+        (cols * (cell_w + pad) + pad, head_h + max(1, len(rows)) * (cell_h + pad) + pad),
+        (255, 255, 255),
+    )
+    draw = ImageDraw.Draw(grid)
+    font = ImageFont.load_default(size=13)
+    for c, h in enumerate(headers):
+        draw.text((pad + c * (cell_w + pad), 3), h, fill=(0, 0, 0), font=font)
+    for r, row in enumerate(rows):
+        for c, img in enumerate(row):
+            x, y = pad + c * (cell_w + pad), head_h + pad + r * (cell_h + pad)
+            grid.paste(
+                _cell(img, cell_w) if img is not None else Image.new("RGB", (cell_w, cell_h), (200,) * 3),
+                (x, y),
+            )
+    return grid
+
+
+def format_value(key: str, value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return METRICS[key].fmt.format(value)
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """``report.md``: the metric table with the reference rows, why some values are missing, the grid."""
+    metrics: dict[str, dict[str, float | None]] = report["metrics"]
+    requested = report.get("requested") or list(METRICS)
+    shown = [k for k in METRICS if k in requested]
+    arrow = {"lower": "↓", "higher": "↑"}
+    lines = [
+        f"# Evaluation: {report['checkpoint']}",
+        "",
+        f"- mode: **{report['mode']}**, {report['num_samples']} words, data: `{report['data']}`",
+        f"- recognizer: `{report.get('recognizer') or 'none'}`",
+        f"- device: {report['device']}",
+        "",
+        "| row | " + " | ".join(f"{METRICS[k].title} {arrow[METRICS[k].better]}" for k in shown) + " |",
+        "|---|" + "---:|" * len(shown),
+    ]
+    for row, vals in metrics.items():
+        title = ROWS.get(row, row)
+        title = f"**{title}**" if row == "model" else title
+        lines.append(f"| {title} | " + " | ".join(format_value(k, vals.get(k)) for k in shown) + " |")
+    lines.append("")
+    missing = {k: why for k, why in report["unavailable"].items() if k in shown}
+    if missing:
+        lines += ["n/a: not computed, no number is shown:", ""]
+        lines += [f"- {METRICS[k].title}: {why}" for k, why in missing.items()]
+        lines.append("")
+    if any(r == "ground_truth" for r in metrics):
+        lines += [
+            "The ground-truth row compares nothing with itself: only its recognition values mean something.",
+            "",
+        ]
+    lines += [
+        "SSIM is the standard single-scale SSIM (torchmetrics, RGB); SSIM (MOSTEL script) is the value the",
+        "MOSTEL evaluation script prints as SSIM, the one published scene-text-editing tables quote.",
+        "PSNR is averaged per image; Rec. acc. is exact match of the recognizer's reading with the target",
+        "string; NED is the edit distance normalised by the longer string (0 = perfect).",
+        "See docs/evaluation.md.",
+        "",
+    ]
+    if report.get("grid"):
+        lines += [f"![{report['grid_columns']}]({report['grid']})", ""]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------
+# the evaluation
+
+
+def _load_dataset(cfg: DictConfig) -> Sequence[dict[str, Any]]:
+    try:
+        data = instantiate(cfg.data)
+    except Exception as e:
+        raise ConfigError(f"cannot build the data set of data={cfg.data.get('_target_')}: {e}") from e
+    ds = data.val_dataset()
+    if ds is None:
+        raise ConfigError(
+            f"{type(data).__name__} has no evaluation set (val_dataset() is None); choose another data="
+        )
+    return ds  # type: ignore[no-any-return]
+
+
+def _prepare_items(
+    ds: Sequence[dict[str, Any]], cfg: DictConfig, alphabet: str | None
+) -> tuple[list[dict[str, Any]], str]:
+    """Samples with a target string and content image each, and the mode ("paired" or "scene")."""
+    from tsb.data.content import render_content
+
+    n = len(ds)
+    if cfg.get("max_samples"):
+        n = min(n, int(cfg.max_samples))
+    if n == 0:
+        raise ConfigError("the evaluation data set is empty; check data.root")
+    first = ds[0]
+    mode = "paired" if K.TARGET in first else "scene"
+    items: list[dict[str, Any]] = []
+    if mode == "paired":
+        for i in range(n):
+            s = dict(ds[i])
+            if K.CONTENT_TGT not in s:
+                s[K.CONTENT_TGT] = render_content(str(s[K.TEXT_TGT]))
+            s["_out_name"] = safe_name(str(s.get(K.NAME, f"{i:06d}")))
+            items.append(s)
+        return items, mode
+    scene: Any = cfg.get("scene") or {}
+    k = int(scene.get("targets_per_image", 1))
+    rng = random.Random(int(cfg.get("seed", 0)))
+    samples = [dict(ds[i]) for i in range(n)]
+    if scene.get("lexicon"):
+        path = Path(str(scene.get("lexicon"))).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"scene.lexicon={path} does not exist; give a text file with one word per line")
+        words = [w.strip() for w in path.read_text(encoding="utf-8").splitlines() if w.strip()]
+    else:
+        words = [str(s[K.TEXT_SRC]) for s in samples if s.get(K.TEXT_SRC)]
+        if len(set(words)) < 2:
+            words = list(BUILTIN_WORDS)
+    for i, s in enumerate(samples):
+        if K.TEXT_TGT in s:  # the data set already names a target
+            targets = [str(s[K.TEXT_TGT])]
+        else:
+            targets = sample_targets(s.get(K.TEXT_SRC), words, k, rng, alphabet)
+        for j, t in enumerate(targets):
+            item = {key: v for key, v in s.items() if key not in (K.TARGET, K.CONTENT_TGT)}
+            item[K.TEXT_TGT] = t
+            item[K.CONTENT_TGT] = render_content(t)
+            item["_out_name"] = f"{safe_name(str(s.get(K.NAME, f'{i:06d}')))}__{j}"
+            items.append(item)
+    return items, mode
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    """Run the evaluation described by ``cfg`` (conf/evaluate.yaml); returns the report dict."""
+    from tsb.training.checkpoint import load_task
+
+    if cfg.get("ckpt_path") in (None, "", "???"):
+        raise ConfigError("ckpt_path is required: python evaluate.py ckpt_path=RUN/checkpoints/last.ckpt")
+    device = resolve_device(str(cfg.get("device", "auto")))
+    out_dir = Path(str(cfg.get("output_dir") or cfg.paths.output_dir))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wanted = list(cfg.get("metrics") or METRICS)
+    unknown = [m for m in wanted if m not in METRICS]
+    if unknown:
+        raise ConfigError(f"unknown metrics {unknown}; choose from {list(METRICS)}")
+    batch_size = int(cfg.get("batch_size", 16))
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+
+    loaded, _ = load_task(str(cfg.ckpt_path), device)
+    task: Any = loaded.eval()  # a Task with generate(style, content)
+    unavailable: dict[str, str] = {}
+    recognizer: Any = None
+    why: str | None = "not requested (metrics list)"
+    if any(m in wanted for m in RECOGNITION_METRIC_KEYS):
+        recognizer, why = load_recognizer(cfg.get("recognizer_ckpt"), device)
+    if recognizer is None:
+        for m in RECOGNITION_METRIC_KEYS:
+            unavailable[m] = str(why)
+    alphabet = recognizer_alphabet(recognizer) if recognizer is not None else None
+
+    items, mode = _prepare_items(_load_dataset(cfg), cfg, alphabet)
+    paired = mode == "paired"
+    rows = ["model", "copy_source", "rendered_target"] + (["ground_truth"] if paired else [])
+    if not paired:
+        for m in GROUND_TRUTH_METRICS:
+            unavailable[m] = "no ground truth in this data set (real photos): recognition metrics only"
+    for m in METRICS:
+        if m not in wanted:
+            unavailable.setdefault(m, "not requested (metrics list)")
+
+    weights = cfg.get("metrics_weights") or {}
+    allow_download = bool(cfg.get("allow_download", False))
+    lpips_metric = fid_metric = None
+    if paired and "lpips" in wanted:
+        try:
+            from tsb.metrics.lpips import LPIPS
+
+            lpips_metric = LPIPS(
+                str(cfg.get("lpips_net", "alex")), weights.get("lpips"), allow_download, device
+            )
+        except MetricUnavailable as e:
+            unavailable["lpips"] = str(e)
+    if paired and "fid" in wanted:
+        try:
+            from tsb.metrics.fid import FID
+
+            fid_metric = FID(weights.get("fid"), allow_download, device)
+        except MetricUnavailable as e:
+            unavailable["fid"] = str(e)
+
+    acc = {r: RowAccumulator() for r in rows}
+    img_dir = out_dir / "images"
+    if cfg.get("save_images", True):
+        img_dir.mkdir(exist_ok=True)
+    grid_rows: list[list[Image.Image | None]] = []
+    n_grid = int(cfg.get("grid_rows", 8))
+    per_sample: list[dict[str, Any]] = []
+
+    bar = tqdm(
+        total=len(items), desc=f"evaluate ({mode})", unit="word", disable=not cfg.get("progress", True)
+    )
+    for group in _group(items, batch_size):
+        b = _stack(group)
+        style, content = b.style.to(device), b.content.to(device)
+        with torch.no_grad():
+            out = task.generate(style, content)
+        gen = out.image.float().clamp(-1, 1)
+        preds = {
+            "model": gen,
+            "copy_source": style.float(),
+            "rendered_target": content.float().expand(-1, 3, -1, -1),
+        }
+        target = b.target.to(device).float() if b.target is not None else None
+        if target is not None:
+            preds["ground_truth"] = target
+        sample_vals: dict[str, list[Any]] = {}
+        for r in rows:
+            pred = preds[r]
+            if target is not None and r != "ground_truth":
+                unit_t = to_unit(target)
+                unit_p = match_size(to_unit(pred), (unit_t.shape[-2], unit_t.shape[-1]))
+                vals = acc[r].image.update(unit_p, unit_t)
+                if lpips_metric is not None:
+                    acc[r].lpips.extend(float(v) for v in lpips_metric(unit_p, unit_t))
+                if fid_metric is not None:
+                    fid_metric.add(r, unit_p)
+                if r == "model":
+                    sample_vals.update({k: [float(x) for x in v] for k, v in vals.items()})
+            if recognizer is not None:
+                read = _read(recognizer, pred)
+                acc[r].rec.update(read, b.texts)
+                if r == "model":
+                    sample_vals["read"] = read
+        if fid_metric is not None and target is not None:
+            fid_metric.add("real", to_unit(target))
+        for i, name in enumerate(b.names):
+            if cfg.get("save_images", True):
+                tensor_to_pil(gen[i]).save(img_dir / f"{name}.png")
+            row: dict[str, Any] = {"name": name, "target": b.texts[i]}
+            if b.sources is not None:
+                row["source"] = b.sources[i]
+            row.update({k: v[i] for k, v in sample_vals.items()})
+            per_sample.append(row)
+            if len(grid_rows) < n_grid:
+                grid_rows.append(
+                    [
+                        tensor_to_pil(b.style[i]),
+                        tensor_to_pil(b.content[i]),
+                        tensor_to_pil(gen[i]),
+                        tensor_to_pil(b.target[i]) if b.target is not None else None,
+                    ]
+                )
+        bar.update(len(b.names))
+    bar.close()
+
+    metrics: dict[str, dict[str, float | None]] = {}
+    for r in rows:
+        row_vals: dict[str, float | None] = {k: None for k in METRICS}
+        if paired and r != "ground_truth":
+            row_vals.update(acc[r].image.compute())
+            if lpips_metric is not None and acc[r].lpips:
+                row_vals["lpips"] = sum(acc[r].lpips) / len(acc[r].lpips)
+            if fid_metric is not None:
+                try:
+                    row_vals["fid"] = fid_metric.compute(r)
+                except MetricUnavailable as e:
+                    unavailable["fid"] = str(e)
+        if recognizer is not None:
+            row_vals.update(acc[r].rec.compute())
+        metrics[r] = {k: (v if k in wanted else None) for k, v in row_vals.items()}
+
+    headers = ["source (style)", "target string", "output", "ground truth"]
+    grid_name = None
+    if grid_rows:
+        grid_name = "grid.png"
+        make_grid(grid_rows, headers if paired else headers[:3]).save(out_dir / grid_name)
+    _write_samples(out_dir / "samples.tsv", per_sample)
+    report: dict[str, Any] = {
+        "checkpoint": str(cfg.ckpt_path),
+        "mode": mode,
+        "data": str(cfg.data.get("root", cfg.data.get("_target_", ""))),
+        "num_samples": len(items),
+        "device": str(device),
+        "recognizer": str(cfg.get("recognizer_ckpt")) if recognizer is not None else None,
+        "rows": {r: ROWS[r] for r in rows},
+        "metrics": metrics,
+        "requested": [m for m in METRICS if m in wanted],
+        "unavailable": {k: v for k, v in unavailable.items()},
+        "metric_info": {k: {"title": m.title, "better": m.better} for k, m in METRICS.items()},
+        "grid": grid_name,
+        "grid_columns": " | ".join(headers if paired else headers[:3]),
+        "images": "images" if cfg.get("save_images", True) else None,
+    }
+    (out_dir / "report.json").write_text(
+        json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (out_dir / "report.md").write_text(render_markdown(report), encoding="utf-8")
+    _publish(cfg, out_dir, report)
+    log.info("report written to %s", out_dir / "report.md")
+    return report
+
+
+def _write_samples(path: Path, rows: list[dict[str, Any]]) -> None:
+    cols: list[str] = []
+    for r in rows:
+        cols += [k for k in r if k not in cols]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=cols, delimiter="\t", extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+
+
+def _publish(cfg: DictConfig, out_dir: Path, report: dict[str, Any]) -> None:
+    """Hand the report to the configured loggers and storage (no-ops by default)."""
+    scalars = {
+        f"eval/{k}": float(v)
+        for k, v in flatten(report["metrics"]).items()
+        if isinstance(v, (int, float)) and math.isfinite(v)
+    }
+    plain = OmegaConf.to_container(cfg, resolve=False)
+    for c in (cfg.get("logger") or {}).values():
+        logger = instantiate(c)
+        logger.setup(out_dir, plain)
+        logger.log_metrics(scalars, 0)
+        if report.get("grid"):
+            logger.log_image("eval/grid", out_dir / report["grid"], 0)
+        logger.finish()
+    if cfg.get("storage") is not None:
+        storage = instantiate(cfg.storage)
+        storage.setup(out_dir, str(cfg.get("task_name", "evaluate")))
+        for name in ("report.json", "report.md", "grid.png", "samples.tsv"):
+            if (out_dir / name).is_file():
+                storage.upload(out_dir / name, name)
+        storage.flush()

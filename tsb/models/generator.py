@@ -1,0 +1,105 @@
+"""Generator G: StyleGAN2 skip architecture driven by a content map and a multi-scale style code.
+
+- Input: the content encoder's map (B, in_channels, 4, W/16) instead of StyleGAN2's constant.
+- Scales: 4xW/16, 8xW/8, 16xW/4, 32xW/2, 64xW (one per entry of ``channels``; the first scale has
+  one modulated 3x3 conv, every later one an upsampling conv and a conv). No noise inputs.
+- Style: ``style_code[:, k]`` modulates every layer of scale k (each layer has its own affine map),
+  k = 0 the coarsest (see :mod:`tsb.models.style_encoder`).
+- Output: each scale has a to-RGB layer with 4 output channels, RGB and a foreground-mask logit,
+  summed over scales through the upsampled skips (StyleGAN2's skip generator). The image is the
+  final RGB sum, linear, with no tanh: it learns the [-1, 1] range from the losses (clamp only for
+  display). Each scale's mask is ``sigmoid`` of its accumulated logit, so it lies in [0, 1]; the
+  last one is the full-resolution ``mask``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from tsb.models.layers import DEFAULT_BLUR, StyledConv, ToRGB
+
+#: (B, n_styles, style_dim): one style vector per generator scale, coarse to fine
+StyleCode = Tensor
+
+
+@dataclass
+class GeneratorOutput:
+    """What every StyleBrush-style network returns.
+
+    image: (B, 3, 64, W) float, [-1, 1] by training (linear output, no tanh; clamp for display).
+    mask: (B, 1, 64, W) in [0, 1], the final-scale foreground (text) mask.
+    masks: per-scale masks, coarse to fine, ``masks[-1] is mask``; scale k has height 4 * 2**k.
+    """
+
+    image: Tensor
+    mask: Tensor
+    masks: list[Tensor]
+
+
+class Generator(nn.Module):
+    """StyleGAN2 skip generator with per-scale mask heads, ``forward(style_code, content_map)``."""
+
+    def __init__(
+        self,
+        in_channels: int = 512,
+        style_dim: int = 512,
+        channels: Sequence[int] = (512, 512, 512, 512, 256),
+        image_channels: int = 3,
+        blur_kernel: Sequence[float] = DEFAULT_BLUR,
+        fused_modconv: bool = False,
+    ) -> None:
+        super().__init__()
+        channels = list(channels)
+        if len(channels) < 1:
+            raise ValueError("generator.channels needs one width per scale (e.g. 5 for 4 -> 64 pixels high)")
+        self.in_channels = in_channels
+        self.style_dim = style_dim
+        self.channels = channels
+        self.image_channels = image_channels
+        #: number of scales = number of style vectors expected
+        self.n_styles = len(channels)
+        out = image_channels + 1  # RGB + mask logit
+        kw: dict[str, Any] = {"blur_kernel": blur_kernel, "fused": fused_modconv}
+        self.conv_in = StyledConv(in_channels, channels[0], 3, style_dim, **kw)
+        self.to_rgb_in = ToRGB(channels[0], style_dim, out, upsample=False, **kw)
+        self.convs_up = nn.ModuleList()
+        self.convs = nn.ModuleList()
+        self.to_rgbs = nn.ModuleList()
+        for cin, cout in itertools.pairwise(channels):
+            self.convs_up.append(StyledConv(cin, cout, 3, style_dim, upsample=True, **kw))
+            self.convs.append(StyledConv(cout, cout, 3, style_dim, **kw))
+            self.to_rgbs.append(ToRGB(cout, style_dim, out, **kw))
+
+    @property
+    def upscale(self) -> int:
+        """Output size / input size (16 for 5 scales)."""
+        return 2 ** (self.n_styles - 1)
+
+    def forward(self, style_code: StyleCode, content: Tensor) -> GeneratorOutput:
+        if style_code.ndim != 3 or style_code.shape[1:] != (self.n_styles, self.style_dim):
+            raise ValueError(
+                f"style code must be (B, {self.n_styles}, {self.style_dim}) (one vector per generator scale); "
+                f"got {tuple(style_code.shape)}: check that style_encoder and generator configs agree"
+            )
+        if content.ndim != 4 or content.shape[1] != self.in_channels:
+            raise ValueError(
+                f"content map must be (B, {self.in_channels}, h, w); got {tuple(content.shape)}: "
+                "check content_encoder.out_channels == generator.in_channels"
+            )
+        x = self.conv_in(content, style_code[:, 0])
+        skip = self.to_rgb_in(x, style_code[:, 0])
+        skips = [skip]
+        for k, (conv_up, conv, to_rgb) in enumerate(zip(self.convs_up, self.convs, self.to_rgbs), start=1):
+            w = style_code[:, k]
+            x = conv(conv_up(x, w), w)
+            skip = to_rgb(x, w, skip)
+            skips.append(skip)
+        c = self.image_channels
+        masks = [torch.sigmoid(s[:, c : c + 1]) for s in skips]
+        return GeneratorOutput(image=skip[:, :c], mask=masks[-1], masks=masks)
