@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import torch  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
-from hydra.utils import instantiate  # noqa: E402
-from omegaconf import open_dict  # noqa: E402
+import torch
+from hydra.utils import instantiate
+from omegaconf import open_dict
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+from tsb.utils.config import compose_config
 
 
 def rate(ds: Any, start: int, n: int, collate: Any, batch: int = 16) -> tuple[float, float]:
@@ -74,11 +74,10 @@ def main() -> None:
     p.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=synth_simple")
     args = p.parse_args()
     torch.set_num_threads(1)
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train.yaml", overrides=args.overrides)
+    cfg = compose_config(args.overrides, Path(tempfile.mkdtemp(prefix="tsb_bench_")))
     with open_dict(cfg):
         cfg.data.num_workers = 0
-        cfg.paths.output_dir = "/tmp/tsb_bench"
+        cfg.data.persistent_workers = False
     dm = instantiate(cfg.data)
     ds = dm.train_dataset()
     collate = dm.collate_fn()

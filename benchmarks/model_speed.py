@@ -10,13 +10,16 @@ Measured per preset (64xW content, 64xW style, W=256 by default):
   network work, without losses or optimizer);
 - ``D fwd+bwd``: discriminator forward plus backward (one of the D step's passes).
 CPU runs fp32 at batch 8 (2 for the paper preset). CUDA runs, per preset, fp32 and bf16 autocast,
-with ``channels_last`` and ``torch.compile`` off and on. Times are medians over ``--iters`` runs after
-warm-up; images/s = batch / time.
+with ``channels_last`` and ``torch.compile`` off and on. Times are the best of ``--iters`` runs after
+warm-up (``--stat median`` for medians; the best is the steadier figure on a shared machine);
+``--clock process`` times CPU runs by this process's CPU time (with ``--threads 1``: the time on an
+idle core, when other jobs share the machine); images/s = batch / time.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -61,27 +64,45 @@ def load_networks(preset: str, device: torch.device) -> tuple[nn.Module, nn.Modu
     return instantiate(cfg.net).to(device), instantiate(cfg.discriminator).to(device)
 
 
-def timeit(fn: Callable[[], object], device: torch.device, iters: int, warmup: int) -> float:
-    """Median seconds per call."""
+def timeit(
+    fn: Callable[[], object],
+    device: torch.device,
+    iters: int,
+    warmup: int,
+    stat: str = "min",
+    clock: str = "wall",
+) -> float:
+    """Seconds per call: the best (``min``) or the ``median`` of ``iters`` timed calls."""
 
     def sync() -> None:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
+    # "process": CPU seconds of this process; with one thread that is the time on an idle core,
+    # the fairer CPU figure when other jobs share the machine (never used for CUDA)
+    now = time.process_time if (clock == "process" and device.type == "cpu") else time.perf_counter
     for _ in range(warmup):
         fn()
     sync()
     times = []
     for _ in range(iters):
-        t0 = time.perf_counter()
+        t0 = now()
         fn()
         sync()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        times.append(now() - t0)
+    return min(times) if stat == "min" else statistics.median(times)
 
 
 def bench_preset(
-    preset: str, device: torch.device, batch: int, width: int, variant: Variant, iters: int, warmup: int
+    preset: str,
+    device: torch.device,
+    batch: int,
+    width: int,
+    variant: Variant,
+    iters: int,
+    warmup: int,
+    stat: str = "min",
+    clock: str = "wall",
 ) -> dict[str, float]:
     net, disc = load_networks(preset, device)
     net.train()
@@ -119,9 +140,9 @@ def bench_preset(
 
     w = warmup + (2 if variant.compile else 0)
     return {
-        "net fwd": timeit(net_fwd, device, iters, w),
-        "net fwd+bwd": timeit(net_fwd_bwd, device, iters, w),
-        "D fwd+bwd": timeit(disc_fwd_bwd, device, iters, w),
+        "net fwd": timeit(net_fwd, device, iters, w, stat, clock),
+        "net fwd+bwd": timeit(net_fwd_bwd, device, iters, w, stat, clock),
+        "D fwd+bwd": timeit(disc_fwd_bwd, device, iters, w, stat, clock),
     }
 
 
@@ -133,6 +154,13 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="CPU threads (torch.set_num_threads)")
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--stat", default="min", choices=["min", "median"], help="best or median of --iters")
+    ap.add_argument(
+        "--clock",
+        default="wall",
+        choices=["wall", "process"],
+        help="CPU timing: wall clock, or this process's CPU time (fair on a shared machine with --threads 1)",
+    )
     ap.add_argument("--batch-cuda", type=int, default=32)
     ap.add_argument("--batch-cuda-paper", type=int, default=8, help="CUDA batch of the paper preset")
     args = ap.parse_args()
@@ -149,7 +177,10 @@ def main() -> None:
         torch.backends.cudnn.benchmark = True
 
     header = "| preset | device | batch | variant | net fwd ms | net fwd+bwd ms | D fwd+bwd ms | fwd img/s | fwd+bwd img/s |"
-    print(f"64x{args.width}, torch {torch.__version__}, CPU threads {args.threads}")
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
+    print(
+        f"64x{args.width}, torch {torch.__version__}, CPU threads {args.threads}{load}, {args.stat} of {args.iters}"
+    )
     if torch.cuda.is_available():
         print(f"CUDA device: {torch.cuda.get_device_name()}")
     print(header)
@@ -161,10 +192,14 @@ def main() -> None:
                 batch = args.batch_cuda_paper if preset == "stylebrush" else args.batch_cuda
             else:
                 batch = CPU_BATCH[preset]
-            iters = args.iters if (device.type == "cuda" or preset != "stylebrush") else max(2, args.iters // 2)
+            iters = (
+                args.iters if (device.type == "cuda" or preset != "stylebrush") else max(2, args.iters // 2)
+            )
             warmup = args.warmup if (device.type == "cuda" or preset != "stylebrush") else 1
             for variant in variants:
-                r = bench_preset(preset, device, batch, args.width, variant, iters, warmup)
+                r = bench_preset(
+                    preset, device, batch, args.width, variant, iters, warmup, args.stat, args.clock
+                )
                 print(
                     f"| {preset} | {device.type} | {batch} | {variant.name} | {r['net fwd'] * 1e3:.1f} | "
                     f"{r['net fwd+bwd'] * 1e3:.1f} | {r['D fwd+bwd'] * 1e3:.1f} | {batch / r['net fwd']:.1f} | "

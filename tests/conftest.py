@@ -8,39 +8,19 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
-ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
+from tsb.utils.config import CONF, ROOT, compose_config
+
+__all__ = ["CONF", "ROOT", "SHARED", "compose_config"]
+
 SHARED = ROOT.parent / "shared"
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 torch.set_num_threads(min(2, torch.get_num_threads()))
-
-
-def compose_config(
-    overrides: list[str] | None = None, tmp_path: Path | None = None, config_name: str = "train.yaml"
-) -> DictConfig:
-    """Compose ``conf/<config_name>`` with overrides; paths point into ``tmp_path``.
-
-    The ``${hydra:...}`` interpolations only resolve inside a Hydra run, so the paths that use
-    them are set here: output_dir = tmp_path/run, checkpoints_dir = tmp_path/checkpoints,
-    root_dir = the repository, data_dir = tmp_path/data.
-    """
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(config_name=config_name, overrides=overrides or [], return_hydra_config=False)
-    if tmp_path is not None:
-        with open_dict(cfg):
-            cfg.paths.root_dir = str(ROOT)
-            cfg.paths.output_dir = str(tmp_path / "run")
-            cfg.paths.data_dir = str(tmp_path / "data")
-            cfg.paths.checkpoints_dir = str(tmp_path / "checkpoints")
-    return cfg
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -80,12 +81,6 @@ ROWS: dict[str, str] = {
     "rendered_target": "target rendered in the standard font",
     "ground_truth": "ground truth (recognizer ceiling)",
 }
-# used for scene mode when neither a lexicon nor the data's own words are available
-BUILTIN_WORDS = (
-    *("hello", "world", "street", "coffee", "open", "close", "market", "river", "garden", "summer"),
-    *("winter", "table", "window", "paper", "music", "light", "night", "house", "water", "green"),
-    *("yellow", "orange", "silver", "golden", "happy", "travel", "bridge", "forest", "school", "station"),
-)
 
 
 @dataclass
@@ -103,6 +98,7 @@ class Batch:
     names: list[str]
     target: Tensor | None = None  # (B, 3, H, W) [-1, 1]
     sources: list[str] | None = None
+    files: list[str] | None = None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -160,6 +156,33 @@ def _as_list(x: Any, n: int) -> list[str] | None:
     return [str(v) for v in x]
 
 
+class GroundTruthFolder:
+    """Ground-truth images at their original size (``<data.root>/t_f/<name>``), as MOSTEL compares.
+
+    Data modules resize targets to the model's 64xW; published numbers resize the *output* to the
+    ground truth's own size instead. When the data config has a ``root`` with a ``t_f`` folder, the
+    truth is read from there; otherwise (or with ``gt_original_size=false``) the data's tensor is used.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @classmethod
+    def find(cls, cfg: DictConfig) -> GroundTruthFolder | None:
+        root = cfg.data.get("root") if cfg.get("data") is not None else None
+        folder = Path(str(root)) / "t_f" if root else None
+        return cls(folder) if folder is not None and folder.is_dir() else None
+
+    def load(self, name: str) -> Tensor | None:
+        """(1, 3, H, W) in [0, 1], or None when the file is missing."""
+        path = self.folder / name
+        if not name or not path.is_file():
+            return None
+        with Image.open(path) as img:
+            arr = torch.from_numpy(np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0)
+        return arr.permute(2, 0, 1)[None].contiguous()
+
+
 # --------------------------------------------------------------------------------------------------
 # batching: samples of one shape go together (word images of different widths cannot stack)
 
@@ -193,7 +216,22 @@ def _stack(items: list[dict[str, Any]]) -> Batch:
         names=[str(i["_out_name"]) for i in items],
         target=target,
         sources=sources,
+        files=[str(i.get("_file", "")) for i in items],
     )
+
+
+def _lexicon_words(lexicon: str) -> list[str]:
+    """Words of a shipped list (``en``, ``ru``: tsb/data/wordlists) or of a text file, one per line."""
+    from tsb.data.words import BUILTIN
+
+    path = BUILTIN.get(lexicon, Path(lexicon).expanduser())
+    if not path.is_file():
+        raise ConfigError(
+            f"scene.lexicon={lexicon} is neither a shipped word list ({', '.join(sorted(BUILTIN))}) nor a file; "
+            "give a text file with one word per line"
+        )
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [w.strip() for w in lines if w.strip() and not w.startswith("#")]
 
 
 def sample_targets(
@@ -258,6 +296,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     metrics: dict[str, dict[str, float | None]] = report["metrics"]
     requested = report.get("requested") or list(METRICS)
     shown = [k for k in METRICS if k in requested]
+    if report["mode"] == "scene":  # no ground truth: only the recognition columns mean anything
+        shown = [k for k in shown if k in RECOGNITION_METRIC_KEYS] or shown
     arrow = {"lower": "↓", "higher": "↑"}
     lines = [
         f"# Evaluation: {report['checkpoint']}",
@@ -279,6 +319,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["n/a: not computed, no number is shown:", ""]
         lines += [f"- {METRICS[k].title}: {why}" for k, why in missing.items()]
         lines.append("")
+    left_out = [METRICS[k].title for k in requested if k not in shown]
+    if left_out:
+        lines += [f"Not shown: {', '.join(left_out)} (no ground truth in this data set).", ""]
     if any(r == "ground_truth" for r in metrics):
         lines += [
             "The ground-truth row compares nothing with itself: only its recognition values mean something.",
@@ -318,7 +361,7 @@ def _prepare_items(
     ds: Sequence[dict[str, Any]], cfg: DictConfig, alphabet: str | None
 ) -> tuple[list[dict[str, Any]], str]:
     """Samples with a target string and content image each, and the mode ("paired" or "scene")."""
-    from tsb.data.content import render_content
+    from tsb.data.content import natural_width, render_content
 
     n = len(ds)
     if cfg.get("max_samples"):
@@ -334,30 +377,32 @@ def _prepare_items(
             if K.CONTENT_TGT not in s:
                 s[K.CONTENT_TGT] = render_content(str(s[K.TEXT_TGT]))
             s["_out_name"] = safe_name(str(s.get(K.NAME, f"{i:06d}")))
+            s["_file"] = str(s.get(K.NAME, ""))
             items.append(s)
         return items, mode
     scene: Any = cfg.get("scene") or {}
     k = int(scene.get("targets_per_image", 1))
     rng = random.Random(int(cfg.get("seed", 0)))
     samples = [dict(ds[i]) for i in range(n)]
-    if scene.get("lexicon"):
-        path = Path(str(scene.get("lexicon"))).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"scene.lexicon={path} does not exist; give a text file with one word per line")
-        words = [w.strip() for w in path.read_text(encoding="utf-8").splitlines() if w.strip()]
-    else:
-        words = [str(s[K.TEXT_SRC]) for s in samples if s.get(K.TEXT_SRC)]
-        if len(set(words)) < 2:
-            words = list(BUILTIN_WORDS)
+    lexicon = scene.get("lexicon")
+    words = (
+        _lexicon_words(str(lexicon))
+        if lexicon
+        else [str(s[K.TEXT_SRC]) for s in samples if s.get(K.TEXT_SRC)]
+    )
+    # targets the data set names itself (a paired folder without t_f/: i_t.txt) are kept; sampled
+    # ones (scene_folder's self-supervised targets) only when scene.lexicon is null
+    given = not bool(cfg.data.get("self_supervised", False)) if cfg.get("data") is not None else True
     for i, s in enumerate(samples):
-        if K.TEXT_TGT in s:  # the data set already names a target
+        if K.TEXT_TGT in s and (given or not lexicon):
             targets = [str(s[K.TEXT_TGT])]
         else:
             targets = sample_targets(s.get(K.TEXT_SRC), words, k, rng, alphabet)
         for j, t in enumerate(targets):
-            item = {key: v for key, v in s.items() if key not in (K.TARGET, K.CONTENT_TGT)}
+            item = {key: v for key, v in s.items() if key not in (K.TARGET, K.CONTENT_TGT, K.TEXT_TGT)}
             item[K.TEXT_TGT] = t
-            item[K.CONTENT_TGT] = render_content(t)
+            width = s[K.STYLE].shape[-1] if isinstance(s.get(K.STYLE), Tensor) else None
+            item[K.CONTENT_TGT] = render_content(t, 64, max(width or 0, natural_width(t)))
             item["_out_name"] = f"{safe_name(str(s.get(K.NAME, f'{i:06d}')))}__{j}"
             items.append(item)
     return items, mode
@@ -423,6 +468,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             unavailable["fid"] = str(e)
 
     acc = {r: RowAccumulator() for r in rows}
+    image_rows = [r for r in rows if r != "ground_truth"]
+    gt_root = GroundTruthFolder.find(cfg) if paired and cfg.get("gt_original_size", True) else None
     img_dir = out_dir / "images"
     if cfg.get("save_images", True):
         img_dir.mkdir(exist_ok=True)
@@ -448,25 +495,29 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         if target is not None:
             preds["ground_truth"] = target
         sample_vals: dict[str, list[Any]] = {}
-        for r in rows:
-            pred = preds[r]
-            if target is not None and r != "ground_truth":
-                unit_t = to_unit(target)
-                unit_p = match_size(to_unit(pred), (unit_t.shape[-2], unit_t.shape[-1]))
-                vals = acc[r].image.update(unit_p, unit_t)
-                if lpips_metric is not None:
-                    acc[r].lpips.extend(float(v) for v in lpips_metric(unit_p, unit_t))
+        if target is not None:
+            truths = [gt_root.load(f) if gt_root is not None else None for f in b.files or []]
+            for i in range(len(b.names)):
+                found = truths[i] if i < len(truths) else None
+                gt = (found if found is not None else to_unit(target[i : i + 1])).to(device)
                 if fid_metric is not None:
-                    fid_metric.add(r, unit_p)
-                if r == "model":
-                    sample_vals.update({k: [float(x) for x in v] for k, v in vals.items()})
-            if recognizer is not None:
-                read = _read(recognizer, pred)
+                    fid_metric.add("real", gt)
+                for r in image_rows:
+                    unit_p = match_size(to_unit(preds[r][i : i + 1]), (gt.shape[-2], gt.shape[-1]))
+                    vals = acc[r].image.update(unit_p, gt)
+                    if lpips_metric is not None:
+                        acc[r].lpips.extend(float(v) for v in lpips_metric(unit_p, gt))
+                    if fid_metric is not None:
+                        fid_metric.add(r, unit_p)
+                    if r == "model":
+                        for k, v in vals.items():
+                            sample_vals.setdefault(k, []).append(float(v[0]))
+        if recognizer is not None:
+            for r in rows:
+                read = _read(recognizer, preds[r])
                 acc[r].rec.update(read, b.texts)
                 if r == "model":
                     sample_vals["read"] = read
-        if fid_metric is not None and target is not None:
-            fid_metric.add("real", to_unit(target))
         for i, name in enumerate(b.names):
             if cfg.get("save_images", True):
                 tensor_to_pil(gen[i]).save(img_dir / f"{name}.png")
@@ -524,6 +575,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "grid": grid_name,
         "grid_columns": " | ".join(headers if paired else headers[:3]),
         "images": "images" if cfg.get("save_images", True) else None,
+        "output_dir": str(out_dir),
     }
     (out_dir / "report.json").write_text(
         json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"

@@ -17,6 +17,7 @@ from tsb.logger.base import Logger
 from tsb.logger.jsonl import JsonlLogger
 from tsb.tasks.base import Task
 from tsb.training import distributed as dist
+from tsb.utils.secrets import install_log_redaction
 from tsb.utils.seed import seed_everything
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,21 @@ def resolved_config(cfg: DictConfig) -> dict[str, Any]:
     return plain  # type: ignore[return-value]
 
 
+def run_name(run_dir: Path) -> str:
+    """``train/2026-01-01_12-00-00/3`` for ``.../multirun/train/2026-01-01_12-00-00/3``: the part
+    below ``outputs/`` or ``multirun/`` (unique across runs and sweep points), else the folder name."""
+    parts = run_dir.resolve().parts
+    for anchor in ("outputs", "multirun"):
+        if anchor in parts:
+            i = len(parts) - 1 - parts[::-1].index(anchor)
+            if i + 1 < len(parts):
+                return "/".join(parts[i + 1 :])
+    return run_dir.name
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Train as ``cfg`` says; returns the final summary (also written to ``<run>/summary.json``)."""
+    install_log_redaction()
     dist.init()
     try:
         seed_everything(int(cfg.seed))
@@ -64,6 +78,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             storage=storage,
             resolved_config=config,
             seed=int(cfg.seed),
+            run_name=run_name(run_dir),
             _recursive_=False,
         )
         return trainer.run(cfg.get("ckpt_path"))  # type: ignore[no-any-return]

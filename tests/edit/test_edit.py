@@ -204,3 +204,17 @@ def test_unreadable_inputs(tiny_ckpt: Path, tmp_path: Path, capsys: pytest.Captu
     assert "checkpoint not found" in capsys.readouterr().err
     assert main([*base, "--image", str(good), "--edits", str(tmp_path / "none.json")]) == 2
     assert "cannot read the edits file" in capsys.readouterr().err
+
+
+def test_poisson_blend_stays_in_the_box_and_falls_back_at_the_border(tiny_ckpt: Path) -> None:
+    editor = Editor(tiny_ckpt, "cpu", blend="poisson")
+    rng = np.random.default_rng(1)
+    img = Image.fromarray(rng.integers(0, 255, (80, 200, 3), dtype=np.uint8))
+    box = "40,20,100,40,6"
+    out, infos = editor.edit(img, [Edit(parse_box(box), "word")])
+    assert infos[0].blend == "poisson"
+    outside = _outside_mask(img.size, box)
+    assert np.array_equal(np.asarray(out)[outside], np.asarray(img)[outside])
+    assert not np.array_equal(np.asarray(out)[~outside], np.asarray(img)[~outside])
+    _, infos = editor.edit(img, [Edit(parse_box("0,0,200,80"), "word")])
+    assert infos[0].blend.startswith("alpha")

@@ -32,34 +32,23 @@ def empty_hub(tmp_path: Path) -> Iterator[Path]:
     torch.hub.set_dir(old)
 
 
-def _paired_available() -> bool:
-    try:
-        import tsb.data.paired  # noqa: F401
-    except ImportError:
-        return False
-    return (Path(__file__).resolve().parents[2] / "conf" / "data" / "paired.yaml").is_file()
-
-
 @pytest.fixture
 def eval_cfg(
     tmp_path: Path, tiny_ckpt: Path, paired_root: Path, empty_hub: Path
 ) -> Iterator[Callable[..., DictConfig]]:
-    """``eval_cfg([...overrides])``: conf/evaluate.yaml on the tiny checkpoint and paired folder."""
+    """``eval_cfg([...overrides])``: conf/evaluate.yaml on the tiny checkpoint and the paired folder."""
 
-    def make(overrides: list[str] | None = None, data: dict | None = None) -> DictConfig:
-        base = [f"ckpt_path={tiny_ckpt}", "device=cpu", "progress=false", "batch_size=2"]
-        if _paired_available() and data is None:
-            base += [f"data.root={paired_root}"]
-        elif not _paired_available():
-            base += ["~data"]
+    def make(overrides: list[str] | None = None) -> DictConfig:
+        base = [
+            f"ckpt_path={tiny_ckpt}",
+            "device=cpu",
+            "progress=false",
+            "batch_size=2",
+            f"data.root={paired_root}",
+        ]
         cfg = compose_config(base + list(overrides or []), tmp_path, config_name="evaluate.yaml")
         with open_dict(cfg):
             cfg.output_dir = str(tmp_path / "run")
-            if data is not None or not _paired_available():
-                cfg.data = data or {
-                    "_target_": "tests.evaluation.standins.PairedFolder",
-                    "root": str(paired_root),
-                }
         make_recognizer_checkpoint(Path(cfg.paths.checkpoints_dir) / "recognizer.ckpt")
         return cfg
 

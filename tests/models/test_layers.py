@@ -144,3 +144,14 @@ def test_to_rgb_adds_the_upsampled_skip() -> None:
 def test_discriminator_blocks_halve_the_size() -> None:
     assert ConvLayer(3, 5, 3, downsample=True)(torch.randn(1, 3, 16, 32)).shape == (1, 5, 8, 16)
     assert ResBlock(4, 8)(torch.randn(2, 4, 16, 48)).shape == (2, 8, 8, 24)
+
+
+def test_demodulation_stays_in_float32_under_autocast() -> None:
+    m = ModulatedConv2d(8, 4, 3, style_dim=6)
+    x, w = torch.randn(2, 8, 5, 5), torch.randn(2, 6)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        coef = m._demod(m.weight * m.scale, m.modulation(w))
+        out = m(x, w)
+    assert coef.dtype == torch.float32
+    assert out.dtype == torch.bfloat16  # the convolution itself runs in bf16
+    assert torch.allclose(out.float(), m(x, w), atol=0.05, rtol=0.05)

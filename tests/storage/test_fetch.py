@@ -8,6 +8,7 @@ import io
 import random
 import tarfile
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,19 @@ def test_resumes_across_calls_and_is_idempotent(fake_disk: Any, clean_env: Any, 
     dest.write_bytes(b"corrupted")  # present but wrong: fetched again
     fetch(url, dest, md5=MD5, **FAST)
     assert dest.read_bytes() == DATA and len(fake_disk.requests) == n + 1
+
+
+def test_concurrent_fetches_of_one_file_download_it_once(
+    fake_disk: Any, clean_env: Any, tmp_path: Path
+) -> None:
+    fake_disk.plain["data.bin"] = DATA
+    dest = tmp_path / "data.bin"
+    with ThreadPoolExecutor(3) as pool:
+        outs = list(
+            pool.map(lambda _: fetch(f"{fake_disk.base}/files/data.bin", dest, sha256=SHA, **FAST), range(3))
+        )
+    assert outs == [dest] * 3 and dest.read_bytes() == DATA
+    assert len(gets(fake_disk, "/files/")) == 1
 
 
 def test_checksum_mismatch_deletes_the_part_and_says_so(
@@ -137,7 +151,8 @@ def test_extract_archives(fake_disk: Any, clean_env: Any, tmp_path: Path, pack: 
         **FAST,
     )
     assert {p.relative_to(dest).as_posix(): p.read_bytes() for p in dest.rglob("*") if p.is_file()} == members
-    assert [p.name for p in tmp_path.iterdir()] == ["set"]  # archive and temporaries are gone
+    # archive and temporaries are gone (only the hidden lock file stays next to the folder)
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == ["set"]
     n = len(fake_disk.requests)
     fetch(f"{fake_disk.base}/files/set.archive", dest, extract=True, **FAST)
     assert len(fake_disk.requests) == n
@@ -164,6 +179,9 @@ def test_yadisk_public_file_link_resumes_and_checks_md5(
     assert len(dl) == 2 and dl[1].range is not None and dl[1].range != "bytes=0-"
     assert not any(r.authorized for r in fake_disk.requests)  # public links need no token
 
+    fake_disk.fault("GET", "/v1/disk/public/resources", "401")
+    with pytest.raises(FetchError, match="refused the public link"):
+        fetch(link, tmp_path / "refused.bin", api_base=fake_disk.base, **FAST)
     other = tmp_path / "other.bin"
     with pytest.raises(ChecksumError, match="md5 mismatch"):
         fetch(link, other, md5="0" * 32, api_base=fake_disk.base, **FAST)

@@ -82,7 +82,7 @@ def crop_rotated(image: Image.Image, box: Box, out_size: tuple[int, int] | None 
     """
     if image.mode not in ("RGB", "L", "RGBA"):
         image = image.convert("RGB")
-    xc, yc, w, h, _ = box
+    _xc, _yc, w, h, _ = box
     if w <= 0 or h <= 0:
         raise ValueError(f"box {box} has no area")
     ow, oh = out_size or (max(1, round(w)), max(1, round(h)))

@@ -42,7 +42,6 @@ import os
 import re
 import sys
 import tempfile
-import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -50,10 +49,7 @@ from pathlib import Path
 
 from PIL import ImageFont
 
-LATIN = (
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-    "!\"#$%&'()*+,-./:;<=>?@[]_{}|~"
-)
+LATIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!\"#$%&'()*+,-./:;<=>?@[]_{}|~"
 CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ0123456789!\"%'()*+,-./:;?"
 DEFAULT_ALPHABET = LATIN
 
@@ -249,7 +245,8 @@ class _FontFacts:
 
 
 @functools.lru_cache(maxsize=4096)
-def _font_facts(path: str, alphabet: str) -> _FontFacts | None:
+def _font_file(path: str) -> tuple[str, str, dict[int, str]] | None:
+    """(family, style, cmap) of a font file, parsed once per process; None when unreadable."""
     from fontTools.ttLib import TTFont
 
     try:
@@ -257,11 +254,20 @@ def _font_facts(path: str, alphabet: str) -> _FontFacts | None:
         name = tt["name"]
         family = name.getDebugName(16) or name.getDebugName(1) or Path(path).stem
         style = name.getDebugName(17) or name.getDebugName(2) or "Regular"
-        cmap = tt.getBestCmap() or {}
+        cmap = dict(tt.getBestCmap() or {})
     except Exception:  # broken or unsupported font file: not usable
         return None
+    return str(family), str(style), cmap
+
+
+@functools.lru_cache(maxsize=4096)
+def _font_facts(path: str, alphabet: str) -> _FontFacts | None:
+    parsed = _font_file(path)
+    if parsed is None:
+        return None
+    family, style, cmap = parsed
     glyph_of = {c: cmap[ord(c)] for c in alphabet if ord(c) in cmap and cmap[ord(c)] != ".notdef"}
-    return _FontFacts(family=str(family), style=str(style), glyph_of=glyph_of)
+    return _FontFacts(family=family, style=style, glyph_of=glyph_of)
 
 
 _GENERIC_GLYPH_NAME = re.compile(r"^(glyph|gid|cid|index|g|afii|uni|u)?[._]?[0-9A-Fa-f]+$")

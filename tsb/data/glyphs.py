@@ -27,12 +27,14 @@ Glyph = tuple[np.ndarray, int, int]  # bitmap (h, w) uint8, left and top offsets
 def glyph(path: str, size: int, stroke: int, char: str) -> Glyph:
     """The bitmap of one character and its offsets relative to the pen on the baseline."""
     font = get_font(path, size)
-    x0, y0, x1, y1 = font.getbbox(char, anchor="ls", stroke_width=stroke)
+    x0, y0, x1, y1 = (int(v) for v in font.getbbox(char, anchor="ls", stroke_width=stroke))
     w, h = x1 - x0, y1 - y0
     if w <= 0 or h <= 0:
         return np.zeros((0, 0), np.uint8), 0, 0
     img = Image.new("L", (w, h), 0)
-    ImageDraw.Draw(img).text((-x0, -y0), char, font=font, fill=255, anchor="ls", stroke_width=stroke, stroke_fill=255)
+    ImageDraw.Draw(img).text(
+        (-x0, -y0), char, font=font, fill=255, anchor="ls", stroke_width=stroke, stroke_fill=255
+    )
     return np.asarray(img), int(x0), int(y0)
 
 
@@ -47,7 +49,11 @@ KERN_REF_SIZE = 100
 @functools.lru_cache(maxsize=200_000)
 def _kerning_ref(path: str, pair: str) -> float:
     size = KERN_REF_SIZE
-    return float(get_font(path, size).getlength(pair)) - advance(path, size, pair[0]) - advance(path, size, pair[1])
+    return (
+        float(get_font(path, size).getlength(pair))
+        - advance(path, size, pair[0])
+        - advance(path, size, pair[1])
+    )
 
 
 def kerning(path: str, size: int, pair: str) -> float:
@@ -56,7 +62,8 @@ def kerning(path: str, size: int, pair: str) -> float:
     return _kerning_ref(path, pair) * size / KERN_REF_SIZE
 
 
-def pen_positions(path: str, size: int, text: str, spacing: float = 0.0) -> tuple[list[float], float]:
+@functools.lru_cache(maxsize=8192)
+def pen_positions(path: str, size: int, text: str, spacing: float = 0.0) -> tuple[tuple[float, ...], float]:
     """x of each character's pen position from the string's start, and the total advance."""
     xs, x = [], 0.0
     for i, c in enumerate(text):
@@ -64,7 +71,7 @@ def pen_positions(path: str, size: int, text: str, spacing: float = 0.0) -> tupl
             x += spacing + kerning(path, size, text[i - 1 : i + 1])
         xs.append(x)
         x += advance(path, size, c)
-    return xs, x
+    return tuple(xs), x
 
 
 def text_width(path: str, size: int, text: str, spacing: float = 0.0) -> float:
@@ -72,7 +79,14 @@ def text_width(path: str, size: int, text: str, spacing: float = 0.0) -> float:
 
 
 def draw_text(
-    canvas: np.ndarray, x: float, baseline: float, path: str, size: int, text: str, spacing: float = 0.0, stroke: int = 0
+    canvas: np.ndarray,
+    x: float,
+    baseline: float,
+    path: str,
+    size: int,
+    text: str,
+    spacing: float = 0.0,
+    stroke: int = 0,
 ) -> None:
     """Draw ``text`` into the uint8 ``canvas`` (H, W) in place, pen starting at (x, baseline).
 
@@ -80,12 +94,12 @@ def draw_text(
     """
     H, W = canvas.shape
     xs, _ = pen_positions(path, size, text, spacing)
-    by = int(math.floor(baseline + 0.5))
+    by = math.floor(baseline + 0.5)
     for c, px in zip(text, xs):
         bm, left, top = glyph(path, size, stroke, c)
         if bm.size == 0:
             continue
-        gx, gy = int(math.floor(x + px + 0.5)) + left, by + top
+        gx, gy = math.floor(x + px + 0.5) + left, by + top
         h, w = bm.shape
         x0, y0, x1, y1 = max(gx, 0), max(gy, 0), min(gx + w, W), min(gy + h, H)
         if x1 <= x0 or y1 <= y0:

@@ -19,7 +19,9 @@ Guarantees (decisions documented here, used by the data sets):
 - Verified: ``md5`` / ``sha256`` (hex) when given (and the Disk's own md5 for Disk files); on a
   mismatch the part file is deleted and :class:`ChecksumError` names the file and both digests.
 - Idempotent: an existing ``dest`` file that passes the given checksums (or any existing file
-  when none is given) is returned without touching the network.
+  when none is given) is returned without touching the network. Concurrent calls for one
+  ``dest`` (DDP ranks, DataLoader workers) serialise on a lock file ``.<name>.lock`` beside it,
+  so the bytes are fetched once.
 - ``extract=True`` unpacks a .zip or .tar(.gz/.bz2/.xz) archive (format sniffed from the bytes)
   into the folder ``dest``; paths escaping the folder are refused; the archive is deleted after
   a successful extraction. Archives are not flattened: members keep their paths.
@@ -27,6 +29,7 @@ Guarantees (decisions documented here, used by the data sets):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -34,7 +37,7 @@ import shutil
 import tarfile
 import urllib.parse
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,14 +92,17 @@ def _checks(md5: str | None, sha256: str | None) -> dict[str, str]:
     return {k: v.strip().lower() for k, v in (("md5", md5), ("sha256", sha256)) if v}
 
 
-def verify(path: Path, *, md5: str | None = None, sha256: str | None = None, source: str = "") -> None:
-    """Raise :class:`ChecksumError` if ``path`` does not match the given digests."""
+def verify(
+    path: Path, *, md5: str | None = None, sha256: str | None = None, source: str = "", name: str = ""
+) -> None:
+    """Raise :class:`ChecksumError` if ``path`` does not match the given digests (``name``: the
+    file name to report, e.g. the final name of a ``.part`` file)."""
     for algo, expected in _checks(md5, sha256).items():
         got = file_digest(path, algo)
         if got != expected:
             src = f" (from {source})" if source else ""
             raise ChecksumError(
-                f"{algo} mismatch for {path.name}{src}: expected {expected}, got {got}. The file was deleted; "
+                f"{algo} mismatch for {name or path.name}{src}: expected {expected}, got {got}. The file was deleted; "
                 f"check the checksum in the config or the source, then run again."
             )
 
@@ -183,7 +189,7 @@ def download_url(
             f"size mismatch for {target.name} (from {source}): expected {size} bytes, got {got}"
         )
     try:
-        verify(part, md5=md5, sha256=sha256, source=source)
+        verify(part, md5=md5, sha256=sha256, source=source, name=target.name)
     except ChecksumError:
         part.unlink(missing_ok=True)
         raise
@@ -258,7 +264,7 @@ def _fetch_local(src: Path, dest: Path, md5: str | None, sha256: str | None, ext
     part = dest.with_name(dest.name + ".part")
     shutil.copyfile(src, part)
     try:
-        verify(part, md5=md5, sha256=sha256, source=str(src))
+        verify(part, md5=md5, sha256=sha256, source=str(src), name=dest.name)
     except ChecksumError:
         part.unlink(missing_ok=True)
         raise
@@ -288,6 +294,11 @@ def _fetch_yadisk(
         try:
             kind, files = list_remote(client, remote, policy)
         except Exception as exc:
+            if is_auth_error(exc) and token is None:  # a public link: no token involved
+                raise FetchError(
+                    f"Yandex.Disk refused the public link {remote} ({type(exc).__name__}): it may be "
+                    "password-protected, unpublished or mistyped"
+                ) from None
             if is_auth_error(exc):
                 raise YaDiskTokenError(auth_error_message(token_env, exc, remote)) from None
             if isinstance(exc, yex.NotFoundError):
@@ -359,9 +370,52 @@ def fetch(
     retry policy. Returns ``dest``.
     """
     dest = Path(dest).expanduser()
-    remote = str(remote)
-    if dest.is_dir():
-        log.debug("%s already present", dest)
+    if dest.is_dir():  # folders are renamed into place only when complete
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with _lock(dest):  # one fetch per destination at a time (DDP ranks, DataLoader workers)
+        return _fetch(
+            str(remote),
+            dest,
+            md5,
+            sha256,
+            extract,
+            api_base=api_base,
+            token_env=token_env,
+            policy=Backoff(retries=retries, base=backoff, cap=backoff_max),
+            timeout=timeout,
+        )
+
+
+@contextlib.contextmanager
+def _lock(dest: Path) -> Iterator[None]:
+    """An exclusive lock on ``.<name>.lock`` next to ``dest`` (POSIX; no-op elsewhere)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(dest.with_name(f".{dest.name}.lock"), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _fetch(
+    remote: str,
+    dest: Path,
+    md5: str | None,
+    sha256: str | None,
+    extract: bool,
+    *,
+    api_base: str | None,
+    token_env: str,
+    policy: Backoff,
+    timeout: float,
+) -> Path:
+    if dest.is_dir():  # another process finished it while we waited for the lock
         return dest
     if dest.is_file():
         if extract:
@@ -370,8 +424,6 @@ def fetch(
             return dest
         log.warning("%s does not match its checksum; fetching it again", dest)
         dest.unlink()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    policy = Backoff(retries=retries, base=backoff, cap=backoff_max)
 
     local = _local_source(remote)
     if local is not None:

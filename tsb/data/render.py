@@ -138,7 +138,7 @@ class Style:
     fill: np.ndarray  # (H, W, 3) float32 in [0, 1]
     background: np.ndarray  # (H, W, 3) float32 in [0, 1]
     blur_sigma: float
-    noise: np.ndarray | None  # (H, W, 1) float32, in [0, 1] units
+    noise: np.ndarray | None  # (H, W, 3) float32 (grey: equal channels), in [0, 1] units
     jpeg_quality: int | None
 
 
@@ -147,13 +147,21 @@ def _uniform(rng: np.random.Generator, r: tuple[float, float]) -> float:
 
 
 def _choice(rng: np.random.Generator, weights: dict[str, float]) -> str:
-    keys = [k for k, w in weights.items() if w > 0]
-    p = np.array([weights[k] for k in keys], dtype=np.float64)
-    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
+    total = sum(w for w in weights.values() if w > 0)
+    r = rng.random() * total
+    last = ""
+    for k, w in weights.items():
+        if w > 0:
+            last = k
+            r -= w
+            if r < 0:
+                return k
+    return last
 
 
 def _luminance(c: np.ndarray) -> float:
-    return float(c[..., 0].mean() * 0.299 + c[..., 1].mean() * 0.587 + c[..., 2].mean() * 0.114)
+    m = c.reshape(-1, 3).mean(axis=0) if c.ndim > 1 else c
+    return float(m[0] * 0.299 + m[1] * 0.587 + m[2] * 0.114)
 
 
 def _random_color(rng: np.random.Generator, lum_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
@@ -175,13 +183,43 @@ def _contrasting_color(rng: np.random.Generator, ref_lum: float, min_contrast: f
     return _random_color(rng, (min(hi_ok, 1.0), 1.0))
 
 
+def _text_color_for(rng: np.random.Generator, bg: np.ndarray, min_contrast: float) -> tuple[np.ndarray, bool]:
+    """A fill colour readable on ``bg``: (colour, whether an outline is needed to read it).
+
+    The colour's luminance lies ``min_contrast`` below the background's 20th or above its 80th
+    luminance percentile; on a background too busy for either, the colour is near black or
+    white (the side farther from the median) and the caller adds a contrasting outline.
+    """
+    h = bg.shape[0]
+    band = bg[h // 4 : h - h // 4 : 2, ::4].reshape(-1, 3)
+    lum = np.sort(band @ np.array([0.299, 0.587, 0.114], dtype=np.float32))
+    lo, med, hi = (float(lum[int(q * (len(lum) - 1))]) for q in (0.2, 0.5, 0.8))
+    dark_ok, light_ok = lo - min_contrast > 0.0, hi + min_contrast < 1.0
+    if dark_ok and (not light_ok or rng.random() < 0.5 + (med - 0.5)):
+        return _random_color(rng, (0.0, lo - min_contrast)), False
+    if light_ok:
+        return _random_color(rng, (hi + min_contrast, 1.0)), False
+    return (_random_color(rng, (0.0, 0.12)) if med > 0.5 else _random_color(rng, (0.88, 1.0))), True
+
+
 def _gradient(rng: np.random.Generator, h: int, w: int, c0: np.ndarray, c1: np.ndarray) -> np.ndarray:
     ang = rng.uniform(0, 2 * np.pi)
     tx = (np.arange(w, dtype=np.float32) - w / 2) * np.float32(np.cos(ang) / w)
     ty = (np.arange(h, dtype=np.float32) - h / 2) * np.float32(np.sin(ang) / h)
     t = ty[:, None] + tx[None, :]
     t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
-    return c0 + (c1 - c0) * t[..., None]
+    return _lerp(c0, c1, t)
+
+
+def _solid(c: np.ndarray, h: int, w: int) -> np.ndarray:
+    """A contiguous (h, w, 3) float32 image of one colour (numpy broadcasts over a last axis of
+    3 are slow, so every colour layer is a full image)."""
+    return cv2.merge([np.full((h, w), float(v), np.float32) for v in c])
+
+
+def _lerp(c0: np.ndarray, c1: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """(h, w, 3) image: colour c0 where t = 0, c1 where t = 1."""
+    return cv2.merge([(float(a) + float(b - a) * t).astype(np.float32) for a, b in zip(c0, c1)])
 
 
 def _texture(rng: np.random.Generator, h: int, w: int, c0: np.ndarray, c1: np.ndarray) -> np.ndarray:
@@ -192,25 +230,26 @@ def _texture(rng: np.random.Generator, h: int, w: int, c0: np.ndarray, c1: np.nd
         amp, total = 1.0, 0.0
         for octave in range(int(rng.integers(1, 4))):
             gh, gw = 2 + int(rng.integers(2, 6)) * 2**octave, 2 + int(rng.integers(4, 16)) * 2**octave
-            t += amp * cv2.resize(rng.random((gh, gw), dtype=np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+            t += amp * cv2.resize(
+                rng.random((gh, gw), dtype=np.float32), (w, h), interpolation=cv2.INTER_CUBIC
+            )
             total += amp
             amp *= 0.5
         t /= total
     elif kind == 1:  # stripes
         ang = rng.uniform(0, np.pi)
         freq = rng.uniform(0.05, 0.5)
-        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-        t = 0.5 + 0.5 * np.sin((xs * np.cos(ang) + ys * np.sin(ang)) * freq + rng.uniform(0, 6.3))
+        xs = np.arange(w, dtype=np.float32) * np.float32(np.cos(ang) * freq)
+        ys = np.arange(h, dtype=np.float32) * np.float32(np.sin(ang) * freq)
+        t = 0.5 + 0.5 * np.sin(ys[:, None] + xs[None, :] + np.float32(rng.uniform(0, 6.3)))
     elif kind == 2:  # checks
         cell = int(rng.integers(3, 17))
-        ys, xs = np.mgrid[0:h, 0:w]
-        t = (((xs // cell) + (ys // cell)) % 2).astype(np.float32)
-        t = cv2.GaussianBlur(t, (0, 0), rng.uniform(0.3, 1.5))
+        checks = (np.arange(h)[:, None] // cell + np.arange(w)[None, :] // cell) % 2
+        t = np.asarray(cv2.GaussianBlur(checks.astype(np.float32), (0, 0), rng.uniform(0.3, 1.5)), np.float32)
     else:  # paper-like grain
-        t = cv2.GaussianBlur(rng.random((h, w), dtype=np.float32), (0, 0), rng.uniform(0.5, 2.0))
-        t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
-    t = np.clip(t, 0, 1)[..., None]
-    return (c0[None, None] * (1 - t) + c1[None, None] * t).astype(np.float32)
+        g = cv2.GaussianBlur(rng.random((h, w), dtype=np.float32), (0, 0), rng.uniform(0.5, 2.0))
+        t = (g - g.min()) / max(float(g.max() - g.min()), 1e-6)
+    return _lerp(c0, c1, np.clip(t, 0, 1))
 
 
 @functools.lru_cache(maxsize=8)
@@ -268,7 +307,7 @@ def _background(rng: np.random.Generator, cfg: EffectConfig, h: int, w: int) -> 
     kind = _choice(rng, cfg.background)
     c0 = _random_color(rng)
     if kind == "solid":
-        return np.broadcast_to(c0, (h, w, 3)).astype(np.float32)
+        return _solid(c0, h, w)
     c1 = np.clip(c0 + rng.normal(0, 0.3, 3).astype(np.float32), 0, 1)
     if kind == "gradient":
         return _gradient(rng, h, w, c0, c1)
@@ -284,17 +323,19 @@ def sample_style(
     h, w = height, width
     bg = _background(rng, cfg, h, w)
     bg_lum = _luminance(bg[h // 4 : h - h // 4])
-    c0 = _contrasting_color(rng, bg_lum, cfg.min_contrast)
+    c0, needs_outline = _text_color_for(rng, bg, cfg.min_contrast)
     kind = _choice(rng, cfg.fill)
     if kind == "solid":
-        fill = np.broadcast_to(c0, (h, w, 3)).astype(np.float32)
-    else:
-        c1 = _contrasting_color(rng, bg_lum, cfg.min_contrast)
+        fill = _solid(c0, h, w)
+    else:  # a second colour of the same luminance side
+        c1 = np.clip(c0 + rng.normal(0, 0.25, 3).astype(np.float32), 0, 1)
+        if abs(_luminance(c1) - _luminance(c0)) > 0.15:
+            c1 = np.clip(c1 - (_luminance(c1) - _luminance(c0)), 0, 1).astype(np.float32)
         fill = _gradient(rng, h, w, c0, c1) if kind == "gradient" else _texture(rng, h, w, c0, c1)
     fill_lum = _luminance(c0)
 
     outline_px, outline_color = 0, None
-    if rng.random() < cfg.p_outline:
+    if rng.random() < cfg.p_outline or needs_outline:
         outline_px = round(_uniform(rng, cfg.outline_px) * h / 64)
         outline_px = max(1, outline_px)
         outline_color = _contrasting_color(rng, fill_lum, cfg.min_contrast)
@@ -302,7 +343,12 @@ def sample_style(
     if rng.random() < cfg.p_shadow:
         r = _uniform(rng, cfg.shadow_offset_px) * h / 64
         ang = rng.uniform(0, 2 * np.pi)
-        shadow = (r * math.cos(ang), r * math.sin(ang), _uniform(rng, cfg.shadow_blur_px), _uniform(rng, cfg.shadow_opacity))
+        shadow = (
+            r * math.cos(ang),
+            r * math.sin(ang),
+            _uniform(rng, cfg.shadow_blur_px),
+            _uniform(rng, cfg.shadow_opacity),
+        )
         shadow_color = _random_color(rng, (0.0, 0.25)) if bg_lum > 0.35 else _random_color(rng, (0.0, 0.1))
     persp = None
     if rng.random() < cfg.p_perspective:
@@ -310,7 +356,8 @@ def sample_style(
     noise = None
     if rng.random() < cfg.p_noise:
         sigma = _uniform(rng, cfg.noise_sigma) / 255.0
-        noise = rng.normal(0, sigma, (h, w, 1)).astype(np.float32)
+        grain = rng.normal(0, sigma, (h, w)).astype(np.float32)
+        noise = cv2.merge((grain, grain, grain))
     return Style(
         font=font,
         text_height=_uniform(rng, cfg.text_height),
@@ -330,7 +377,9 @@ def sample_style(
         background=bg,
         blur_sigma=_uniform(rng, cfg.blur_sigma_px) * h / 64 if rng.random() < cfg.p_blur else 0.0,
         noise=noise,
-        jpeg_quality=int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)) if rng.random() < cfg.p_jpeg else None,
+        jpeg_quality=int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
+        if rng.random() < cfg.p_jpeg
+        else None,
     )
 
 
@@ -346,7 +395,7 @@ def _draw_plane(
     draw_text(plane, pad, baseline, path, size, text, spacing_px)
     if style.bold_px:  # fake bold: grow the glyphs by a disc (what a FreeType stroke does)
         k = 2 * style.bold_px + 1
-        plane = cv2.dilate(plane, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        plane = np.asarray(cv2.dilate(plane, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))), np.uint8)
     if style.underline:
         y = baseline + max(2, round(0.12 * size))
         t = max(1, round(size / 16))
@@ -361,7 +410,9 @@ def _homography(
     t0 = np.array([[scale, 0, -cx * scale], [0, scale, -cy * scale], [0, 0, 1]], dtype=np.float64)
     shear = np.array([[1, -style.slant, 0], [0, 1, 0], [0, 0, 1]], dtype=np.float64)
     a = math.radians(style.rotate_deg)
-    rot = np.array([[math.cos(a), math.sin(a), 0], [-math.sin(a), math.cos(a), 0], [0, 0, 1]], dtype=np.float64)
+    rot = np.array(
+        [[math.cos(a), math.sin(a), 0], [-math.sin(a), math.cos(a), 0], [0, 0, 1]], dtype=np.float64
+    )
     m = rot @ shear @ t0
     if style.perspective is not None:
         s = h * 2.0  # reference square around the centre, displaced corners
@@ -459,11 +510,11 @@ def render_pair(texts: list[str], style: Style) -> RenderedPair:
             img = cv2.GaussianBlur(img, (0, 0), style.blur_sigma)
             mask = cv2.GaussianBlur(mask, (0, 0), style.blur_sigma)
         if noise is not None:
-            img = img + noise
+            np.add(img, noise, out=img)
         out = _to_uint8(img)
         if style.jpeg_quality is not None:
             out = _jpeg(out, style.jpeg_quality)
-            out = np.where(mask[..., None] > 0, out, bg_post)
+            cv2.copyTo(bg_post, (mask == 0).view(np.uint8), out)
         images.append(out)
         masks.append(np.clip(mask, 0.0, 1.0))
     return RenderedPair(images=images, masks=masks, background=bg_post)
@@ -479,27 +530,36 @@ def _bend(plane: np.ndarray, cx: float, sag_px: float, half_span: float) -> np.n
     return cv2.remap(plane, np.ascontiguousarray(map_x), map_y.astype(np.float32), cv2.INTER_LINEAR)
 
 
+def _blend(img: np.ndarray, color: np.ndarray, alpha: np.ndarray) -> None:
+    """img += (color - img) * alpha, in place; alpha (H, W) is spread over the channels."""
+    tmp = np.subtract(color, img)
+    np.multiply(tmp, cv2.merge((alpha, alpha, alpha)), out=tmp)
+    np.add(img, tmp, out=img)
+
+
 def _composite(alpha: np.ndarray, style: Style) -> tuple[np.ndarray, np.ndarray]:
+    """Shadow, outline and fill over the background; returns (image, foreground coverage)."""
     img = style.background.copy()
     cover = alpha
+    outline = alpha
     if style.outline_px:
         k = 2 * style.outline_px + 1
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-        outline = cv2.dilate(alpha, kernel)
-        cover = outline
+        outline = cover = cv2.dilate(alpha, kernel)
     if style.shadow is not None:
         dx, dy, blur, opacity = style.shadow
-        sh = cv2.warpAffine(cover, np.float32([[1, 0, dx], [0, 1, dy]]), (cover.shape[1], cover.shape[0]))
+        shift = np.array([[1, 0, dx], [0, 1, dy]], dtype=np.float32)
+        sh = cv2.warpAffine(cover, shift, (cover.shape[1], cover.shape[0]))
         if blur > 0.1:
             sh = cv2.GaussianBlur(sh, (0, 0), blur)
-        sh = sh * opacity
+        sh *= np.float32(opacity)
         assert style.shadow_color is not None
-        img += (style.shadow_color[None, None] - img) * sh[..., None]
+        _blend(img, _solid(style.shadow_color, *sh.shape), sh)
         cover = np.maximum(cover, sh)
     if style.outline_px:
         assert style.outline_color is not None
-        img += (style.outline_color[None, None] - img) * outline[..., None]
-    img += (style.fill - img) * alpha[..., None]
+        _blend(img, _solid(style.outline_color, *outline.shape), outline)
+    _blend(img, style.fill, alpha)
     return img, cover
 
 
@@ -517,11 +577,15 @@ def _post(img: np.ndarray, style: Style, noise: np.ndarray | None) -> np.ndarray
 
 
 def _to_uint8(img: np.ndarray) -> np.ndarray:
-    return np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    """[0, 1] float -> uint8, rounded and saturated."""
+    x = np.multiply(img, np.float32(255.0))
+    x += np.float32(0.5)
+    np.clip(x, 0, 255, out=x)
+    return x.astype(np.uint8)
 
 
 def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:  # pragma: no cover - OpenCV always encodes uint8 RGB
         return img
-    return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    return np.asarray(cv2.imdecode(buf, cv2.IMREAD_UNCHANGED), np.uint8)

@@ -1,8 +1,8 @@
 """Synthetic paired samples: the default training data (``data=synth``).
 
 A sample is a pure function of (seed, stream, index): the source string A, the target string B,
-the font (one that draws every character of both), the style and all effects are drawn from
-``numpy.random.default_rng([seed, stream, index, k])``. No global state is read or written, so
+the font (one that draws every character of both), the style and all effects are drawn, in that
+order, from ``numpy.random.default_rng([seed, stream, index])``. No global state is read or written, so
 the data set pickles into DataLoader workers and gives identical samples there.
 
 Streams: training samples use stream 0 with the ``font_split`` fonts (default: train fonts);
@@ -98,14 +98,17 @@ class SynthDataset(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def _rng(self, index: int, k: int) -> np.random.Generator:
+    def _rng(self, index: int) -> np.random.Generator:
         if not 0 <= index < self.length:
             raise IndexError(f"index {index} out of range for {self.length} samples")
-        return np.random.default_rng([self.seed, self.stream, index, k])
+        return np.random.default_rng([self.seed, self.stream, index])
 
-    def choose(self, index: int) -> tuple[str, str, FontInfo]:
-        """The strings and the font of sample ``index`` (cheap: no drawing)."""
-        rng = self._rng(index, 0)
+    def choose(self, index: int, rng: np.random.Generator | None = None) -> tuple[str, str, FontInfo]:
+        """The strings and the font of sample ``index`` (cheap: no drawing).
+
+        The style is drawn afterwards from the same generator (:meth:`render`).
+        """
+        rng = self._rng(index) if rng is None else rng
         for _ in range(50):
             a = self.texts.sample(rng)
             b = a if rng.random() < self.p_same_text else self.texts.sample(rng)
@@ -129,9 +132,10 @@ class SynthDataset(Dataset):
         return self.width_of(a, b)
 
     def render(self, index: int) -> tuple[str, str, FontInfo, RenderedPair]:
-        a, b, font = self.choose(index)
+        rng = self._rng(index)
+        a, b, font = self.choose(index, rng)
         w = self.width_of(a, b)
-        style = sample_style(self._rng(index, 1), self.effects, font, self.height, w)
+        style = sample_style(rng, self.effects, font, self.height, w)
         return a, b, font, render_pair([a, b], style)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
@@ -272,7 +276,11 @@ class SynthData(DataModule):
         self.train_size, self.val_size = int(train_size), int(val_size)
         self.height, self.width = int(height), int(width)
         self.variable_width = bool(variable_width)
-        self.min_width, self.max_width, self.width_multiple = int(min_width), int(max_width), int(width_multiple)
+        self.min_width, self.max_width, self.width_multiple = (
+            int(min_width),
+            int(max_width),
+            int(width_multiple),
+        )
         self.font_split, self.val_font_split = font_split, val_font_split
         self.alphabet = resolve_alphabet(alphabet)
         self.font_kwargs = {
@@ -388,7 +396,9 @@ class ShardDataset(Dataset):
     def __init__(self, root: str | Path) -> None:
         files = sorted(Path(root).glob("shard_*.pt"))
         if not files:
-            raise FileNotFoundError(f"no shard_*.pt in {root}; write them with python -m tsb.data.synth render --format shards")
+            raise FileNotFoundError(
+                f"no shard_*.pt in {root}; write them with python -m tsb.data.synth render --format shards"
+            )
         self.shards = [torch.load(f, weights_only=True) for f in files]
         self.index = [(s, j) for s, sh in enumerate(self.shards) for j in range(len(sh[K.NAME]))]
 
@@ -419,7 +429,10 @@ def contact_sheet(ds: SynthDataset, n: int, cols: int = 2) -> Image.Image:
         grey = [np.repeat(x[..., None], 3, axis=2) for x in (ca, cb)]
         masks = [np.repeat((m * 255 + 0.5).astype(np.uint8)[..., None], 3, axis=2) for m in pair.masks]
         sep = np.full((h, 4, 3), 255, np.uint8)
-        row = np.concatenate([pair.images[0], sep, pair.images[1], sep, masks[0], sep, masks[1], sep, grey[0], sep, grey[1]], axis=1)
+        row = np.concatenate(
+            [pair.images[0], sep, pair.images[1], sep, masks[0], sep, masks[1], sep, grey[0], sep, grey[1]],
+            axis=1,
+        )
         tiles.append(row)
     rw = max(t.shape[1] for t in tiles)
     rh = tiles[0].shape[0]
@@ -431,17 +444,23 @@ def contact_sheet(ds: SynthDataset, n: int, cols: int = 2) -> Image.Image:
     return Image.fromarray(sheet)
 
 
-def _module_from_yaml(path: str | None, seed: int, overrides: dict[str, Any]) -> SynthData:
+def _module_from_config(name: str | None, seed: int, overrides: dict[str, Any]) -> SynthData:
+    """SynthData from ``conf/data/<name>.yaml`` (composed with Hydra), or the defaults."""
     cfg: dict[str, Any] = {}
-    if path:
-        from omegaconf import OmegaConf
+    if name:
+        from omegaconf import OmegaConf, open_dict
 
-        node = OmegaConf.load(path)
+        from tsb.utils.config import compose_config
+
+        composed = compose_config([f"data={name}", f"seed={seed}"])
+        with open_dict(composed):
+            composed.paths.output_dir = composed.paths.root_dir = "."
+        node = OmegaConf.to_container(composed.data, resolve=True)
+        assert isinstance(node, dict)
         node.pop("_target_", None)
-        node["seed"] = seed
-        cfg = OmegaConf.to_container(node, resolve=True)  # type: ignore[assignment]
+        cfg = {str(k): v for k, v in node.items()}
     cfg.update({k: v for k, v in overrides.items() if v is not None})
-    cfg["seed"] = seed
+    cfg.update(seed=seed, num_workers=0, persistent_workers=False)
     return SynthData(**cfg)
 
 
@@ -459,15 +478,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--split", default="all", choices=["train", "heldout", "all"])
     for q in (r, s):
-        q.add_argument("--config", default=None, help="a data config YAML (e.g. conf/data/synth.yaml)")
+        q.add_argument("--data", default=None, help="a data config of conf/data (synth, synth_simple, ...)")
         q.add_argument("--seed", type=int, default=0)
         q.add_argument("--height", type=int, default=None)
         q.add_argument("--width", type=int, default=None)
         q.add_argument("--alphabet", default=None, help="latin | cyrillic | the characters")
         q.add_argument("--lexicon", default=None, help="en | ru | a word-list file")
     args = p.parse_args(argv)
-    dm = _module_from_yaml(
-        args.config,
+    dm = _module_from_config(
+        args.data,
         args.seed,
         {"height": args.height, "width": args.width, "alphabet": args.alphabet, "lexicon": args.lexicon},
     )

@@ -100,6 +100,12 @@ class WandbLogger(Logger):
         self.run.log({key: wandb.Image(str(path))}, step=int(step))
 
     def finish(self) -> None:
+        """Finish the run and shut the W&B service down, so the run files are complete on disk
+        when this returns (``run.finish()`` alone can return before the offline ``.wandb`` file
+        is written out)."""
         if self.run is not None:
+            import wandb
+
             self.run.finish()
             self.run = None
+            wandb.teardown()

@@ -82,6 +82,7 @@ class FID:
         allow_download: bool = False,
         device: str | torch.device = "cpu",
         extractor: nn.Module | None = None,
+        batch_size: int = 32,
     ) -> None:
         self.device = torch.device(device)
         if extractor is None:
@@ -95,14 +96,31 @@ class FID:
             extractor = _InceptionPool(str(path) if path is not None else None)
         self.extractor = extractor.to(self.device).eval()
         self.features: dict[str, list[Tensor]] = {}
+        # images wait here, by (set, height, width), so the network sees batches of one size
+        self.pending: dict[tuple[str, int, int], list[Tensor]] = {}
+        self.batch_size = batch_size
+
+    def add(self, name: str, images: Tensor) -> None:
+        """Add images (B, 3, H, W) in [0, 1] to the set ``name``; features are computed in batches."""
+        key = (name, int(images.shape[-2]), int(images.shape[-1]))
+        queue = self.pending.setdefault(key, [])
+        queue.extend(images.detach().float().cpu().unbind(0))
+        if len(queue) >= self.batch_size:
+            self._run(key)
 
     @torch.no_grad()
-    def add(self, name: str, images: Tensor) -> None:
-        """Add a batch (B, 3, H, W) in [0, 1] to the set ``name``."""
-        feats = self.extractor(images.to(self.device).float())
-        self.features.setdefault(name, []).append(feats.reshape(feats.shape[0], -1).double().cpu())
+    def _run(self, key: tuple[str, int, int]) -> None:
+        queue = self.pending.pop(key, [])
+        if queue:
+            feats = self.extractor(torch.stack(queue).to(self.device))
+            self.features.setdefault(key[0], []).append(feats.reshape(feats.shape[0], -1).double().cpu())
+
+    def flush(self) -> None:
+        for key in list(self.pending):
+            self._run(key)
 
     def count(self, name: str) -> int:
+        self.flush()
         return sum(f.shape[0] for f in self.features.get(name, []))
 
     def compute(self, fake: str, real: str = "real") -> float:

@@ -76,11 +76,6 @@ class Generator(nn.Module):
             self.convs.append(StyledConv(cout, cout, 3, style_dim, **kw))
             self.to_rgbs.append(ToRGB(cout, style_dim, out, **kw))
 
-    @property
-    def upscale(self) -> int:
-        """Output size / input size (16 for 5 scales)."""
-        return 2 ** (self.n_styles - 1)
-
     def forward(self, style_code: StyleCode, content: Tensor) -> GeneratorOutput:
         if style_code.ndim != 3 or style_code.shape[1:] != (self.n_styles, self.style_dim):
             raise ValueError(

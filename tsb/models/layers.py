@@ -4,7 +4,8 @@ What is here and where it comes from (Karras et al., "Analyzing and Improving th
 StyleGAN", 2020; the layout follows rosinality/stylegan2-pytorch, rewritten):
 
 - :func:`upfirdn2d`: upsample (zero insertion), FIR filter, downsample, done with ``F.pad`` and a
-  depthwise ``F.conv2d``. :class:`Blur`, :class:`Upsample` and :class:`Downsample` wrap it.
+  depthwise ``F.conv2d``. :class:`Blur`, :class:`Upsample` and :class:`Downsample` wrap it
+  (``Upsample`` as an equivalent strided depthwise transposed convolution, skipping the zeros).
 - :class:`EqualLinear` / :class:`EqualConv2d`: equalized learning rate (weights drawn from N(0, 1)
   and scaled by 1/sqrt(fan_in) at run time).
 - :class:`FusedLeakyReLU`: bias + leaky ReLU(0.2) + gain sqrt(2), in plain torch.
@@ -14,11 +15,12 @@ StyleGAN", 2020; the layout follows rosinality/stylegan2-pytorch, rewritten):
   the output by the demodulation coefficients. They compute the same function (tested); the
   unfused path is faster on CPU, keeps ``channels_last`` and is what StyleGAN2-ADA uses for
   training.
-- :class:`StyledConv` (modulated conv + bias + activation, no noise input) and :class:`ToRGB`
+- :class:`StyledConv` (modulated conv + bias + activation, no noise input; the bias and the
+  sqrt(2) gain ride on the demodulation scale, one pass fewer over the activations) and :class:`ToRGB`
   (1x1 modulated conv without demodulation plus the upsampled skip of the previous scale).
 - :class:`ConvLayer` / :class:`ResBlock`: the discriminator's (optionally downsampling) blocks.
 
-Dtype policy (autocast and ``channels_last`` friendly): nothing names a dtype. Buffers and small
+Dtype policy (autocast and ``channels_last`` friendly): no forward pass names a dtype. Buffers and small
 factors are cast to the dtype of the activation they meet (``.to(x.dtype)``); the modulated weight is
 computed in the parameter's dtype, so the demodulation norm stays in float32 under autocast, and
 the to-RGB skip sum is kept in the parameters' dtype too (so the generator's image and masks are
@@ -285,7 +287,9 @@ class ModulatedConv2d(nn.Module):
     def _demod(self, weight: Tensor, s: Tensor) -> Tensor:
         """1 / ||w * s||_2 per sample and output channel, (B, Cout), without forming per-sample weights."""
         wsq = weight.square().sum(dim=(2, 3))  # (Cout, Cin)
-        return (s.to(dtype=wsq.dtype).square() @ wsq.t() + self.eps).rsqrt()
+        # elementwise product + sum rather than a matmul, which autocast would run in bf16
+        ssq = s.to(dtype=wsq.dtype).square()  # (B, Cin)
+        return ((ssq[:, None, :] * wsq[None]).sum(dim=2) + self.eps).rsqrt()
 
     def _forward_fused(self, x: Tensor, s: Tensor, weight: Tensor, gain: float) -> Tensor:
         b = x.shape[0]

@@ -34,6 +34,7 @@ it at a local server).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import logging
@@ -275,8 +276,8 @@ class YaDiskStorage(Storage):
             )
         if not token_env or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token_env):
             raise ValueError(
-                f"storage.token_env must be the NAME of an environment variable (e.g. YADISK_TOKEN), "
-                f"got {token_env[:3]!r}...; the token itself never goes in the config"
+                "storage.token_env must be the NAME of an environment variable (e.g. YADISK_TOKEN), and the "
+                "value given is not a variable name; the token itself never goes in the config"
             )
         self.remote_dir = join_remote(remote_dir)
         self.token_env = token_env
@@ -337,6 +338,15 @@ class YaDiskStorage(Storage):
             self._closed = False
             self._worker = threading.Thread(target=self._work, name="yadisk-upload", daemon=True)
             self._worker.start()
+        atexit.register(self._at_exit)
+
+    def _at_exit(self) -> None:
+        """A last flush when the process ends with files still queued (e.g. training crashed
+        before the trainer's own flush); Ctrl-C skips it, the files are in the run folder."""
+        if self.pending:
+            log.warning("uploading %d pending file(s) to Yandex.Disk before exit", len(self.pending))
+            with contextlib.suppress(KeyboardInterrupt):
+                self.flush()
 
     def _call(self, fn: Callable[[], Any], what: str, policy: Backoff | None = None) -> Any:
         return retry_call(fn, policy=policy or self.policy, is_retriable=is_retriable, what=what, logger=log)
@@ -503,6 +513,7 @@ class YaDiskStorage(Storage):
         if self._client is not None:
             self._client.close()
             self._client = None
+        atexit.unregister(self._at_exit)
 
     # ---------------------------------------------------------------- downloads
     def resolve(self, remote: str) -> str:

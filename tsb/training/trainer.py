@@ -97,6 +97,7 @@ class Trainer:
         cudnn_benchmark: bool = True,
         profile: bool = False,
         export_path: str | None = None,
+        run_name: str | None = None,
     ) -> None:
         if max_steps is None and max_epochs is None:
             raise ConfigError("set trainer.max_steps or trainer.max_epochs (both are null)")
@@ -136,6 +137,8 @@ class Trainer:
         self.cudnn_benchmark = cudnn_benchmark
         self.profile = profile
         self.export_path = export_path
+        # name of the run's folder in remote storage: unique across runs and sweep points
+        self.run_name = run_name or self.run_dir.name
 
         self.step = 0
         self.best_value: float | None = None
@@ -212,7 +215,7 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             for lg in self.loggers:
                 lg.setup(self.run_dir, self.config)
-            self.storage.setup(self.run_dir, self.run_dir.name)
+            self.storage.setup(self.run_dir, self.run_name)
         self._is_setup = True
 
     @staticmethod
@@ -257,6 +260,7 @@ class Trainer:
             desc=self.config.get("task_name", "train"),
         )
         profiler = self._profiler()
+        finished = False
         try:
             with profiler if profiler is not None else contextlib.nullcontext():
                 self._profiler_obj = profiler
@@ -265,9 +269,12 @@ class Trainer:
                     self.validate()
                     if self.step % self.ckpt_every == 0 or self.step >= self.total_steps:
                         self.save()
+            summary = self._finish()
+            finished = True
         finally:
             self._pbar.close()
-        summary = self._finish()
+            if not finished and self.is_main:
+                self.storage.flush()  # whatever was written before the failure still goes out
         return summary
 
     def _next_batch(self) -> Batch:

@@ -1,0 +1,163 @@
+"""Training throughput: images per second and the fraction of the device's peak it reaches.
+
+    python benchmarks/train_speed.py                                  # paper preset, batch 64
+    python benchmarks/train_speed.py --model stylebrush_small --loss quickstart --batch 8
+    python benchmarks/train_speed.py --precision bf16 --channels-last --compile --fused-adam
+
+Runs the real trainer's ``train_step`` (every phase that is due, optimizer steps, EMA) on the
+real data pipeline (``--reuse-batch`` times the model alone on one batch kept on the device).
+Loss terms that need the helper networks get randomly initialised helpers written to a
+temporary folder (speed does not depend on their weights). Model FLOPs per image come from
+``torch.utils.flop_counter.FlopCounterMode`` over whole training steps (forward and backward of
+every phase, averaged over a full lazy-regularisation cycle), and the achieved fraction of peak
+is (FLOPs/image x images/s) / peak. Peak bf16 dense TFLOP/s is looked up from the device name
+(H100 SXM 989, H200 989, A100 312) or given with ``--peak-tflops``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import open_dict
+from torch.utils.flop_counter import FlopCounterMode
+
+from tsb.tasks.export import export_helper
+from tsb.train import build_task, resolved_config
+from tsb.training.trainer import Trainer, move_batch
+from tsb.utils.config import compose_config
+
+PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0}
+
+
+def peak_tflops(device: torch.device, given: float | None) -> float | None:
+    if given:
+        return given
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    for key, value in PEAK_BF16_TFLOPS.items():
+        if key in name:
+            return value
+    return None
+
+
+def write_random_helpers(folder: Path) -> None:
+    for experiment, name in (("typeface", "typeface.ckpt"), ("recognizer", "recognizer.ckpt")):
+        cfg = compose_config([f"experiment={experiment}"], folder)
+        export_helper(instantiate(cfg.model, loss=None), folder / "checkpoints" / name)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="stylebrush")
+    ap.add_argument("--loss", default="paper")
+    ap.add_argument("--data", default="synth")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--steps", type=int, default=32, help="timed steps (a multiple of 16 covers every phase)")
+    ap.add_argument("--warmup", type=int, default=8)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--precision", default="bf16", help="bf16 | fp16 | none (CUDA only)")
+    ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--fused-adam", action="store_true")
+    ap.add_argument("--workers", type=int, default=8)
+    ap.add_argument("--reuse-batch", action="store_true", help="time the model alone on one device batch")
+    ap.add_argument("--peak-tflops", type=float, default=None)
+    ap.add_argument(
+        "overrides", nargs="*", help="extra Hydra overrides, e.g. model.net.generator.channels=[...]"
+    )
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        write_random_helpers(tmp_path)
+        cfg = compose_config(
+            [f"model={args.model}", f"loss={args.loss}", f"data={args.data}", "logger=none", *args.overrides],
+            tmp_path,
+        )
+        with open_dict(cfg):
+            cfg.data.batch_size = args.batch
+            cfg.data.num_workers = args.workers
+            cfg.data.pin_memory = True
+            cfg.trainer.device = args.device
+            cfg.trainer.precision = None if args.precision == "none" else args.precision
+            cfg.trainer.channels_last = args.channels_last
+            cfg.trainer.compile = args.compile
+            cfg.trainer.progress_bar = False
+            if args.fused_adam:
+                cfg.optimizer.default.fused = True
+        task = build_task(cfg)
+        data = instantiate(cfg.data)
+        trainer: Trainer = instantiate(
+            cfg.trainer,
+            task=task,
+            data=data,
+            optimizer=cfg.optimizer,
+            run_dir=tmp_path / "run",
+            loggers=[],
+            resolved_config=resolved_config(cfg),
+            seed=int(cfg.seed),
+            _recursive_=False,
+        )
+        trainer.setup()
+        device = trainer.device
+        sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+        if args.reuse_batch:
+            fixed = trainer._next_batch()
+            trainer._next_batch = lambda: move_batch(fixed, device)  # type: ignore[method-assign]
+
+        cycle = math.lcm(*(p.interval for p in task.phases()))
+        for _ in range(args.warmup):
+            trainer.train_step()
+            trainer.step += 1
+        sync()
+        # FLOPs of one full cycle of phases (every lazy regulariser once), per image
+        with FlopCounterMode(display=False) as counter:
+            for _ in range(cycle):
+                trainer.train_step()
+                trainer.step += 1
+        flops_per_image = counter.get_total_flops() / (cycle * args.batch)
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(args.steps):
+            trainer.train_step()
+            trainer.step += 1
+        sync()
+        dt = time.perf_counter() - t0
+
+    images_per_s = args.steps * args.batch / dt
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"{device.type} ({torch.get_num_threads()} threads)"
+    )
+    print(f"device            : {name}")
+    print(
+        f"preset            : model={args.model} loss={args.loss} batch={args.batch} precision={args.precision} "
+        f"channels_last={args.channels_last} compile={args.compile} fused_adam={args.fused_adam} "
+        f"reuse_batch={args.reuse_batch}"
+    )
+    print(f"phases            : {[f'{p.name}/{p.interval}' for p in task.phases()]}")
+    print(f"step time         : {1000 * dt / args.steps:.1f} ms")
+    print(f"images/s          : {images_per_s:.1f}")
+    print(f"model GFLOP/image : {flops_per_image / 1e9:.2f} (forward+backward, all phases)")
+    peak = peak_tflops(device, args.peak_tflops)
+    achieved = flops_per_image * images_per_s / 1e12
+    if peak:
+        print(
+            f"achieved          : {achieved:.1f} TFLOP/s = {100 * achieved / peak:.1f}% of {peak:.0f} TFLOP/s bf16 peak"
+        )
+    else:
+        print(
+            f"achieved          : {achieved:.3f} TFLOP/s (no peak known for this device; pass --peak-tflops)"
+        )
+
+
+if __name__ == "__main__":
+    main()

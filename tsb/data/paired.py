@@ -1,0 +1,149 @@
+"""Paired benchmark folders (``data=paired``): the layout of Tamper-Syn2k and ScenePair.
+
+::
+
+    root/
+      i_s/        source images (the style examples)
+      t_f/        ground-truth targets, same file names (optional: only when known)
+      i_t.txt     lines "file_name target_word"
+      i_s.txt     lines "file_name source_word" (optional)
+      mask_s/     source foreground masks (optional; written by our renderer)
+      mask_t/     target foreground masks (optional)
+
+A line's first white-space separated field is the file name, the rest of the line is the word
+(so words may hold spaces). Files of ``i_s/`` without a line in ``i_t.txt`` are ignored; a line
+whose image is missing is an error. Items carry ``style``, ``content_tgt``, ``text_tgt``, ``name``
+and, when available, ``target``, ``text_src`` + ``content_src``, ``mask_src``, ``mask_tgt``.
+
+Evaluation iterates ``val_dataset()``; for a paired folder both ``train_dataset()`` and
+``val_dataset()`` return all pairs, in file-name order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from tsb.data import keys as K
+from tsb.data.base import DataModule
+from tsb.data.content import render_content
+from tsb.data.imageio import check_width, fit_height, load_rgb
+from tsb.utils.image import pil_to_tensor
+
+
+def read_word_lines(path: Path) -> dict[str, str]:
+    """``file_name word`` lines -> {file_name: word}; a clear error for a malformed line."""
+    out: dict[str, str] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.strip().split(maxsplit=1)
+        if len(parts) != 2:
+            raise ValueError(f"{path}:{n}: expected 'file_name word', got {line!r}")
+        out[parts[0]] = parts[1]
+    return out
+
+
+class PairedFolderDataset(Dataset):
+    """One item per line of ``i_t.txt`` (see the module docstring)."""
+
+    def __init__(
+        self, root: str | Path, height: int = 64, width: int | None = 256, max_width: int = 1024
+    ) -> None:
+        check_width(width)
+        self.root = Path(root).expanduser()
+        if not (self.root / "i_s").is_dir() or not (self.root / "i_t.txt").is_file():
+            raise FileNotFoundError(
+                f"{self.root} is not a paired folder: it needs i_s/ and i_t.txt "
+                "(Tamper-Syn2k / ScenePair layout); set data.root"
+            )
+        self.height, self.width, self.max_width = height, width, max_width
+        targets = read_word_lines(self.root / "i_t.txt")
+        sources = read_word_lines(self.root / "i_s.txt") if (self.root / "i_s.txt").is_file() else {}
+        self.names = sorted(targets)
+        missing = [n for n in self.names if not (self.root / "i_s" / n).is_file()]
+        if missing:
+            raise FileNotFoundError(
+                f"{len(missing)} sources listed in i_t.txt are missing in {self.root / 'i_s'}, e.g. {missing[0]}"
+            )
+        self.targets, self.sources = targets, sources
+        self.has = {d: (self.root / d).is_dir() for d in ("t_f", "mask_s", "mask_t")}
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def _mask(self, path: Path, w: int) -> torch.Tensor:
+        m = Image.open(path).convert("L").resize((w, self.height), Image.Resampling.BILINEAR)
+        return (pil_to_tensor(m, "L") + 1.0) * 0.5
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        name = self.names[index]
+        style_img = fit_height(
+            load_rgb(self.root / "i_s" / name), self.height, self.width, max_width=self.max_width
+        )
+        w = style_img.size[0]
+        b = self.targets[name]
+        out: dict[str, Any] = {
+            K.STYLE: pil_to_tensor(style_img),
+            K.CONTENT_TGT: render_content(b, self.height, w),
+            K.TEXT_TGT: b,
+            K.NAME: name,
+        }
+        if name in self.sources:
+            out[K.TEXT_SRC] = self.sources[name]
+            out[K.CONTENT_SRC] = render_content(self.sources[name], self.height, w)
+        tf = self.root / "t_f" / name
+        if self.has["t_f"] and tf.is_file():
+            out[K.TARGET] = pil_to_tensor(load_rgb(tf).resize((w, self.height), Image.Resampling.BICUBIC))
+        for key, sub in ((K.MASK_SRC, "mask_s"), (K.MASK_TGT, "mask_t")):
+            p = self.root / sub / name
+            if self.has[sub] and p.is_file():
+                out[key] = self._mask(p, w)
+        return out
+
+
+class PairedData(DataModule):
+    """``data=paired data.root=DIR``: a paired benchmark folder for evaluation (or fine-tuning)."""
+
+    def __init__(
+        self,
+        root: str,
+        height: int = 64,
+        width: int | None = 256,
+        max_width: int = 1024,
+        batch_size: int = 16,
+        val_batch_size: int | None = None,
+        num_workers: int = 0,
+        seed: int = 0,
+        shuffle: bool = True,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
+        prefetch_factor: int | None = None,
+    ) -> None:
+        super().__init__(
+            batch_size=batch_size,
+            val_batch_size=val_batch_size,
+            num_workers=num_workers,
+            seed=seed,
+            shuffle=shuffle,
+            pin_memory=pin_memory,
+            persistent_workers=persistent_workers,
+            prefetch_factor=prefetch_factor,
+        )
+        check_width(width)
+        self.root, self.height, self.width, self.max_width = root, height, width, max_width
+
+    def train_dataset(self) -> PairedFolderDataset:
+        return PairedFolderDataset(self.root, self.height, self.width, self.max_width)
+
+    def val_dataset(self) -> PairedFolderDataset:
+        return PairedFolderDataset(self.root, self.height, self.width, self.max_width)
+
+    def val_loader(self) -> Any:
+        if self.width is None:
+            self.val_batch_size = 1
+        return super().val_loader()
