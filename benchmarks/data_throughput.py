@@ -1,6 +1,6 @@
 """Synthetic data throughput (paired samples per second per core) vs the training step it feeds.
 
-    OMP_NUM_THREADS=1 python benchmarks/data_throughput.py [--n 400] [--warmup 1500] [data=synth ...]
+    OMP_NUM_THREADS=1 python benchmarks/data_throughput.py [--n 400] [--warmup 4000] [data=synth ...]
 
 Measures, in one process on one core, ``dataset[i]`` + collate of the composed ``cfg.data``
 (default ``data=synth``, 64x256, every effect on at its configured probability) after a warm-up
@@ -70,7 +70,7 @@ def step_time(cfg: Any, batch: dict[str, Any], repeats: int = 3) -> tuple[float,
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--n", type=int, default=400, help="timed pairs")
-    p.add_argument("--warmup", type=int, default=1500, help="pairs before timing (fills glyph caches)")
+    p.add_argument("--warmup", type=int, default=4000, help="pairs before timing (fills glyph caches)")
     p.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=synth_simple")
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -93,7 +93,7 @@ def main() -> None:
     if "effects" in cfg.data:
         eff_cfg = instantiate(cfg.data, effects=all_effects_on(dict(cfg.data.effects)))
         ds_all = eff_cfg.train_dataset()
-        for i in range(args.warmup // 3):
+        for i in range(args.warmup):
             ds_all[i]
         wall, cpu = rate(ds_all, args.warmup, args.n, collate)
         print(f"all effects on     : {wall:7.1f} pairs/s wall, {cpu:7.1f} pairs/s per CPU core")

@@ -9,7 +9,7 @@ Measured per preset (64xW content, 64xW style, W=256 by default):
 - ``net fwd+bwd``: the same forward plus backward of a loss on image and mask (one G step's
   network work, without losses or optimizer);
 - ``D fwd+bwd``: discriminator forward plus backward (one of the D step's passes).
-CPU runs fp32 at batch 8 (2 for the paper preset). CUDA runs, per preset, fp32 and bf16 autocast,
+CPU runs fp32 at batch 8 (2 for the paper preset), ``channels_last`` off and on. CUDA runs, per preset, fp32 and bf16 autocast,
 with ``channels_last`` and ``torch.compile`` off and on. Times are the best of ``--iters`` runs after
 warm-up (``--stat median`` for medians; the best is the steadier figure on a shared machine);
 ``--clock process`` times CPU runs by this process's CPU time (with ``--threads 1``: the time on an
@@ -48,7 +48,7 @@ class Variant:
     compile: bool = False
 
 
-CPU_VARIANTS = [Variant("fp32")]
+CPU_VARIANTS = [Variant("fp32"), Variant("fp32+channels_last", channels_last=True)]
 CUDA_VARIANTS = [
     Variant("fp32"),
     Variant("bf16", bf16=True),

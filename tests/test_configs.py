@@ -37,8 +37,7 @@ def test_every_group_has_options() -> None:
 
 @pytest.mark.parametrize(("group", "option"), CASES, ids=[f"{g}={o}" for g, o in CASES])
 def test_option_composes_and_builds(group: str, option: str, cfg_factory: Callable[..., DictConfig]) -> None:
-    override = f"+{group}={option}" if group in ("experiment", "debug") else f"{group}={option}"
-    cfg = cfg_factory([override.lstrip("+")])
+    cfg = cfg_factory([f"{group}={option}"])
     assert cfg.get(group) is not None or group in ("experiment", "debug", "logger")
     # every required value is either given or documented as required (???) in the data group only
     missing = OmegaConf.missing_keys(cfg)
@@ -48,8 +47,10 @@ def test_option_composes_and_builds(group: str, option: str, cfg_factory: Callab
     if group in ("model", "loss", "experiment"):
         try:
             task = build_task(cfg)
-        except TsbError as e:  # a loss that needs a helper network says how to make it
-            assert "python train.py experiment=" in str(e)
+        except TsbError as e:
+            # a loss whose helper network is missing names the command that makes it; a model
+            # and loss that do not belong together name the experiment that pairs them
+            assert "experiment=" in str(e)
             return
         assert isinstance(task, Task)
         assert task.phases() and set(p.group for p in task.phases()) <= set(task.param_groups())

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
 import submitit
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -18,7 +20,13 @@ def compose_hydra(overrides: list[str]):  # type: ignore[no-untyped-def]
         return compose("train.yaml", overrides=overrides, return_hydra_config=True)
 
 
-def test_slurm_launcher_yields_one_task_per_gpu(tmp_path: Path) -> None:
+def test_slurm_launcher_yields_one_task_per_gpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # submitit's SLURM executor looks for `srun` on PATH; a stand-in lets it render the sbatch file
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 1\n")
+    (bin_dir / "srun").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     cfg = compose_hydra(
         ["hydra/launcher=slurm", "hydra.launcher.partition=gpu", "hydra.launcher.gpus_per_node=4",
          f"hydra.sweep.dir={tmp_path}", "hydra.job.name=train"]

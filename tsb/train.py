@@ -10,9 +10,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from tsb.errors import TsbError
 from tsb.logger.base import Logger
 from tsb.logger.jsonl import JsonlLogger
 from tsb.tasks.base import Task
@@ -25,11 +27,24 @@ log = logging.getLogger(__name__)
 
 def build_task(cfg: DictConfig) -> Task:
     """``cfg.model`` with the instantiated ``cfg.loss`` (or None when the config has no loss)."""
-    loss = instantiate(cfg.loss) if cfg.get("loss") else None
-    task = instantiate(cfg.model, loss=loss)
+    try:
+        loss = instantiate(cfg.loss) if cfg.get("loss") else None
+        task = instantiate(cfg.model, loss=loss)
+    except InstantiationException as e:
+        raise unwrap_user_error(e) from e
     if not isinstance(task, Task):
         raise TypeError(f"cfg.model must build a tsb.tasks.base.Task, got {type(task).__name__}")
     return task
+
+
+def unwrap_user_error(e: Exception) -> Exception:
+    """Hydra wraps errors raised in constructors; give the user our own message, not the wrapper."""
+    cause: BaseException | None = e
+    while cause is not None:
+        if isinstance(cause, TsbError):
+            return cause
+        cause = cause.__cause__
+    return e
 
 
 def resolved_config(cfg: DictConfig) -> dict[str, Any]:
@@ -64,7 +79,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
         run_dir = Path(dist.broadcast_object(str(cfg.paths.output_dir)))
         config = resolved_config(cfg)
         task = build_task(cfg)
-        data = instantiate(cfg.data)
+        try:
+            data = instantiate(cfg.data)
+        except InstantiationException as e:
+            raise unwrap_user_error(e) from e
         loggers: list[Logger] = [JsonlLogger()]
         loggers += [instantiate(c) for c in (cfg.get("logger") or {}).values()]
         storage = instantiate(cfg.storage)

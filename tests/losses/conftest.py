@@ -74,7 +74,9 @@ class TinyD(nn.Module):
         return self.fc(torch.relu(self.conv(x)).mean((2, 3))).squeeze(1)
 
 
-def make_batch(b: int = 2, h: int = 32, w: int = 64, seed: int = 0, texts: tuple[str, str] = ("abc", "de")) -> dict:
+def make_batch(
+    b: int = 2, h: int = 32, w: int = 64, seed: int = 0, texts: tuple[str, str] = ("abc", "de")
+) -> dict:
     g = torch.Generator().manual_seed(seed)
     mask_src = (torch.rand(b, 1, h, w, generator=g) > 0.7).float()
     mask_tgt = (torch.rand(b, 1, h, w, generator=g) > 0.7).float()

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from tests.losses.conftest import TinyD, TinyNet
-from tsb.losses import D, D_REG, G, G_REG, LossContext
+from tsb.losses import D_REG, G_REG, D, G, LossContext
 from tsb.losses.adversarial import NonSaturatingLoss, PathLengthPenalty, R1Penalty, style_code_tensors
 
 pytestmark = pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad")
@@ -48,7 +48,9 @@ def test_non_saturating_known_values(tiny_net: TinyNet, batch: dict) -> None:
     assert float(term(LossContext(tiny_net, d, batch, D))) == pytest.approx(2 * math.log(2), rel=1e-6)
 
 
-def test_generator_phase_reaches_generator_not_discriminator(tiny_net: TinyNet, tiny_d: TinyD, batch: dict) -> None:
+def test_generator_phase_reaches_generator_not_discriminator(
+    tiny_net: TinyNet, tiny_d: TinyD, batch: dict
+) -> None:
     tiny_d.requires_grad_(False)  # the trainer freezes every group but the running one
     NonSaturatingLoss()(LossContext(tiny_net, tiny_d, batch, G)).backward()
     assert all(g is not None and g.abs().sum() > 0 for g in grads(tiny_net.style))

@@ -93,7 +93,10 @@ def test_mask_loss_zero_for_perfect_masks_and_known_l1(batch: dict) -> None:
 
 def test_mask_loss_none_without_masks_and_gradient(tiny_net: TinyNet) -> None:
     batch = make_batch()
-    assert MaskLoss()(LossContext(tiny_net, None, {k: v for k, v in batch.items() if "mask" not in k}, G)) is None
+    assert (
+        MaskLoss()(LossContext(tiny_net, None, {k: v for k, v in batch.items() if "mask" not in k}, G))
+        is None
+    )
     MaskLoss(kind="bce")(LossContext(tiny_net, None, batch, G)).backward()
     assert tiny_net.to_mask.weight.grad is not None and tiny_net.to_mask.weight.grad.abs().sum() > 0
     assert tiny_net.to_image.weight.grad is None  # the mask loss does not train the image head

@@ -82,7 +82,7 @@ def test_unknown_character_says_so(recognizer_ckpt: Path, tiny_net: TinyNet, bat
 
 
 def test_missing_checkpoint_names_the_command(tmp_path: Path) -> None:
-    with pytest.raises(HelperCheckpointError, match="python train.py experiment=recognizer"):
+    with pytest.raises(HelperCheckpointError, match=r"python train\.py experiment=recognizer"):
         RecognitionLoss(checkpoint=str(tmp_path / "missing.ckpt"))
 
 

@@ -61,8 +61,10 @@ def test_reference_target_skipped_without_target(typeface_ckpt: Path, tiny_net: 
 
 
 def test_classifier_frozen_in_eval_outside_state_and_moves(typeface_ckpt: Path) -> None:
-    terms = LossSet(perceptual=TypefacePerceptual(checkpoint=str(typeface_ckpt)),
-                    texture=TypefaceTexture(checkpoint=str(typeface_ckpt)))
+    terms = LossSet(
+        perceptual=TypefacePerceptual(checkpoint=str(typeface_ckpt)),
+        texture=TypefaceTexture(checkpoint=str(typeface_ckpt)),
+    )
     terms.train()
     net = terms["perceptual"].classifier.net
     assert net is terms["texture"].classifier.net  # loaded once, shared
@@ -84,7 +86,7 @@ def test_features_computed_once_per_image(typeface_ckpt: Path, tiny_net: TinyNet
     original = net.extract
     net.extract = lambda x, layers: calls.append(x.shape) or original(x, layers)  # type: ignore[method-assign]
     try:
-        total, logs = terms.compute(G, LossContext(tiny_net, None, batch, G))
+        _, logs = terms.compute(G, LossContext(tiny_net, None, batch, G))
     finally:
         del net.extract
     assert set(logs) == {"perceptual", "texture", "embedding"}

@@ -33,7 +33,17 @@ def _paint(content: Tensor, ink: tuple[float, ...], paper: tuple[float, ...]) ->
 def make_pairs(n: int = 4, width: int = 64) -> dict[str, object]:
     """A batch of ``n`` (<= 6) fixed pairs at 64 x ``width``, with every StyleBrush batch key."""
     keys: dict[str, list[object]] = {
-        k: [] for k in ("style", "target", "content_src", "content_tgt", "mask_src", "mask_tgt", "text_src", "text_tgt")
+        k: []
+        for k in (
+            "style",
+            "target",
+            "content_src",
+            "content_tgt",
+            "mask_src",
+            "mask_tgt",
+            "text_src",
+            "text_tgt",
+        )
     }
     for i in range(n):
         a, b = WORDS[i % len(WORDS)]

@@ -70,7 +70,12 @@ def box_corners(box: Box) -> np.ndarray:
     uy = np.array([math.sin(t), math.cos(t)])
     c = np.array([xc, yc])
     return np.stack(
-        [c - ux * w / 2 - uy * h / 2, c + ux * w / 2 - uy * h / 2, c + ux * w / 2 + uy * h / 2, c - ux * w / 2 + uy * h / 2]
+        [
+            c - ux * w / 2 - uy * h / 2,
+            c + ux * w / 2 - uy * h / 2,
+            c + ux * w / 2 + uy * h / 2,
+            c - ux * w / 2 + uy * h / 2,
+        ]
     )
 
 

@@ -38,6 +38,23 @@ def glyph(path: str, size: int, stroke: int, char: str) -> Glyph:
     return np.asarray(img), int(x0), int(y0)
 
 
+INK_REFERENCE = "Hbdfhklgjpqy0"
+
+
+@functools.lru_cache(maxsize=20_000)
+def ink_metrics(path: str, size: int) -> tuple[int, int]:
+    """(ascent, descent) of the ink of tall and descending letters, in pixels from the baseline.
+
+    Used instead of the font's line metrics, which some fonts (TeX's cm*) set far from the
+    glyphs; sizes and vertical centres then agree across fonts.
+    """
+    font = get_font(path, size)
+    _, top, _, bottom = font.getbbox(INK_REFERENCE, anchor="ls")
+    if top >= 0:  # nothing above the baseline: fall back to the line metrics
+        return font.getmetrics()
+    return -int(top), max(0, int(bottom))
+
+
 @functools.lru_cache(maxsize=60_000)
 def advance(path: str, size: int, char: str) -> float:
     return float(get_font(path, size).getlength(char))

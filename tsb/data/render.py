@@ -36,7 +36,7 @@ import numpy as np
 from PIL import Image
 
 from tsb.data.fonts import FontInfo, get_font
-from tsb.data.glyphs import draw_text, text_width
+from tsb.data.glyphs import draw_text, ink_metrics, text_width
 
 cv2.setNumThreads(1)
 
@@ -159,21 +159,33 @@ def _choice(rng: np.random.Generator, weights: dict[str, float]) -> str:
     return last
 
 
+LUMA = np.array([0.299, 0.587, 0.114])
+
+
 def _luminance(c: np.ndarray) -> float:
     m = c.reshape(-1, 3).mean(axis=0) if c.ndim > 1 else c
     return float(m[0] * 0.299 + m[1] * 0.587 + m[2] * 0.114)
 
 
 def _random_color(rng: np.random.Generator, lum_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
-    """A random RGB colour in [0, 1] whose value lies in ``lum_range`` (roughly its luminance)."""
+    """A random RGB colour in [0, 1] whose luminance (Rec. 601 weights) lies in ``lum_range``.
+
+    A random hue and saturation at full value, then scaled towards black or mixed with white
+    to reach a luminance drawn from the range (so a "light" colour is never a dark pure blue).
+    """
     h = rng.uniform(0, 6)
     s = rng.uniform(0, 1) ** 1.5
-    v = rng.uniform(*lum_range)
+    target = rng.uniform(*lum_range)
     i = int(h) % 6
     f = h - int(h)
-    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
-    rgb = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i]
-    return np.array(rgb, dtype=np.float32)
+    p, q, t = 1 - s, 1 - s * f, 1 - s * (1 - f)
+    rgb = np.array([(1, t, p), (q, 1, p), (p, 1, t), (p, q, 1), (t, p, 1), (1, p, q)][i], dtype=np.float64)
+    lum = float(rgb @ LUMA)
+    if target <= lum:
+        rgb *= target / max(lum, 1e-6)
+    else:
+        rgb += (1 - rgb) * (target - lum) / max(1 - lum, 1e-6)
+    return np.clip(rgb, 0, 1).astype(np.float32)
 
 
 def _contrasting_color(rng: np.random.Generator, ref_lum: float, min_contrast: float) -> np.ndarray:
@@ -356,7 +368,7 @@ def sample_style(
     noise = None
     if rng.random() < cfg.p_noise:
         sigma = _uniform(rng, cfg.noise_sigma) / 255.0
-        grain = rng.normal(0, sigma, (h, w)).astype(np.float32)
+        grain = rng.standard_normal((h, w), dtype=np.float32) * np.float32(sigma)
         noise = cv2.merge((grain, grain, grain))
     return Style(
         font=font,
@@ -389,6 +401,8 @@ def _draw_plane(
 ) -> tuple[np.ndarray, float, float]:
     """Draw ``text`` (width ``tw``) white on black: (plane uint8, x and y of the text centre)."""
     ascent, descent = get_font(path, size).getmetrics()
+    ink_a, ink_d = ink_metrics(path, size)
+    ascent, descent = max(ascent, ink_a), max(descent, ink_d)
     pw, ph = math.ceil(tw) + 2 * pad, ascent + descent + 2 * pad
     plane = np.zeros((ph, pw), np.uint8)
     baseline = pad + ascent
@@ -400,27 +414,32 @@ def _draw_plane(
         y = baseline + max(2, round(0.12 * size))
         t = max(1, round(size / 16))
         plane[y : y + t, pad : pad + math.ceil(tw)] = 255
-    return plane, pad + tw / 2, pad + (ascent + descent) / 2
+    return plane, pad + tw / 2, baseline + (ink_d - ink_a) / 2
 
 
-def _homography(
-    style: Style, cx: float, cy: float, ox: float, oy: float, h: int, scale: float = 1.0
-) -> np.ndarray:
-    """Text plane -> canvas: centre, scale, slant, rotate, perspective, move to (ox, oy)."""
-    t0 = np.array([[scale, 0, -cx * scale], [0, scale, -cy * scale], [0, 0, 1]], dtype=np.float64)
+def _core(style: Style, h: int) -> np.ndarray:
+    """Slant, rotation and perspective about the text centre (3x3, text plane -> canvas offsets)."""
     shear = np.array([[1, -style.slant, 0], [0, 1, 0], [0, 0, 1]], dtype=np.float64)
     a = math.radians(style.rotate_deg)
     rot = np.array(
         [[math.cos(a), math.sin(a), 0], [-math.sin(a), math.cos(a), 0], [0, 0, 1]], dtype=np.float64
     )
-    m = rot @ shear @ t0
+    m = rot @ shear
     if style.perspective is not None:
         s = h * 2.0  # reference square around the centre, displaced corners
         src = np.array([[-s, -s / 2], [s, -s / 2], [s, s / 2], [-s, s / 2]], dtype=np.float32)
         dst = src + style.perspective * h
         m = cv2.getPerspectiveTransform(src, dst.astype(np.float32)).astype(np.float64) @ m
+    return m
+
+
+def _homography(
+    core: np.ndarray, cx: float, cy: float, ox: float, oy: float, scale: float = 1.0
+) -> np.ndarray:
+    """Text plane -> canvas: centre on (cx, cy), scale, ``core``, move to (ox, oy)."""
+    t0 = np.array([[scale, 0, -cx * scale], [0, scale, -cy * scale], [0, 0, 1]], dtype=np.float64)
     t1 = np.array([[1, 0, ox], [0, 1, oy], [0, 0, 1]], dtype=np.float64)
-    return t1 @ m
+    return t1 @ core @ t0
 
 
 def _extent(m: np.ndarray, half_w: float, half_h: float) -> tuple[float, float, float, float]:
@@ -451,19 +470,19 @@ def _grid_size(size: float) -> int:
     return SIZE_GRID[-1]
 
 
-def _fit_size(texts: list[str], style: Style, h: int, w: int) -> float:
+def _fit_size(texts: list[str], style: Style, h: int, w: int, core: np.ndarray) -> float:
     """Font size (px) so that the longest text, transformed, fits the canvas with a margin.
 
     Text widths are measured once at 100 px and scaled (hinting makes that approximate; the
     margin absorbs it).
     """
     path = style.font.path
-    a, d = get_font(path, 100).getmetrics()
+    a, d = ink_metrics(path, 100)
     wmax = max(text_width(path, 100, t, style.spacing * 100) for t in texts) / 100
     hm = (a + d) / 100
     size = style.text_height * h / hm
     margin = 0.06 * h
-    m = _homography(style, 0.0, 0.0, 0.0, 0.0, h)
+    m = core
     for _ in range(4):
         tw = wmax * size + 2 * style.bold_px + abs(style.slant) * hm * size + 2 * style.outline_px
         th = hm * size + 2 * style.bold_px + abs(style.curve) * h + 2 * style.outline_px
@@ -478,17 +497,17 @@ def _fit_size(texts: list[str], style: Style, h: int, w: int) -> float:
 def render_pair(texts: list[str], style: Style) -> RenderedPair:
     """Draw each string of ``texts`` in ``style`` over the shared background (same geometry)."""
     h, w = style.background.shape[:2]
-    want = _fit_size(texts, style, h, w)
+    core = _core(style, h)
+    want = _fit_size(texts, style, h, w, core)
     path = style.font.path
     size = _grid_size(want)
     scale = want / size  # applied by the homography
     spacing_px = style.spacing * size
-    a, d = get_font(path, size).getmetrics()
+    a, d = ink_metrics(path, size)
     # free space from the longest text: same placement for every text
     widths = [text_width(path, size, t, spacing_px) for t in texts]
     tw = (max(widths) + 2 * style.bold_px) * scale
-    m0 = _homography(style, 0.0, 0.0, 0.0, 0.0, h)
-    x0, x1, y0, y1 = _extent(m0, tw / 2, (a + d) * scale / 2 + abs(style.curve) * h / 2)
+    x0, x1, y0, y1 = _extent(core, tw / 2, (a + d) * scale / 2 + abs(style.curve) * h / 2)
     free_x = max(0.0, w - (x1 - x0)) / 2 - 0.04 * h
     free_y = max(0.0, h - (y1 - y0)) / 2 - 0.04 * h
     ox = w / 2 - (x0 + x1) / 2 + style.jitter[0] * max(0.0, free_x)
@@ -503,7 +522,7 @@ def render_pair(texts: list[str], style: Style) -> RenderedPair:
         plane, cx, cy = _draw_plane(text, path, size, style, spacing_px, pad, text_w)
         if style.curve:
             plane = _bend(plane, cx, style.curve * h / scale, w / 2 / scale)
-        m = _homography(style, cx, cy, ox, oy, h, scale)
+        m = _homography(core, cx, cy, ox, oy, scale)
         alpha = cv2.warpPerspective(plane, m, (w, h), flags=cv2.INTER_LINEAR).astype(np.float32) / 255.0
         img, mask = _composite(alpha, style)
         if style.blur_sigma:

@@ -477,6 +477,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("--n", type=int, default=32)
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--split", default="all", choices=["train", "heldout", "all"])
+    s.add_argument("--full-color", action="store_true", help="24-bit PNG instead of 256 colours")
     for q in (r, s):
         q.add_argument("--data", default=None, help="a data config of conf/data (synth, synth_simple, ...)")
         q.add_argument("--seed", type=int, default=0)
@@ -493,7 +494,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ds = dm.dataset(args.n, RENDER_STREAM, args.split)
     if args.cmd == "sheet":
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        contact_sheet(ds, args.n).save(args.out)
+        sheet = contact_sheet(ds, args.n)
+        if not args.full_color:  # 256 colours keep a docs PNG small (about 350 kB for 32 pairs)
+            sheet = sheet.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+        sheet.save(args.out, optimize=True)
     elif args.format == "paired":
         write_paired(ds, args.n, args.out)
     else:

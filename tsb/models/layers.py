@@ -59,11 +59,14 @@ def upfirdn2d(x: Tensor, kernel: Tensor, up: int = 1, down: int = 1, pad: tuple[
         x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
         x = x.reshape(b, c, h * up, w * up)
     pad0, pad1 = pad
-    if pad0 != 0 or pad1 != 0:
+    conv_pad = 0
+    if pad0 == pad1 and pad0 > 0:
+        conv_pad = pad0  # let the convolution pad: no padded copy of the activations
+    elif pad0 != 0 or pad1 != 0:
         x = F.pad(x, [pad0, pad1, pad0, pad1])
     weight = torch.flip(kernel, [0, 1]).to(dtype=x.dtype)
     weight = weight[None, None].expand(c, 1, kernel.shape[0], kernel.shape[1])
-    return F.conv2d(x, weight, stride=down, groups=c)
+    return F.conv2d(x, weight, stride=down, padding=conv_pad, groups=c)
 
 
 class Blur(nn.Module):
