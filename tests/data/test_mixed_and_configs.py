@@ -28,7 +28,7 @@ def test_synth_configs_compose_and_instantiate(cfg_factory, name: str) -> None:
     dm = instantiate(cfg.data)
     assert isinstance(dm, SynthData) and dm.seed == cfg.seed
     item = dm.train_dataset()[0]
-    assert item[K.STYLE].shape == (3, 64, 256)
+    assert item[K.STYLE].shape == (3, 64, cfg.data.width)
 
 
 def test_default_data_is_synth(cfg_factory) -> None:

@@ -65,6 +65,12 @@ def test_pixel_configs_need_no_helper_and_no_discriminator(name: str) -> None:
     loss = load(name)
     assert loss.phase_intervals() == {G: 1}
     assert "reconstruction" in loss.names() and "mask" in loss.names()
+    if name == "quickstart":  # listed, off: one override turns each on
+        assert {n: loss[n].weight for n in ("cycle", "adversarial", "r1")} == {
+            "cycle": 0,
+            "adversarial": 0,
+            "r1": 0,
+        }
 
 
 @pytest.mark.parametrize("name", ["paper", "perceptual+cycle"])

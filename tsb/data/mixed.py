@@ -92,25 +92,9 @@ class MixedData(DataModule):
         real: DataModule,
         real_ratio: float = 0.5,
         val_from: str = "synth",
-        batch_size: int = 16,
-        val_batch_size: int | None = None,
-        num_workers: int = 0,
-        seed: int = 0,
-        shuffle: bool = True,
-        pin_memory: bool = False,
-        persistent_workers: bool = False,
-        prefetch_factor: int | None = None,
+        **loader: Any,
     ) -> None:
-        super().__init__(
-            batch_size=batch_size,
-            val_batch_size=val_batch_size,
-            num_workers=num_workers,
-            seed=seed,
-            shuffle=shuffle,
-            pin_memory=pin_memory,
-            persistent_workers=persistent_workers,
-            prefetch_factor=prefetch_factor,
-        )
+        super().__init__(**loader)  # batch_size, num_workers, seed, ...: see DataModule
         if val_from not in ("synth", "real"):
             raise ValueError(f"data.val_from must be 'synth' or 'real', got {val_from!r}")
         if not 0.0 <= real_ratio <= 1.0:

@@ -180,25 +180,9 @@ class SceneFolderData(DataModule):
         p_random: float = 0.2,
         min_len: int = 1,
         max_len: int = 12,
-        batch_size: int = 16,
-        val_batch_size: int | None = None,
-        num_workers: int = 0,
-        seed: int = 0,
-        shuffle: bool = True,
-        pin_memory: bool = False,
-        persistent_workers: bool = False,
-        prefetch_factor: int | None = None,
+        **loader: Any,
     ) -> None:
-        super().__init__(
-            batch_size=batch_size,
-            val_batch_size=val_batch_size,
-            num_workers=num_workers,
-            seed=seed,
-            shuffle=shuffle,
-            pin_memory=pin_memory,
-            persistent_workers=persistent_workers,
-            prefetch_factor=prefetch_factor,
-        )
+        super().__init__(**loader)  # batch_size, num_workers, seed, ...: see DataModule
         check_width(width)
         self.root, self.labels = root, labels
         self.val_root, self.val_labels = val_root, val_labels

@@ -226,14 +226,6 @@ class SynthData(DataModule):
 
     def __init__(
         self,
-        batch_size: int = 16,
-        val_batch_size: int | None = None,
-        num_workers: int = 0,
-        seed: int = 0,
-        shuffle: bool = True,
-        pin_memory: bool = False,
-        persistent_workers: bool = False,
-        prefetch_factor: int | None = None,
         train_size: int = 100_000,
         val_size: int = 256,
         height: int = 64,
@@ -260,17 +252,9 @@ class SynthData(DataModule):
         p_digits: float = 0.1,
         p_same_text: float = 0.0,
         effects: dict[str, Any] | None = None,
+        **loader: Any,
     ) -> None:
-        super().__init__(
-            batch_size=batch_size,
-            val_batch_size=val_batch_size,
-            num_workers=num_workers,
-            seed=seed,
-            shuffle=shuffle,
-            pin_memory=pin_memory,
-            persistent_workers=persistent_workers,
-            prefetch_factor=prefetch_factor,
-        )
+        super().__init__(**loader)  # batch_size, num_workers, seed, ...: see DataModule
         if height < 16 or width < 16:
             raise ValueError(f"data.height and data.width must be >= 16, got {height}x{width}")
         self.train_size, self.val_size = int(train_size), int(val_size)

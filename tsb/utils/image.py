@@ -26,10 +26,7 @@ def from_unit(x: Tensor) -> Tensor:
 def pil_to_tensor(img: Image.Image, mode: str = "RGB") -> Tensor:
     """PIL image -> float tensor (C, H, W) in [-1, 1]. ``mode`` is "RGB" or "L"."""
     arr = np.asarray(img.convert(mode), dtype=np.float32) / 127.5 - 1.0
-    if arr.ndim == 2:
-        arr = arr[None]
-    else:
-        arr = arr.transpose(2, 0, 1)
+    arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
     return torch.from_numpy(np.ascontiguousarray(arr))
 
 
