@@ -98,6 +98,7 @@ class Trainer:
         profile: bool = False,
         export_path: str | None = None,
         run_name: str | None = None,
+        num_threads: int | None = None,
     ) -> None:
         if max_steps is None and max_epochs is None:
             raise ConfigError("set trainer.max_steps or trainer.max_epochs (both are null)")
@@ -139,6 +140,7 @@ class Trainer:
         self.export_path = export_path
         # name of the run's folder in remote storage: unique across runs and sweep points
         self.run_name = run_name or self.run_dir.name
+        self.num_threads = num_threads
 
         self.step = 0
         self.best_value: float | None = None
@@ -164,6 +166,8 @@ class Trainer:
     def setup(self, ckpt_path: str | None = None) -> None:
         """Place the task, build optimizers, EMA and loggers; resume from ``ckpt_path`` if given."""
         self.device = select_device(self.device_name)
+        if self.num_threads:
+            torch.set_num_threads(self.num_threads)
         self.amp_dtype: torch.dtype | None = None
         if self.device.type == "cuda" and self.precision in ("bf16", "fp16"):
             self.amp_dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
