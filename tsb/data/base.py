@@ -137,15 +137,17 @@ class DataModule:
         return collate
 
     def train_batch_sampler(self, dataset: Dataset, start_batch: int) -> Sampler[list[int]]:
-        return ResumableBatchSampler(
-            len(dataset),  # type: ignore[arg-type]
-            self.batch_size,
-            seed=self.seed,
-            shuffle=self.shuffle,
-            start_batch=start_batch,
-            rank=self.rank,
-            world_size=self.world_size,
-        )
+        return ResumableBatchSampler(len(dataset), self.batch_size, **self.order_args(start_batch))  # type: ignore[arg-type]
+
+    def order_args(self, start_batch: int) -> dict[str, Any]:
+        """The arguments every resumable batch sampler shares: seed, shuffle, position, DDP slice."""
+        return {
+            "seed": self.seed,
+            "shuffle": self.shuffle,
+            "start_batch": start_batch,
+            "rank": self.rank,
+            "world_size": self.world_size,
+        }
 
     # used by the trainer ---------------------------------------------------------------------------
     def setup_distributed(self, rank: int, world_size: int) -> None:

@@ -112,16 +112,7 @@ class MixedData(DataModule):
     def train_batch_sampler(self, dataset: Dataset, start_batch: int) -> Sampler[list[int]]:
         assert isinstance(dataset, ConcatDataset)
         lengths = (len(dataset.datasets[0]), len(dataset.datasets[1]))  # type: ignore[arg-type]
-        return MixedBatchSampler(
-            lengths,
-            self.batch_size,
-            self.real_ratio,
-            seed=self.seed,
-            shuffle=self.shuffle,
-            start_batch=start_batch,
-            rank=self.rank,
-            world_size=self.world_size,
-        )
+        return MixedBatchSampler(lengths, self.batch_size, self.real_ratio, **self.order_args(start_batch))
 
     def collate_fn(self) -> Any:
         return self.synth.collate_fn()

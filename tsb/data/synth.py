@@ -318,14 +318,7 @@ class SynthData(DataModule):
             return super().train_batch_sampler(dataset, start_batch)
         assert isinstance(dataset, SynthDataset)
         return BucketBatchSampler(
-            len(dataset),
-            self.batch_size,
-            dataset.bucket_of,
-            seed=self.seed,
-            shuffle=self.shuffle,
-            start_batch=start_batch,
-            rank=self.rank,
-            world_size=self.world_size,
+            len(dataset), self.batch_size, dataset.bucket_of, **self.order_args(start_batch)
         )
 
     def val_loader(self) -> Any:
