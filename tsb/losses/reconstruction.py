@@ -9,12 +9,11 @@ predicted mask (detached).
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from tsb.losses.base import LossTerm
-from tsb.losses.context import LossContext
+from tsb.losses.context import GeneratorOutputLike, LossContext
 
 EPS = 1e-6
 
@@ -52,10 +51,13 @@ class ReconstructionLoss(LossTerm):
         self.fg_weight = float(fg_weight)
         self.bg_weight = float(bg_weight)
 
+    def output(self, ctx: LossContext) -> GeneratorOutputLike:
+        """The generated image compared with the style image."""
+        return ctx.recon
+
     def forward(self, ctx: LossContext) -> Tensor:
-        recon = ctx.recon
+        out = self.output(ctx)
         mask = ctx.get("mask_src")
         if mask is None:
-            with torch.no_grad():
-                mask = recon.mask.detach()
-        return masked_l1(recon.image, ctx.style, mask, self.fg_weight, self.bg_weight)
+            mask = out.mask.detach()
+        return masked_l1(out.image, ctx.style, mask, self.fg_weight, self.bg_weight)
