@@ -85,6 +85,14 @@ class _TypefaceTerm(LossTerm):
         assert src is not None
         return src, ref
 
+    def compare(self, src: TypefaceFeatures, ref: TypefaceFeatures) -> Tensor:
+        """The term's distance between the features of the generated and the reference image."""
+        raise NotImplementedError
+
+    def forward(self, ctx: LossContext) -> Tensor | None:
+        pair = self.pair(ctx)
+        return None if pair is None else self.compare(*pair)
+
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, source={self.source}, reference={self.reference}"
 
@@ -94,11 +102,7 @@ class TypefacePerceptual(_TypefaceTerm):
 
     default_source = "recon"
 
-    def forward(self, ctx: LossContext) -> Tensor | None:
-        pair = self.pair(ctx)
-        if pair is None:
-            return None
-        src, ref = pair
+    def compare(self, src: TypefaceFeatures, ref: TypefaceFeatures) -> Tensor:
         return torch.stack(
             [(src.activations[k].float() - ref.activations[k].float()).abs().mean() for k in self.layers]
         ).mean()
@@ -107,11 +111,7 @@ class TypefacePerceptual(_TypefaceTerm):
 class TypefaceTexture(_TypefaceTerm):
     """L1 between Gram matrices of the classifier's activations (mean over ``layers``)."""
 
-    def forward(self, ctx: LossContext) -> Tensor | None:
-        pair = self.pair(ctx)
-        if pair is None:
-            return None
-        src, ref = pair
+    def compare(self, src: TypefaceFeatures, ref: TypefaceFeatures) -> Tensor:
         return torch.stack(
             [(gram(src.activations[k]) - gram(ref.activations[k])).abs().mean() for k in self.layers]
         ).mean()
@@ -120,9 +120,5 @@ class TypefaceTexture(_TypefaceTerm):
 class TypefaceEmbedding(_TypefaceTerm):
     """L1 between the classifier's penultimate features."""
 
-    def forward(self, ctx: LossContext) -> Tensor | None:
-        pair = self.pair(ctx)
-        if pair is None:
-            return None
-        src, ref = pair
+    def compare(self, src: TypefaceFeatures, ref: TypefaceFeatures) -> Tensor:
         return (src.embedding.float() - ref.embedding.float()).abs().mean()
