@@ -74,7 +74,11 @@ def main() -> None:
     p.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=synth_simple")
     args = p.parse_args()
     torch.set_num_threads(1)
-    cfg = compose_config(args.overrides, Path(tempfile.mkdtemp(prefix="tsb_bench_")))
+    overrides = list(args.overrides)
+    if not any(o.split("=")[0].lstrip("+~") == "data" for o in overrides):
+        # the setting: data=synth at 64x256 (the default experiment trains on synth_simple)
+        overrides.insert(0, "data=synth")
+    cfg = compose_config(overrides, Path(tempfile.mkdtemp(prefix="tsb_bench_")))
     with open_dict(cfg):
         cfg.data.num_workers = 0
         cfg.data.persistent_workers = False

@@ -128,3 +128,19 @@ def test_paper_preset_runs_and_trains(inputs) -> None:  # type: ignore[no-untype
     (out.image.abs().mean() + out.mask.mean() + disc(out.image).mean()).backward()
     missing = [n for n, p in net.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
     assert missing == []
+
+
+def test_quickstart_preset_is_the_small_one_plus_content_skips(cfg_factory: Callable[..., DictConfig]) -> None:
+    """`model=stylebrush_quickstart` (experiment=quickstart's network) = stylebrush_small + skips;
+    other model choices get no skips from the default experiment."""
+    model = OmegaConf.to_container(cfg_factory(["model=stylebrush_quickstart"]).model, resolve=True)
+    small = OmegaConf.to_container(load_model_cfg("stylebrush_small"), resolve=True)
+    assert isinstance(model, dict) and isinstance(small, dict)
+    skips = model["net"]["generator"].pop("content_skips")
+    assert skips == [32, 16, 16, 1]  # widths[1], widths[0], stem, content channels
+    assert model == small
+    assert cfg_factory([]).model.net.generator.content_skips == [32, 16, 16, 1]  # the default run
+    for other in PRESETS:
+        assert "content_skips" not in cfg_factory([f"model={other}"]).model.net.get("generator", {})
+    net = instantiate(cfg_factory(["model=stylebrush_quickstart"]).model.net)
+    assert len(net.generator.skip_convs) == 4

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 import torch
+from hydra.errors import InstantiationException
 
 from tsb.models.content_encoder import ContentEncoder
 from tsb.models.generator import Generator
@@ -232,3 +233,41 @@ def test_fits_a_tiny_batch(make_net: Callable[..., torch.nn.Module], preset: str
     prior_entropy = -(p * p.log() + (1 - p) * (1 - p).log())
     assert bce.item() < 0.9 * prior_entropy
     assert losses[-1] < 0.4 * losses[0]
+
+
+# stylebrush_small: widths[1], widths[0], stem, the content image's channel
+SKIPS = {"net.generator.content_skips": [32, 16, 16, 1]}
+
+
+def test_content_skips_shapes_gradients_and_locality(
+    make_net: Callable[..., torch.nn.Module], inputs: Inputs
+) -> None:
+    """With U-Net content skips (the quickstart's option) every layer still trains, and a change
+    in the content's left half changes the left of the output far more than the right."""
+    net = make_net("stylebrush_small", **SKIPS)
+    plain = make_net("stylebrush_small")
+    assert len(net.generator.skip_convs) == 4 and len(plain.generator.skip_convs) == 0
+    pyramid = net.content_encoder.pyramid(inputs(batch=1, width=128)[1])
+    assert [m.shape[-2] for m in pyramid] == [4, 8, 16, 32, 64]
+    style, content = inputs(batch=2, width=128)
+    out = net(style, content)
+    assert out.image.shape == (2, 3, 64, 128) and [m.shape[-2] for m in out.masks] == [4, 8, 16, 32, 64]
+    (out.image.abs().mean() + out.mask.mean()).backward()
+    assert [n for n, p in net.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0] == []
+    net.eval()
+    edited = content.clone()
+    edited[..., :32] = -edited[..., :32]
+    with torch.no_grad():
+        a, b = net(style, content).image, net(style, edited).image
+    diff = (a - b).abs().mean(dim=(0, 1, 2))
+    assert diff[:32].mean() > 3 * diff[-32:].mean()
+
+
+def test_content_skips_must_match_the_content_encoder(make_net: Callable[..., torch.nn.Module]) -> None:
+    with pytest.raises(InstantiationException, match="prefix of"):
+        make_net("stylebrush_small", **{"net.generator.content_skips": [16, 16]})
+    with pytest.raises(ValueError, match="upsampling scales"):
+        Generator(in_channels=8, style_dim=8, channels=[8, 8], content_skips=[8, 8])
+    gen = Generator(in_channels=8, style_dim=8, channels=[8, 8, 8], content_skips=[8])
+    with pytest.raises(ValueError, match="skip maps"):
+        gen(torch.zeros(1, 3, 8), torch.zeros(1, 8, 4, 8))

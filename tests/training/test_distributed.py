@@ -1,4 +1,6 @@
-"""Two CPU processes (gloo): identical parameters after every step, disjoint data, resume."""
+"""Two CPU processes (gloo): DistributedDataParallel per parameter group, identical parameters
+after every step, the same result as one process on the same global batches, disjoint data,
+resume with another world size."""
 
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ def test_two_process_training_keeps_ranks_identical_and_resumes(tmp_path: Path) 
     s0 = json.loads((run / "sums_rank0.json").read_text())
     s1 = json.loads((run / "sums_rank1.json").read_text())
     assert len(s0) == len(s1) == 6
+    assert json.loads((run / "ddp_rank0.json").read_text()) == {"model": "DistributedDataParallel"}
     assert s0 == s1  # bit-identical parameters on both ranks after every step
     assert len(set(s0)) == 6  # and they did change
     # only rank 0 wrote: one metrics line per step + validation lines, not twice as many
@@ -46,3 +49,30 @@ def test_two_process_training_keeps_ranks_identical_and_resumes(tmp_path: Path) 
     ddp_worker(0, 1, free_port(), str(run), 8, "auto")
     assert load_checkpoint(run / "checkpoints" / "last.ckpt")["step"] == 8
     assert torch.distributed.is_available()
+
+
+def test_ddp_per_group_with_accumulation_equals_one_process(tmp_path: Path) -> None:
+    """A GAN-like task (two groups, each phase runs the other group frozen), 2 micro-batches per
+    step: two DDP processes end where one process ends on the same global batches (SGD: the
+    averaged gradient of two half batches is the full batch's gradient)."""
+    two, one = tmp_path / "two", tmp_path / "one"
+    mp.spawn(ddp_worker, args=(2, free_port(), str(two), 4, None, "pair", 2), nprocs=2, join=True)
+    ddp_worker(0, 1, free_port(), str(one), 4, None, "pair", 2)
+    assert json.loads((two / "ddp_rank1.json").read_text()) == {
+        "gen": "DistributedDataParallel",
+        "critic": "DistributedDataParallel",
+    }
+    assert json.loads((one / "ddp_rank0.json").read_text()) == {}  # one process: no wrapper
+    p0, p1 = torch.load(two / "params_rank0.pt"), torch.load(two / "params_rank1.pt")
+    single = torch.load(one / "params_rank0.pt")
+    start = _pair_init()
+    for k in single:
+        assert torch.equal(p0[k], p1[k]), k
+        assert torch.allclose(p0[k], single[k], atol=1e-6), k
+        assert not torch.allclose(single[k], start[k]), k  # every parameter of both groups trained
+
+
+def _pair_init() -> dict[str, torch.Tensor]:
+    from tests.training.toy import PairTask
+
+    return PairTask().state_dict()

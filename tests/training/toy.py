@@ -85,8 +85,59 @@ class ToyTask(Task):
         return ["net"]
 
 
-def ddp_worker(rank: int, world: int, port: int, run_dir: str, max_steps: int, ckpt: str | None) -> None:
-    """One process of a CPU/gloo run of the toy task; records a parameter checksum per step."""
+class PairTask(Task):
+    """Two parameter groups, GAN-like: ``critic`` scores ``gen``'s output, each phase runs the
+    other group's module forward while it is frozen. No dropout: runs are exactly reproducible,
+    so a 2-process run can be compared with a 1-process run on the same global batches."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.gen = nn.Linear(64, 64)
+        self.critic = nn.Sequential(nn.Linear(64, 16), nn.Tanh(), nn.Linear(16, 1))
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.2)
+
+    def phases(self) -> list[Phase]:
+        return [Phase("critic", "critic"), Phase("gen", "gen")]
+
+    def param_groups(self) -> dict[str, list[nn.Parameter]]:
+        return {"gen": list(self.gen.parameters()), "critic": list(self.critic.parameters())}
+
+    def phase_loss(self, phase: Phase, batch: dict[str, object], step: int) -> PhaseOutput:
+        x = batch["style"].flatten(1)  # type: ignore[union-attr]
+        fake = self.gen(x)
+        if phase.name == "critic":
+            loss = nn.functional.softplus(self.critic(fake.detach())).mean() + nn.functional.softplus(
+                -self.critic(x)
+            ).mean()
+        else:
+            loss = nn.functional.softplus(-self.critic(fake)).mean() + 0.1 * (fake - x).abs().mean()
+        return PhaseOutput(loss, {"loss": loss.detach()})
+
+    @torch.no_grad()
+    def validation_step(self, batch: dict[str, object]) -> dict[str, Tensor]:
+        x = batch["style"].flatten(1)  # type: ignore[union-attr]
+        return {"l1": (self.gen(x) - x).abs().mean()}
+
+    @torch.no_grad()
+    def sample(self, batch: dict[str, object]) -> Tensor:
+        return torch.zeros(3, 8, 8)
+
+
+def ddp_worker(
+    rank: int,
+    world: int,
+    port: int,
+    run_dir: str,
+    max_steps: int,
+    ckpt: str | None,
+    task: str = "toy",
+    accumulate: int = 1,
+) -> None:
+    """One process of a CPU/gloo run of a toy task; records a parameter checksum per step, the
+    final parameters, and which DistributedDataParallel wrappers the trainer built."""
     import json
     import os
     from pathlib import Path
@@ -110,15 +161,21 @@ def ddp_worker(rank: int, world: int, port: int, run_dir: str, max_steps: int, c
     class Recording(Trainer):
         def train_step(self) -> dict[str, Tensor]:
             out = super().train_step()
-            sums.append(float(sum(p.double().sum() for p in self.task.parameters())))
+            sums.append(float(sum(p.detach().double().sum() for p in self.task.parameters())))
             return out
 
-    opt = OmegaConf.create({"default": {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 0.01}})
+    optim = "torch.optim.Adam" if task == "toy" else "torch.optim.SGD"
+    opt = OmegaConf.create({"default": {"_target_": optim, "_partial_": True, "lr": 0.01}})
     trainer = Recording(
-        ToyTask(), ToyData(batch_size=8, seed=3), opt, Path(run_dir), loggers=[JsonlLogger()],
-        max_steps=max_steps, val_every_n_steps=5, limit_val_batches=2, log_every_n_steps=1,
-        ema_decay=0.9, progress_bar=False, device="cpu",
+        ToyTask() if task == "toy" else PairTask(), ToyData(batch_size=8, seed=3), opt, Path(run_dir),
+        loggers=[JsonlLogger()], max_steps=max_steps, val_every_n_steps=5, limit_val_batches=2,
+        log_every_n_steps=1, ema_decay=0.9 if task == "toy" else None, progress_bar=False, device="cpu",
+        accumulate_grad_batches=accumulate,
     )
     trainer.run(ckpt_path=ckpt)
     Path(run_dir, f"sums_rank{rank}.json").write_text(json.dumps(sums))
+    wrappers = {g: type(m).__name__ for g, m in trainer._ddp.items()}
+    Path(run_dir, f"ddp_rank{rank}.json").write_text(json.dumps(wrappers))
+    torch.save({k: v.detach().clone() for k, v in trainer.task.state_dict().items()},
+               Path(run_dir, f"params_rank{rank}.pt"))
     dist.cleanup()

@@ -5,6 +5,10 @@ body is a ResNet (ResNet34 in the paper preset) whose last stage keeps its resol
 instead of 2), so the total stride is 16: a 64x256 input gives a 4x16 map, 64xW gives 4x(W/16).
 That map replaces StyleGAN2's learned constant as the generator's input. A 1x1 convolution maps
 the last stage's width to ``out_channels`` (the generator's input width) when they differ.
+
+:meth:`ContentEncoder.pyramid` also returns the finer feature maps (heights 8, 16 and 32 for a
+64-high input) and the content image itself (height 64), coarse to fine, for a generator with content skips (``generator.content_skips``,
+off in the paper preset; see docs/models.md).
 """
 
 from __future__ import annotations
@@ -46,7 +50,23 @@ class ContentEncoder(nn.Module):
             nn.Conv2d(widths[-1], self.out_channels, 1) if self.out_channels != widths[-1] else nn.Identity()
         )
 
+    @property
+    def skip_channels(self) -> list[int]:
+        """Channels of :meth:`pyramid`'s finer maps, coarse to fine (heights 8, 16, 32, 64)."""
+        ch = self.body.feature_channels  # [stem (h 32), stage 1 (h 16), stage 2 (h 8), ...]
+        return [ch[2], ch[1], ch[0], self.in_channels]
+
+    def pyramid(self, content: Tensor) -> list[Tensor]:
+        """[generator input map (h 4), features at heights 8, 16, 32, the content (h 64)]: coarse to fine."""
+        self._check(content)
+        feats = self.body(content)
+        return [self.proj(feats[-1]), feats[2], feats[1], feats[0], content]
+
     def forward(self, content: Tensor) -> Tensor:
+        self._check(content)
+        return self.proj(self.body(content)[-1])
+
+    def _check(self, content: Tensor) -> None:
         if (
             content.ndim != 4
             or content.shape[1] != self.in_channels
@@ -57,4 +77,3 @@ class ContentEncoder(nn.Module):
                 f"content image must be (B, {self.in_channels}, 64, W) with W a multiple of {CONTENT_STRIDE} "
                 f"(render it with tsb.data.content.render_content); got shape {tuple(content.shape)}"
             )
-        return self.proj(self.body(content)[-1])

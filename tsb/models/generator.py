@@ -10,6 +10,12 @@
   final RGB sum, linear, with no tanh: it learns the [-1, 1] range from the losses (clamp only for
   display). Each scale's mask is ``sigmoid`` of its accumulated logit, so it lies in [0, 1]; the
   last one is the full-resolution ``mask``.
+- Content skips (optional, ``content_skips``; empty = the paper): the content encoder's finer
+  feature maps and the content image (heights 8, 16, 32, 64, :meth:`ContentEncoder.pyramid`) are
+  added, each through a 1x1
+  convolution, after the upsampling conv of the scale with their height, as in a U-Net. The glyph
+  shapes then reach the fine scales directly, which is what makes the narrow CPU quickstart
+  readable after minutes; the paper's generator sees only the 4 x W/16 map.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ class Generator(nn.Module):
         image_channels: int = 3,
         blur_kernel: Sequence[float] = DEFAULT_BLUR,
         fused_modconv: bool = False,
+        content_skips: Sequence[int] = (),
     ) -> None:
         super().__init__()
         channels = list(channels)
@@ -75,8 +82,23 @@ class Generator(nn.Module):
             self.convs_up.append(StyledConv(cin, cout, 3, style_dim, upsample=True, **kw))
             self.convs.append(StyledConv(cout, cout, 3, style_dim, **kw))
             self.to_rgbs.append(ToRGB(cout, style_dim, out, **kw))
+        content_skips = list(content_skips)
+        if len(content_skips) > len(channels) - 1:
+            raise ValueError(
+                f"generator.content_skips has {len(content_skips)} entries but the generator has only "
+                f"{len(channels) - 1} upsampling scales; give at most that many (coarse to fine)"
+            )
+        #: channels of the content features added at scales 1, 2, ... (coarse to fine)
+        self.content_skips = content_skips
+        self.skip_convs = nn.ModuleList(
+            nn.Conv2d(cin, cout, 1) for cin, cout in zip(content_skips, channels[1:])
+        )
 
-    def forward(self, style_code: StyleCode, content: Tensor) -> GeneratorOutput:
+    def forward(
+        self, style_code: StyleCode, content: Tensor, skips: Sequence[Tensor] = ()
+    ) -> GeneratorOutput:
+        """``content``: the (B, in_channels, 4, W/16) map; ``skips``: one content feature map per
+        entry of ``content_skips`` (coarse to fine, heights 8, 16, ...)."""
         if style_code.ndim != 3 or style_code.shape[1:] != (self.n_styles, self.style_dim):
             raise ValueError(
                 f"style code must be (B, {self.n_styles}, {self.style_dim}) (one vector per generator scale); "
@@ -87,14 +109,22 @@ class Generator(nn.Module):
                 f"content map must be (B, {self.in_channels}, h, w); got {tuple(content.shape)}: "
                 "check content_encoder.out_channels == generator.in_channels"
             )
+        if len(skips) != len(self.skip_convs):
+            raise ValueError(
+                f"the generator takes {len(self.skip_convs)} content skip maps (generator.content_skips), "
+                f"got {len(skips)}"
+            )
         x = self.conv_in(content, style_code[:, 0])
         skip = self.to_rgb_in(x, style_code[:, 0])
-        skips = [skip]
+        rgb_skips = [skip]
         for k, (conv_up, conv, to_rgb) in enumerate(zip(self.convs_up, self.convs, self.to_rgbs), start=1):
             w = style_code[:, k]
-            x = conv(conv_up(x, w), w)
+            x = conv_up(x, w)
+            if k <= len(skips):
+                x = x + self.skip_convs[k - 1](skips[k - 1])
+            x = conv(x, w)
             skip = to_rgb(x, w, skip)
-            skips.append(skip)
+            rgb_skips.append(skip)
         c = self.image_channels
-        masks = [torch.sigmoid(s[:, c : c + 1]) for s in skips]
+        masks = [torch.sigmoid(s[:, c : c + 1]) for s in rgb_skips]
         return GeneratorOutput(image=skip[:, :c], mask=masks[-1], masks=masks)

@@ -63,6 +63,14 @@ class StyleBrushNet(nn.Module):
                 f"net.content_encoder.out_channels={content_encoder.out_channels} != "
                 f"net.generator.in_channels={generator.in_channels}; set both to the same value"
             )
+        if generator.content_skips and generator.content_skips != content_encoder.skip_channels[
+            : len(generator.content_skips)
+        ]:
+            raise ValueError(
+                f"net.generator.content_skips={generator.content_skips} must list the content encoder's "
+                f"finer feature widths, coarse to fine: a prefix of {content_encoder.skip_channels} "
+                "(net.content_encoder.widths[1], widths[0], stem_channels)"
+            )
         self.style_encoder = style_encoder
         self.content_encoder = content_encoder
         self.generator = generator
@@ -85,7 +93,12 @@ class StyleBrushNet(nn.Module):
 
     def synthesize(self, style_code: StyleCode, content: Tensor) -> GeneratorOutput:
         """Render ``content`` (B, 1, 64, W) in the style ``style_code`` (B or 1, n_styles, style_dim)."""
-        return self.generator(broadcast_style(style_code, content.shape[0]), self.encode_content(content))
+        code = broadcast_style(style_code, content.shape[0])
+        n_skips = len(self.generator.content_skips)
+        if not n_skips:
+            return self.generator(code, self.encode_content(content))
+        maps = self.content_encoder.pyramid(content)
+        return self.generator(code, maps[0], maps[1 : 1 + n_skips])
 
     def forward(self, style: Tensor, content: Tensor) -> GeneratorOutput:
         return self.synthesize(self.encode_style(style), content)

@@ -1,15 +1,22 @@
-"""Multi-process training on torch.distributed (torchrun, or SLURM tasks).
+"""Multi-process training on torch.distributed (torchrun, or SLURM tasks) with DistributedDataParallel.
 
-One process per device. Ranks start from identical weights (rank 0's are broadcast) and, after
-each phase's backward, average their gradients with one ``all_reduce`` over the flattened
-gradients of that phase's parameter group (the scheme of NVlabs' StyleGAN3 trainer). Compared to
-wrapping modules in ``DistributedDataParallel``, this works unchanged for tasks whose phases run
-a module forward with its parameters frozen (a GAN's D step runs G), and it keeps
-``state_dict`` keys free of ``module.`` prefixes, so a checkpoint written with one world size
-resumes with any other. Only rank 0 logs, writes samples and checkpoints.
+One process per device. Each *parameter group* of the task (``Task.param_groups()``, e.g.
+generator and discriminator) gets its own ``DistributedDataParallel`` wrapper
+(:class:`GroupModule`: those parameters only, ``forward`` = ``task.phase_loss``), so DDP's bucketed
+all-reduce overlaps each phase's backward and averages exactly that phase's gradients. This is
+the scheme of NVlabs' StyleGAN2-ADA trainer (one DDP per network), generalised to our phases:
 
-Rank and world size come from torchrun's ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` or from SLURM's
-``SLURM_PROCID``/``SLURM_NTASKS``/``SLURM_LOCALID`` (one task per GPU).
+- a phase runs through its group's wrapper; the other groups' wrappers are not called, so their
+  reducers stay idle even when their modules run forward frozen (a GAN's G step runs D);
+- ``find_unused_parameters`` (default on) lets a phase use part of its group (path-length
+  regularisation uses only the generator's synthesis part);
+- gradient accumulation runs every micro-batch but the last under ``no_sync()``;
+- the wrappers hold no state of their own: ``state_dict`` keys have no ``module.`` prefix, so a
+  checkpoint written with one world size resumes with any other.
+
+Buffers (batch-norm statistics) are broadcast from rank 0 at start; only rank 0 logs, writes
+samples and checkpoints. Rank and world size come from torchrun's ``RANK``/``WORLD_SIZE``/
+``LOCAL_RANK`` or from SLURM's ``SLURM_PROCID``/``SLURM_NTASKS``/``SLURM_LOCALID`` (one task per GPU).
 """
 
 from __future__ import annotations
@@ -102,9 +109,8 @@ def broadcast_object(obj: Any) -> Any:
     return box[0]
 
 
-def wrap_task(task: nn.Module, device: torch.device) -> None:
-    """Give every rank rank 0's parameters and buffers."""
-    del device
+def broadcast_state(task: nn.Module) -> None:
+    """Give every rank rank 0's parameters and buffers (also those outside the DDP groups)."""
     if not (tdist.is_available() and tdist.is_initialized()):
         return
     with torch.no_grad():
@@ -112,22 +118,48 @@ def wrap_task(task: nn.Module, device: torch.device) -> None:
             tdist.broadcast(t.data, src=0)
 
 
-def reduce_gradients(params: Sequence[nn.Parameter]) -> None:
-    """Average the gradients of ``params`` over all ranks (one flat all_reduce)."""
-    if not (tdist.is_available() and tdist.is_initialized()) or tdist.get_world_size() == 1:
-        return
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return
-    flat = torch.cat([g.flatten() for g in grads])
-    tdist.all_reduce(flat)
-    flat /= tdist.get_world_size()
-    flat = torch.nan_to_num(flat, nan=0.0, posinf=1e5, neginf=-1e5)
-    offset = 0
-    for g in grads:
-        n = g.numel()
-        g.copy_(flat[offset : offset + n].view_as(g))
-        offset += n
+class GroupModule(nn.Module):
+    """One parameter group of a task as DDP sees it: those parameters, and ``forward`` = the phase loss.
+
+    The task is held as a plain attribute, not a submodule, so that DDP registers hooks on (and
+    broadcasts) this group's parameters only. ``forward(phase, batch, step)`` returns
+    ``(loss, logs)`` (a tuple, which DDP searches for the tensors of the backward graph).
+    """
+
+    def __init__(self, task: nn.Module, params: Sequence[nn.Parameter]) -> None:
+        super().__init__()
+        object.__setattr__(self, "task", task)
+        self.params = nn.ParameterList(params)
+
+    def forward(self, phase: Any, batch: Any, step: int) -> tuple[Tensor, dict[str, Tensor]]:
+        out = self.task.phase_loss(phase, batch, step)  # type: ignore[operator,union-attr]
+        return out.loss, out.logs
+
+
+def ddp_groups(
+    task: nn.Module,
+    groups: Mapping[str, Sequence[nn.Parameter]],
+    device: torch.device,
+    find_unused_parameters: bool = True,
+    bucket_cap_mb: float | None = None,
+) -> dict[str, nn.parallel.DistributedDataParallel]:
+    """One ``DistributedDataParallel`` per parameter group; empty without a process group."""
+    if not (tdist.is_available() and tdist.is_initialized()):
+        return {}
+    wrapped = {}
+    for name, params in groups.items():
+        params = list(params)
+        if not params:
+            continue
+        for p in params:  # DDP hooks only the parameters that require grad when it is built
+            p.requires_grad_(True)
+        kw: dict[str, Any] = {"find_unused_parameters": find_unused_parameters, "broadcast_buffers": False}
+        if bucket_cap_mb is not None:
+            kw["bucket_cap_mb"] = bucket_cap_mb
+        if device.type == "cuda":
+            kw["device_ids"] = [device.index if device.index is not None else local_rank()]
+        wrapped[name] = nn.parallel.DistributedDataParallel(GroupModule(task, params), **kw)
+    return wrapped
 
 
 def average_scalars(scalars: Mapping[str, float], device: torch.device) -> dict[str, float]:
@@ -139,11 +171,3 @@ def average_scalars(scalars: Mapping[str, float], device: torch.device) -> dict[
     tdist.all_reduce(t)
     t /= tdist.get_world_size()
     return {k: float(v) for k, v in zip(keys, t.tolist())}
-
-
-def unwrap_task_state(state: Mapping[str, Tensor]) -> dict[str, Tensor]:
-    return dict(state)
-
-
-def load_task_state(task: nn.Module, state: Mapping[str, Any]) -> None:
-    task.load_state_dict(dict(state))

@@ -99,6 +99,8 @@ class Trainer:
         export_path: str | None = None,
         run_name: str | None = None,
         num_threads: int | None = None,
+        ddp_find_unused_parameters: bool = True,
+        ddp_bucket_cap_mb: float | None = None,
     ) -> None:
         if max_steps is None and max_epochs is None:
             raise ConfigError("set trainer.max_steps or trainer.max_epochs (both are null)")
@@ -141,6 +143,8 @@ class Trainer:
         # name of the run's folder in remote storage: unique across runs and sweep points
         self.run_name = run_name or self.run_dir.name
         self.num_threads = num_threads
+        self.ddp_find_unused_parameters = ddp_find_unused_parameters
+        self.ddp_bucket_cap_mb = ddp_bucket_cap_mb
 
         self.step = 0
         self.best_value: float | None = None
@@ -153,6 +157,7 @@ class Trainer:
         self._train_iter: Iterator[Batch] | None = None
         self._last_batch: Batch | None = None
         self._is_setup = False
+        self._ddp: dict[str, torch.nn.parallel.DistributedDataParallel] = {}
 
     # ------------------------------------------------------------------------------------ set-up
     @property
@@ -202,7 +207,11 @@ class Trainer:
         if self.compile:
             for _, module in self.task.named_children():
                 module.compile()
-        dist.wrap_task(self.task, self.device)
+        dist.broadcast_state(self.task)
+        # one DistributedDataParallel per parameter group under torchrun/SLURM; {} in one process
+        self._ddp = dist.ddp_groups(
+            self.task, self._grouped_params, self.device, self.ddp_find_unused_parameters, self.ddp_bucket_cap_mb
+        )
 
         resume = self._resolve_ckpt_path(ckpt_path)
         if resume is not None:
@@ -333,17 +342,24 @@ class Trainer:
         scaler = self.scalers[phase.group]
         opt.zero_grad(set_to_none=True)
         totals: dict[str, Tensor] = {}
-        for batch in batches:
-            with self._autocast():
-                out = self.task.phase_loss(phase, batch, self.step)
-            loss = out.loss.float()
-            if not torch.isfinite(loss.detach()).item():
-                self._raise_non_finite(phase, out.logs, loss)
-            scaler.scale(loss / len(batches)).backward()
-            for k, v in out.logs.items():
+        ddp = self._ddp.get(phase.group)
+        for i, batch in enumerate(batches):
+            # DDP averages gradients during the last micro-batch's backward only
+            no_sync = ddp.no_sync() if ddp is not None and i < len(batches) - 1 else contextlib.nullcontext()
+            with no_sync:
+                with self._autocast():
+                    if ddp is not None:
+                        loss, logs = ddp(phase, batch, self.step)
+                    else:
+                        out = self.task.phase_loss(phase, batch, self.step)
+                        loss, logs = out.loss, out.logs
+                loss = loss.float()
+                if not torch.isfinite(loss.detach()).item():
+                    self._raise_non_finite(phase, logs, loss)
+                scaler.scale(loss / len(batches)).backward()
+            for k, v in logs.items():
                 v = v.detach().float() / len(batches)
                 totals[k] = totals[k] + v if k in totals else v
-        dist.reduce_gradients(params)
         if self.grad_clip_norm:
             scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_(params, self.grad_clip_norm)
@@ -414,7 +430,7 @@ class Trainer:
         from tsb.utils.secrets import redact
 
         return {
-            "task": dist.unwrap_task_state(self.task.state_dict()),
+            "task": self.task.state_dict(),
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
             "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
@@ -456,7 +472,7 @@ class Trainer:
     def load(self, path: str | Path) -> None:
         """Restore everything a checkpoint holds; the next step continues exactly where it stopped."""
         state = load_checkpoint(path, map_location=self.device)
-        dist.load_task_state(self.task, state["task"])
+        self.task.load_state_dict(state["task"])
         for k, o in self.optimizers.items():
             if k in state["optimizers"]:
                 o.load_state_dict(state["optimizers"][k])
