@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 import torch.multiprocessing as mp
 
-from tests.training.toy import ddp_worker
+from tests.training.toy import PairTask, ddp_worker
 from tsb.data.base import ResumableBatchSampler
 from tsb.training.checkpoint import load_checkpoint
 
@@ -65,14 +65,9 @@ def test_ddp_per_group_with_accumulation_equals_one_process(tmp_path: Path) -> N
     assert json.loads((one / "ddp_rank0.json").read_text()) == {}  # one process: no wrapper
     p0, p1 = torch.load(two / "params_rank0.pt"), torch.load(two / "params_rank1.pt")
     single = torch.load(one / "params_rank0.pt")
-    start = _pair_init()
+    start = PairTask().state_dict()
     for k in single:
         assert torch.equal(p0[k], p1[k]), k
         assert torch.allclose(p0[k], single[k], atol=1e-6), k
         assert not torch.allclose(single[k], start[k]), k  # every parameter of both groups trained
 
-
-def _pair_init() -> dict[str, torch.Tensor]:
-    from tests.training.toy import PairTask
-
-    return PairTask().state_dict()

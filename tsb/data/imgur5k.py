@@ -41,10 +41,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tsb.data.base import DataModule
 from tsb.data.crop import Box, crop_rotated, expand_box, parse_box
-from tsb.data.imageio import ImageReadError, check_width, load_rgb
-from tsb.data.scene_folder import RealWordDataset, WordItem, target_sampler
+from tsb.data.imageio import ImageReadError, load_rgb
+from tsb.data.scene_folder import RealWordData, RealWordDataset, WordItem
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +168,7 @@ def cut_crops(records: list[WordRecord], out: Path, context: tuple[float, float]
     return done
 
 
-class IMGUR5KData(DataModule):
+class IMGUR5KData(RealWordData):
     """``data=imgur5k data.root=DIR`` (see the module docstring)."""
 
     def __init__(
@@ -186,19 +185,9 @@ class IMGUR5KData(DataModule):
         val_split: str = "val",
         context: tuple[float, float] = (1.5, 2.5),
         style_from: str = "word",
-        height: int = 64,
-        width: int | None = 256,
-        max_width: int = 1024,
-        self_supervised: bool = True,
-        alphabet: str = "latin",
-        lexicon: str | None = "en",
-        p_random: float = 0.2,
-        min_len: int = 1,
-        max_len: int = 12,
-        **loader: Any,
+        **options: Any,
     ) -> None:
-        super().__init__(**loader)  # batch_size, num_workers, seed, ...: see DataModule
-        check_width(width)
+        super().__init__(**options)  # height, width, self-supervised targets, loader: RealWordData
         if style_from not in ("word", "context"):
             raise ValueError(f"data.style_from must be 'word' or 'context', got {style_from!r}")
         for split in (train_split, val_split):
@@ -213,8 +202,6 @@ class IMGUR5KData(DataModule):
         self.train_split, self.val_split = train_split, val_split
         self.context = (float(context[0]), float(context[1]))
         self.style_from = style_from
-        self.height, self.width, self.max_width = height, width, max_width
-        self.targets = target_sampler(self_supervised, alphabet, lexicon, p_random, min_len, max_len)
 
     # ------------------------------------------------------------------- download / preprocess
     def download(self, remote: str | None = None, local: str | Path | None = None) -> Path:
@@ -278,15 +265,10 @@ class IMGUR5KData(DataModule):
             items.append(WordItem(str(self.cache_dir / sub / f"{ann_id}.png"), word, ann_id))
         if not items:
             raise RuntimeError(f"IMGUR5K {split}: no usable word (see {self.cache_dir}/stats_{split}.json)")
-        return RealWordDataset(items, self.height, self.width, self.seed, self.targets, self.max_width)
+        return self.word_dataset(items)
 
     def train_dataset(self) -> RealWordDataset:
         return self._dataset(self.train_split)
 
     def val_dataset(self) -> RealWordDataset:
         return self._dataset(self.val_split)
-
-    def val_loader(self) -> Any:
-        if self.width is None:
-            self.val_batch_size = 1
-        return super().val_loader()

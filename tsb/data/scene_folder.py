@@ -152,25 +152,22 @@ class RealWordDataset(Dataset):
         return out
 
 
-def target_sampler(
-    self_supervised: bool, alphabet: str, lexicon: str | None, p_random: float, min_len: int, max_len: int
-) -> TextSampler | None:
-    if not self_supervised:
-        return None
-    from tsb.data.synth import resolve_alphabet
+class RealWordData(DataModule):
+    """Base of the real word-image data modules (``scene_folder``, ``imgur5k``): the options they
+    share (image size, and the target strings of self-supervised pairs) and how they become a
+    :class:`RealWordDataset`. Subclasses say where the words come from.
 
-    return TextSampler(resolve_alphabet(alphabet), lexicon, p_random, min_len, max_len)
-
-
-class SceneFolderData(DataModule):
-    """``data=scene_folder``: a folder of word photos with labels (see the module docstring)."""
+    Args:
+        height, width: the style image size (``width`` null: follow each image's aspect).
+        max_width: cap on the width when ``width`` is null.
+        self_supervised: draw a target string per item (``text_tgt``, ``content_tgt``).
+        alphabet, lexicon, p_random, min_len, max_len: the target-string sampler
+            (:class:`tsb.data.words.TextSampler`).
+        loader: ``DataModule`` options (batch_size, num_workers, seed, ...).
+    """
 
     def __init__(
         self,
-        root: str,
-        labels: str | None = None,
-        val_root: str | None = None,
-        val_labels: str | None = None,
         height: int = 64,
         width: int | None = 256,
         max_width: int = 1024,
@@ -184,15 +181,44 @@ class SceneFolderData(DataModule):
     ) -> None:
         super().__init__(**loader)  # batch_size, num_workers, seed, ...: see DataModule
         check_width(width)
+        self.height, self.width, self.max_width = height, width, max_width
+        self.targets: TextSampler | None = None
+        if self_supervised:
+            from tsb.data.synth import resolve_alphabet
+
+            self.targets = TextSampler(resolve_alphabet(alphabet), lexicon, p_random, min_len, max_len)
+
+    def word_dataset(self, items: Sequence[WordItem]) -> RealWordDataset:
+        return RealWordDataset(items, self.height, self.width, self.seed, self.targets, self.max_width)
+
+    def val_loader(self) -> Any:
+        if self.width is None:
+            self.val_batch_size = 1  # widths follow each image
+        return super().val_loader()
+
+
+class SceneFolderData(RealWordData):
+    """``data=scene_folder``: a folder of word photos with labels (see the module docstring).
+
+    ``root``/``labels``: the training folder and its label file (found in ``root`` when null);
+    ``val_root``/``val_labels``: the validation folder (``root`` when null). Every other option
+    is :class:`RealWordData`'s.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        labels: str | None = None,
+        val_root: str | None = None,
+        val_labels: str | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
         self.root, self.labels = root, labels
         self.val_root, self.val_labels = val_root, val_labels
-        self.height, self.width, self.max_width = height, width, max_width
-        self.targets = target_sampler(self_supervised, alphabet, lexicon, p_random, min_len, max_len)
 
     def _dataset(self, root: str, labels: str | None) -> RealWordDataset:
-        return RealWordDataset(
-            read_word_folder(root, labels), self.height, self.width, self.seed, self.targets, self.max_width
-        )
+        return self.word_dataset(read_word_folder(root, labels))
 
     def train_dataset(self) -> RealWordDataset:
         return self._dataset(self.root, self.labels)
@@ -201,8 +227,3 @@ class SceneFolderData(DataModule):
         if self.val_root:
             return self._dataset(self.val_root, self.val_labels)
         return self._dataset(self.root, self.labels)
-
-    def val_loader(self) -> Any:
-        if self.width is None:
-            self.val_batch_size = 1  # widths follow each image
-        return super().val_loader()
