@@ -7,6 +7,7 @@ with a config from ``hydra.compose``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,10 @@ from omegaconf import DictConfig, OmegaConf
 from tsb.errors import TsbError
 from tsb.logger.base import Logger
 from tsb.logger.jsonl import JsonlLogger
+from tsb.storage.base import Storage
 from tsb.tasks.base import Task
 from tsb.training import distributed as dist
+from tsb.training.trainer import Trainer
 from tsb.utils.secrets import install_log_redaction
 from tsb.utils.seed import seed_everything
 
@@ -35,6 +38,33 @@ def build_task(cfg: DictConfig) -> Task:
     if not isinstance(task, Task):
         raise TypeError(f"cfg.model must build a tsb.tasks.base.Task, got {type(task).__name__}")
     return task
+
+
+def build_trainer(
+    cfg: DictConfig, run_dir: Path, loggers: Sequence[Logger] = (), storage: Storage | None = None
+) -> Trainer:
+    """The trainer of ``cfg.trainer`` with the task, data and optimizers ``cfg`` describes."""
+    task = build_task(cfg)
+    try:
+        data = instantiate(cfg.data)
+    except InstantiationException as e:
+        raise unwrap_user_error(e) from e
+    trainer = instantiate(
+        cfg.trainer,
+        task=task,
+        data=data,
+        optimizer=cfg.optimizer,
+        run_dir=run_dir,
+        loggers=list(loggers),
+        storage=storage,
+        resolved_config=resolved_config(cfg),
+        seed=int(cfg.seed),
+        run_name=run_name(run_dir),
+        _recursive_=False,
+    )
+    if not isinstance(trainer, Trainer):
+        raise TypeError(f"cfg.trainer must build a tsb.training.trainer.Trainer, got {type(trainer).__name__}")
+    return trainer
 
 
 def unwrap_user_error(e: Exception) -> Exception:
@@ -77,28 +107,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
         seed_everything(int(cfg.seed))
         # every rank uses rank 0's run folder (Hydra's timestamped folders may differ by a second)
         run_dir = Path(dist.broadcast_object(str(cfg.paths.output_dir)))
-        config = resolved_config(cfg)
-        task = build_task(cfg)
-        try:
-            data = instantiate(cfg.data)
-        except InstantiationException as e:
-            raise unwrap_user_error(e) from e
         loggers: list[Logger] = [JsonlLogger()]
         loggers += [instantiate(c) for c in (cfg.get("logger") or {}).values()]
-        storage = instantiate(cfg.storage)
-        trainer = instantiate(
-            cfg.trainer,
-            task=task,
-            data=data,
-            optimizer=cfg.optimizer,
-            run_dir=run_dir,
-            loggers=loggers,
-            storage=storage,
-            resolved_config=config,
-            seed=int(cfg.seed),
-            run_name=run_name(run_dir),
-            _recursive_=False,
-        )
-        return trainer.run(cfg.get("ckpt_path"))  # type: ignore[no-any-return]
+        trainer = build_trainer(cfg, run_dir, loggers, instantiate(cfg.storage))
+        return trainer.run(cfg.get("ckpt_path"))
     finally:
         dist.cleanup()

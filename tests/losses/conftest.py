@@ -121,10 +121,10 @@ def write_typeface_ckpt(path: Path, seed: int = 0) -> Path:
     return path
 
 
-def write_recognizer_ckpt(path: Path, seed: int = 0) -> Path:
+def write_recognizer_ckpt(path: Path, seed: int = 0, alphabet: str = ALPHABET) -> Path:
     torch.manual_seed(seed)
-    net = CRNN(alphabet=ALPHABET, width=0.0625, hidden=8, input_size=(32, 64))
-    torch.save(helper_payload(RECOGNIZER, net, alphabet=ALPHABET), path)
+    net = CRNN(alphabet=alphabet, width=0.0625, hidden=8, input_size=(32, 64))
+    torch.save(helper_payload(RECOGNIZER, net, alphabet=alphabet), path)
     return path
 
 

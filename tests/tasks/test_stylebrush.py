@@ -37,7 +37,7 @@ def test_gan_phases_groups_and_intervals(tiny_cfg: Callable[..., DictConfig]) ->
     task = build(tiny_cfg, GAN)
     assert task.phases() == [
         Phase(D, "discriminator", 1),
-        Phase(D_REG, "discriminator", 16),
+        Phase(D_REG, "discriminator", 16, double_backward=True),  # R1 differentiates a gradient
         Phase(G, "generator", 1),
     ]
     groups = task.param_groups()
@@ -49,7 +49,7 @@ def test_gan_phases_groups_and_intervals(tiny_cfg: Callable[..., DictConfig]) ->
 def test_loss_config_changes_are_command_line_changes(tiny_cfg: Callable[..., DictConfig]) -> None:
     task = build(tiny_cfg, [*GAN, "loss.supervised.weight=2", "loss.r1.interval=4", "~loss.mask"])
     assert task.loss is not None and task.loss["supervised"].weight == 2.0 and "mask" not in task.loss
-    assert Phase(D_REG, "discriminator", 4) in task.phases()
+    assert Phase(D_REG, "discriminator", 4, double_backward=True) in task.phases()
     recon = build(tiny_cfg, ["loss=recon", "loss.cycle.weight=0.5"])
     assert recon.loss is not None and recon.loss["cycle"].weight == 0.5
 
@@ -134,6 +134,8 @@ def test_helpers_stay_out_of_state_and_frozen(tiny_cfg: Callable[..., DictConfig
     grouped = {id(p) for ps in task.param_groups().values() for p in ps}
     assert not any(id(p) in grouped for n in nets for p in n.parameters())
     assert [p.name for p in task.phases()] == [D, D_REG, G, G_REG]
+    # R1 and path length differentiate a gradient: the trainer runs them eagerly under compile
+    assert [p.name for p in task.phases() if p.double_backward] == [D_REG, G_REG]
 
 
 def test_wrong_loss_kind_is_a_config_error(tiny_cfg: Callable[..., DictConfig]) -> None:

@@ -11,11 +11,14 @@ A term set to ``null`` is dropped too; a term with weight 0 is kept but never co
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
 from tsb.losses.base import PHASES, LossTerm
 from tsb.losses.context import LossContext
+from tsb.losses.helpers import FrozenHelper
 
 
 class LossSet(nn.Module):
@@ -54,6 +57,14 @@ class LossSet(nn.Module):
             if term.active and phase in term.phases:
                 out[name] = term
         return out
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """Compile the frozen helper networks the terms run (each shared network once)."""
+        seen: set[int] = set()
+        for module in self.modules():
+            if isinstance(module, FrozenHelper) and id(module.net) not in seen:
+                seen.add(id(module.net))
+                module.net.compile(*args, **kwargs)
 
     def phase_intervals(self) -> dict[str, int]:
         """Phase name -> interval, for every phase that has at least one active term."""

@@ -14,6 +14,7 @@ off in the paper preset; see docs/models.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -65,6 +66,11 @@ class ContentEncoder(nn.Module):
     def forward(self, content: Tensor) -> Tensor:
         self._check(content)
         return self.proj(self.body(content)[-1])
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """Compile the ResNet body and the projection, which both ``forward`` and ``pyramid`` call."""
+        self.body.compile(*args, **kwargs)
+        self.proj.compile(*args, **kwargs)
 
     def _check(self, content: Tensor) -> None:
         if (

@@ -15,6 +15,8 @@ batch 1 is broadcast over the content batch.
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import Tensor, nn
 
 from tsb.models.content_encoder import ContentEncoder
@@ -102,3 +104,9 @@ class StyleBrushNet(nn.Module):
 
     def forward(self, style: Tensor, content: Tensor) -> GeneratorOutput:
         return self.synthesize(self.encode_style(style), content)
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """Compile the three sub-networks, so that ``encode_style`` / ``synthesize`` (what the
+        losses call) run compiled too, not only ``forward``."""
+        for part in (self.style_encoder, self.content_encoder, self.generator):
+            part.compile(*args, **kwargs)

@@ -142,3 +142,8 @@ class TypefaceClassifier(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Class logits (B, num_classes) of images x in [-1, 1]."""
         return self.extract(x, layers=()).logits
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """Compile each VGG block and the heads: ``extract`` runs them one by one."""
+        for part in (*self.blocks, self.pool, self.fc, self.head):
+            part.compile(*args, **kwargs)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -29,11 +30,15 @@ class Phase:
     name: used in logs (``train/<name>/<term>``).
     group: the parameter group (key of ``Task.param_groups()``) whose optimizer steps.
     interval: run every ``interval`` trainer steps (lazy regularisation uses e.g. 16).
+    double_backward: its loss differentiates through gradients (``create_graph=True``: R1, path
+        length). ``torch.compile`` has no double backward, so with ``trainer.compile`` the
+        trainer runs such a phase's modules eagerly.
     """
 
     name: str
     group: str
     interval: int = 1
+    double_backward: bool = False
 
     def due(self, step: int) -> bool:
         return step % self.interval == 0
@@ -84,6 +89,17 @@ class Task(nn.Module):
 
     def on_load(self) -> None:
         """Hook called after weights were loaded from a checkpoint."""
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """``torch.compile`` what runs during training (``trainer.compile=true``).
+
+        The trainer calls :meth:`phase_loss`, never the task itself, so compiling the task's own
+        ``__call__`` (``nn.Module.compile``) would do nothing. Instead each child network compiles
+        itself: a network whose methods are called directly (not only ``forward``) overrides
+        ``compile`` to compile the parts those methods run (see ``StyleBrushNet.compile``).
+        """
+        for child in self.children():
+            child.compile(*args, **kwargs)
 
     # helpers -----------------------------------------------------------------------------------
     def named_submodule(self, name: str) -> nn.Module:

@@ -39,6 +39,8 @@ from tsb.utils.image import to_unit
 GENERATOR = "generator"
 DISCRIMINATOR = "discriminator"
 _GROUP = {D: DISCRIMINATOR, D_REG: DISCRIMINATOR, G: GENERATOR, G_REG: GENERATOR}
+# R1 and path length back-propagate through a gradient (create_graph=True)
+_REGULARISATION = (D_REG, G_REG)
 
 
 class StyleBrushTask(Task):
@@ -92,7 +94,11 @@ class StyleBrushTask(Task):
                 "the loss has adversarial terms but the model has no discriminator; "
                 "configure model.discriminator or drop loss.adversarial / loss.r1"
             )
-        return [Phase(name, _GROUP[name], intervals[name]) for name in PHASES if name in intervals]
+        return [
+            Phase(name, _GROUP[name], intervals[name], double_backward=name in _REGULARISATION)
+            for name in PHASES
+            if name in intervals
+        ]
 
     def _uses_discriminator(self) -> bool:
         if self.discriminator is None or self.loss is None:

@@ -174,11 +174,13 @@ class Trainer:
         if self.num_threads:
             torch.set_num_threads(self.num_threads)
         self.amp_dtype: torch.dtype | None = None
-        if self.device.type == "cuda" and self.precision in ("bf16", "fp16"):
-            self.amp_dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+        if self.device.type == "cuda":
+            # in every precision: TF32 is what fp32 matmuls and convolutions run in when allowed
             torch.backends.cuda.matmul.allow_tf32 = self.tf32
             torch.backends.cudnn.allow_tf32 = self.tf32
             torch.backends.cudnn.benchmark = self.cudnn_benchmark and not self.deterministic
+            if self.precision in ("bf16", "fp16"):
+                self.amp_dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
         if self.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
         self.data.setup_distributed(dist.rank(), dist.world_size())
@@ -205,8 +207,7 @@ class Trainer:
         if self.ema_decay and self.task.ema_modules():
             self.ema = EMA(self.task, self.task.ema_modules(), self.ema_decay, self.ema_start_step)
         if self.compile:
-            for _, module in self.task.named_children():
-                module.compile()
+            self.task.compile()  # each network compiles what the phases call (Task.compile)
         dist.broadcast_state(self.task)
         # one DistributedDataParallel per parameter group under torchrun/SLURM; {} in one process
         self._ddp = dist.ddp_groups(
@@ -333,6 +334,11 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
+    @staticmethod
+    def _eager_if(condition: bool) -> contextlib.AbstractContextManager[Any]:
+        """Run ``torch.compile``-d modules eagerly (torch.compile has no double backward)."""
+        return torch.compiler.set_stance("force_eager") if condition else contextlib.nullcontext()
+
     def _run_phase(self, phase: Phase, batches: list[Batch]) -> dict[str, Tensor]:
         params = self._grouped_params[phase.group]
         wanted = {id(p) for p in params}
@@ -343,23 +349,24 @@ class Trainer:
         opt.zero_grad(set_to_none=True)
         totals: dict[str, Tensor] = {}
         ddp = self._ddp.get(phase.group)
-        for i, batch in enumerate(batches):
-            # DDP averages gradients during the last micro-batch's backward only
-            no_sync = ddp.no_sync() if ddp is not None and i < len(batches) - 1 else contextlib.nullcontext()
-            with no_sync:
-                with self._autocast():
-                    if ddp is not None:
-                        loss, logs = ddp(phase, batch, self.step)
-                    else:
-                        out = self.task.phase_loss(phase, batch, self.step)
-                        loss, logs = out.loss, out.logs
-                loss = loss.float()
-                if not torch.isfinite(loss.detach()).item():
-                    self._raise_non_finite(phase, logs, loss)
-                scaler.scale(loss / len(batches)).backward()
-            for k, v in logs.items():
-                v = v.detach().float() / len(batches)
-                totals[k] = totals[k] + v if k in totals else v
+        with self._eager_if(self.compile and phase.double_backward):
+            for i, batch in enumerate(batches):
+                # DDP averages gradients during the last micro-batch's backward only
+                no_sync = ddp.no_sync() if ddp is not None and i < len(batches) - 1 else contextlib.nullcontext()
+                with no_sync:
+                    with self._autocast():
+                        if ddp is not None:
+                            loss, logs = ddp(phase, batch, self.step)
+                        else:
+                            out = self.task.phase_loss(phase, batch, self.step)
+                            loss, logs = out.loss, out.logs
+                    loss = loss.float()
+                    if not torch.isfinite(loss.detach()).item():
+                        self._raise_non_finite(phase, logs, loss)
+                    scaler.scale(loss / len(batches)).backward()
+                for k, v in logs.items():
+                    v = v.detach().float() / len(batches)
+                    totals[k] = totals[k] + v if k in totals else v
         if self.grad_clip_norm:
             scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_(params, self.grad_clip_norm)
