@@ -19,7 +19,7 @@ unless all widths agree.
 Command line::
 
     python -m tsb.data.synth render --n 2000 --out DIR            # paired benchmark layout
-    python -m tsb.data.synth render --n 50000 --out DIR --split train --format shards
+    python -m tsb.data.synth render --n 50000 --out DIR --split train --format shards --workers 8
     python -m tsb.data.synth sheet --n 32 --out docs/data_sheet.png
 """
 
@@ -348,11 +348,23 @@ def write_paired(ds: SynthDataset, n: int, out: Path) -> None:
     (out / "font.txt").write_text("\n".join(lines_f) + "\n", encoding="utf-8")
 
 
-def write_shards(ds: SynthDataset, n: int, out: Path, shard_size: int = 1000) -> None:
-    """``shard_XXXXX.pt`` files of up to ``shard_size`` samples, uint8 images (see ShardDataset)."""
+def _items(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return samples
+
+
+def write_shards(ds: SynthDataset, n: int, out: Path, shard_size: int = 1000, workers: int = 0) -> None:
+    """``shard_XXXXX.pt`` files of up to ``shard_size`` samples, uint8 images (see ShardDataset).
+
+    ``workers`` processes render the samples (a DataLoader over the index range); each shard is
+    written atomically (a temporary file, then a rename), so an interrupted run leaves whole shards.
+    """
+    if ds.variable_width:
+        raise ValueError("shards hold fixed-size images: render them with variable_width off (--data synth)")
     out.mkdir(parents=True, exist_ok=True)
-    for s0 in range(0, n, shard_size):
-        items = [ds[i] for i in range(s0, min(n, s0 + shard_size))]
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.Subset(ds, range(n)), batch_size=shard_size, num_workers=workers, collate_fn=_items
+    )
+    for number, items in enumerate(loader):
         shard: dict[str, Any] = {}
         for k in items[0]:
             vals = [it[k] for it in items]
@@ -364,19 +376,28 @@ def write_shards(ds: SynthDataset, n: int, out: Path, shard_size: int = 1000) ->
                 shard[k] = torch.stack(vals)
             else:
                 shard[k] = vals
-        torch.save(shard, out / f"shard_{s0 // shard_size:05d}.pt")
+        path = out / f"shard_{number:05d}.pt"
+        tmp = path.with_suffix(".pt.tmp")
+        torch.save(shard, tmp)
+        tmp.replace(path)
 
 
 class ShardDataset(Dataset):
-    """Reads the shards of :func:`write_shards` (all in memory) and returns the usual items."""
+    """Reads the shards of :func:`write_shards` and returns the usual items.
+
+    The shards are memory-mapped (``torch.load(mmap=True)``): opening a set of any size is
+    instant, the operating system pages images in as they are read, and DataLoader workers share
+    those pages instead of holding copies.
+    """
 
     def __init__(self, root: str | Path) -> None:
         files = sorted(Path(root).glob("shard_*.pt"))
         if not files:
             raise FileNotFoundError(
-                f"no shard_*.pt in {root}; write them with python -m tsb.data.synth render --format shards"
+                f"no shard_*.pt in {root}; write them with "
+                f"python -m tsb.data.synth render --format shards --split train --n 100000 --out {root}"
             )
-        self.shards = [torch.load(f, weights_only=True) for f in files]
+        self.shards = [torch.load(f, weights_only=True, mmap=True) for f in files]
         self.index = [(s, j) for s, sh in enumerate(self.shards) for j in range(len(sh[K.NAME]))]
 
     def __len__(self) -> int:
@@ -393,6 +414,28 @@ class ShardDataset(Dataset):
                 x = x.float() / 127.5 - 1.0
             out[k] = x
         return out
+
+
+class ShardData(DataModule):
+    """Pre-rendered synthetic pairs (``data=synth_shards``): no rendering while training.
+
+    For a GPU that the renderer's workers cannot keep busy. ``root`` (and optionally ``val_root``)
+    hold the shards of ``python -m tsb.data.synth render --format shards``; the sample order,
+    resuming and the DDP slices are those of every data module (:class:`DataModule`).
+    """
+
+    def __init__(self, root: str, val_root: str | None = None, **loader: Any) -> None:
+        super().__init__(**loader)
+        self.root, self.val_root = root, val_root
+        self._train: ShardDataset | None = None
+
+    def train_dataset(self) -> ShardDataset:
+        if self._train is None:
+            self._train = ShardDataset(self.root)
+        return self._train
+
+    def val_dataset(self) -> ShardDataset | None:
+        return ShardDataset(self.val_root) if self.val_root else None
 
 
 def contact_sheet(ds: SynthDataset, n: int, cols: int = 2) -> Image.Image:
@@ -450,6 +493,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--split", default="heldout", choices=["train", "heldout", "all"], help="font split")
     r.add_argument("--format", default="paired", choices=["paired", "shards"])
     r.add_argument("--shard-size", type=int, default=1000)
+    r.add_argument("--workers", type=int, default=0, help="processes rendering shards (0: this one)")
     s = sub.add_parser("sheet", help="a PNG contact sheet of pairs")
     s.add_argument("--n", type=int, default=32)
     s.add_argument("--out", type=Path, required=True)
@@ -478,7 +522,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.format == "paired":
         write_paired(ds, args.n, args.out)
     else:
-        write_shards(ds, args.n, args.out, args.shard_size)
+        write_shards(ds, args.n, args.out, args.shard_size, args.workers)
     print(f"wrote {args.n} pairs to {args.out}")
     return 0
 
