@@ -12,6 +12,10 @@ temporary folder (speed does not depend on their weights). Model FLOPs per image
 every phase, averaged over a full lazy-regularisation cycle), and the achieved fraction of peak
 is (FLOPs/image x images/s) / peak. Peak bf16 dense TFLOP/s is looked up from the device name
 (H100 SXM 989, H200 989, A100 312) or given with ``--peak-tflops``.
+
+It also prints how long each step waits for its next batch (data loading keeps the device busy
+when this is near 0), and with ``--profile N`` the operators that take the time over N more steps
+(``--trace t.json`` writes a Chrome trace). ``benchmarks/gpu_check.sh`` runs the GPU presets.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from omegaconf import open_dict
 from torch.utils.flop_counter import FlopCounterMode, _FlopCounterMode
 
 from tsb.tasks.export import export_helper
-from tsb.train import build_task, resolved_config
+from tsb.train import build_trainer
 from tsb.training.trainer import Trainer, move_batch
 from tsb.utils.config import compose_config
 
@@ -69,6 +73,25 @@ def write_random_helpers(folder: Path) -> None:
         export_helper(instantiate(cfg.model, loss=None), folder / "checkpoints" / name)
 
 
+def profile_steps(trainer: Trainer, steps: int, device: torch.device, trace: str | None) -> None:
+    """Print the operators that take the time over ``steps`` training steps (and a Chrome trace)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    cuda = device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            trainer.train_step()
+            trainer.step += 1
+        if cuda:
+            torch.cuda.synchronize()
+    sort = "self_cuda_time_total" if cuda else "self_cpu_time_total"
+    print(prof.key_averages().table(sort_by=sort, row_limit=25))
+    if trace:
+        prof.export_chrome_trace(trace)
+        print(f"trace             : {trace}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="stylebrush")
@@ -85,6 +108,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--reuse-batch", action="store_true", help="time the model alone on one device batch")
     ap.add_argument("--peak-tflops", type=float, default=None)
+    ap.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="after timing, profile N steps and print the top operators"
+    )
+    ap.add_argument("--trace", default=None, help="with --profile: write a Chrome trace (JSON) here")
     ap.add_argument(
         "overrides", nargs="*", help="extra Hydra overrides, e.g. model.net.generator.channels=[...]"
     )
@@ -108,45 +135,51 @@ def main() -> None:
             cfg.trainer.progress_bar = False
             if args.fused_adam:
                 cfg.optimizer.default.fused = True
-        task = build_task(cfg)
-        data = instantiate(cfg.data)
-        trainer: Trainer = instantiate(
-            cfg.trainer,
-            task=task,
-            data=data,
-            optimizer=cfg.optimizer,
-            run_dir=tmp_path / "run",
-            loggers=[],
-            resolved_config=resolved_config(cfg),
-            seed=int(cfg.seed),
-            _recursive_=False,
-        )
+        trainer = build_trainer(cfg, tmp_path / "run")
+        task = trainer.task
         trainer.setup()
         device = trainer.device
         sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
         if args.reuse_batch:
             fixed = trainer._next_batch()
             trainer._next_batch = lambda: move_batch(fixed, device)  # type: ignore[method-assign]
+        # time the training loop waits for (and copies) its next batch
+        waited = [0.0]
+        next_batch = trainer._next_batch
+
+        def timed_next_batch() -> dict[str, object]:
+            t = time.perf_counter()
+            batch = next_batch()
+            waited[0] += time.perf_counter() - t
+            return batch
+
+        trainer._next_batch = timed_next_batch  # type: ignore[method-assign]
 
         for _ in range(args.warmup):
             trainer.train_step()
             trainer.step += 1
         sync()
-        # FLOPs per image: every phase once, weighted by how often it runs (1/interval)
+        # FLOPs per image: every phase once (eagerly: the counter sees aten ops), weighted by how
+        # often it runs (1/interval)
         batches = [trainer._next_batch()]
-        flops = 0.0
-        for phase in task.phases():
-            with GlobalFlopCounter(display=False) as counter:
-                trainer._run_phase(phase, batches)
-            flops += counter.get_total_flops() / phase.interval
-        flops_per_image = flops / args.batch
+        phase_flops: dict[str, float] = {}
+        with torch.compiler.set_stance("force_eager"):
+            for phase in task.phases():
+                with GlobalFlopCounter(display=False) as counter:
+                    trainer._run_phase(phase, batches)
+                phase_flops[f"{phase.name}/{phase.interval}"] = counter.get_total_flops() / phase.interval / args.batch
+        flops_per_image = sum(phase_flops.values())
         sync()
+        waited[0] = 0.0
         t0 = time.perf_counter()
         for _ in range(args.steps):
             trainer.train_step()
             trainer.step += 1
         sync()
         dt = time.perf_counter() - t0
+        data_wait = waited[0]
+        if args.profile:
+            profile_steps(trainer, args.profile, device, args.trace)
 
     images_per_s = args.steps * args.batch / dt
     name = (
@@ -162,14 +195,17 @@ def main() -> None:
     )
     print(f"phases            : {[f'{p.name}/{p.interval}' for p in task.phases()]}")
     print(f"step time         : {1000 * dt / args.steps:.1f} ms")
+    print(f"data wait         : {1000 * data_wait / args.steps:.1f} ms/step ({100 * data_wait / dt:.0f}% of the step)")
     print(f"images/s          : {images_per_s:.1f}")
     print(f"model GFLOP/image : {flops_per_image / 1e9:.2f} (forward+backward, all phases)")
+    print("  by phase        : " + ", ".join(f"{k} {v / 1e9:.2f}" for k, v in phase_flops.items()))
     peak = peak_tflops(device, args.peak_tflops)
     achieved = flops_per_image * images_per_s / 1e12
     if peak:
         print(
             f"achieved          : {achieved:.1f} TFLOP/s = {100 * achieved / peak:.1f}% of {peak:.0f} TFLOP/s bf16 peak"
         )
+        print(f"ceiling           : {peak * 1e12 / flops_per_image:.0f} images/s at 100% of that peak")
     else:
         print(
             f"achieved          : {achieved:.3f} TFLOP/s (no peak known for this device; pass --peak-tflops)"

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The GPU checks, as one prepared run for a lent GPU machine: at most 9.5 minutes (give the
+# call timeout_s=600), in order of value, so that a run cut short still brings the main figures:
+#   1. benchmarks/train_speed.py, paper preset (model=stylebrush loss=paper), batch 64, bf16:
+#      main        + channels_last + fused Adam, then a profile of 3 steps (top CUDA operators)
+#      model_only  as main on one batch kept on the GPU (is the data loader the limit?)
+#      compiled    as main + torch.compile
+#   2. the CUDA tests (pytest -m cuda): bf16, channels_last, fused Adam, pinned loading, compile
+#   3. plain       bf16 alone (what channels_last and fused Adam add)
+# Each writes <out>/<name>.txt; the figures are also echoed. Usage, from the repository root:
+#   bash benchmarks/gpu_check.sh [OUT_DIR]          # default: $OUT, else ./gpu_check
+# Environment: WORKERS (data loader processes, default 12), BUDGET_S (seconds per benchmark,
+# default 80; compile gets 2.5x), BENCH_ARGS (appended to every benchmark; a dry run on CPU:
+# BENCH_ARGS="--device cpu --precision none --batch 2 --steps 2 --warmup 1 --model stylebrush_small").
+# The default budgets add up to 570 s; a benchmark that runs out is cut, and the next one starts.
+#
+# On this project's lent machine (the `device` tool) the image has torch, torchvision, numpy,
+# Pillow, fonttools, matplotlib, OpenCV, tqdm and pytest, but not Hydra. Make the missing
+# pure-Python packages here once, then name .devsite in the call's `carry`:
+#   echo /.devsite/ >> .git/info/exclude
+#   .venv/bin/pip install -q --no-deps --target .devsite hydra-core==1.3.8 omegaconf==2.3.1 \
+#       antlr4-python3-runtime==4.9.3
+# and run:  bash benchmarks/gpu_check.sh "$OUT"
+# (The synthetic data then draws from matplotlib's fonts only: rendercv-fonts and pymupdf-fonts
+# are too large to carry. Speed does not depend on which fonts are drawn.)
+set -uo pipefail
+out=${1:-${OUT:-gpu_check}}
+mkdir -p "$out"
+if [ -d .devsite ]; then export PYTHONPATH="$PWD/.devsite${PYTHONPATH:+:$PYTHONPATH}"; fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 WANDB_MODE=offline HF_HUB_OFFLINE=1
+PY=${PYTHON:-python3}
+budget=${BUDGET_S:-80}
+read -r -a extra <<< "${BENCH_ARGS:-}"
+
+{
+    nvidia-smi || true
+    "$PY" -c "import torch, hydra; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'hydra from', hydra.__file__)"
+    echo "cpus $(nproc)"
+} > "$out/env.txt" 2>&1
+cat "$out/env.txt"
+
+bench() {
+    local name=$1 limit=$2
+    shift 2
+    timeout "$limit" "$PY" benchmarks/train_speed.py --workers "${WORKERS:-12}" "$@" "${extra[@]}" \
+        > "$out/$name.txt" 2>&1
+    echo "== $name: rc=$?"
+    grep -E "^(device|step time|data wait|images/s|model GFLOP|  by phase|achieved)" "$out/$name.txt"
+}
+
+bench main "$((budget + 30))" --channels-last --fused-adam --profile 3
+bench model_only "$budget" --channels-last --fused-adam --reuse-batch
+bench compiled "$((5 * budget / 2))" --channels-last --fused-adam --compile
+
+timeout 120 "$PY" -m pytest -q -m cuda -p no:cacheprovider \
+    tests/training/test_speed_options.py tests/tasks/test_compile.py > "$out/tests.txt" 2>&1
+echo "== tests: rc=$?"
+tail -n 5 "$out/tests.txt"
+
+bench plain "$((budget - 20))"
