@@ -23,6 +23,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
+@pytest.fixture(autouse=True)
+def _keep_thread_count() -> Iterator[None]:
+    """A trainer sets torch's process-wide thread count (``trainer.num_threads``); later tests
+    must not inherit it (results of long fits depend on the reduction order)."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def cfg_factory(tmp_path: Path) -> Iterator[Callable[..., DictConfig]]:
     """``cfg_factory(["model=baseline", ...])`` -> a composed config with tmp paths."""

@@ -107,7 +107,9 @@ def test_recognizer_task_learns_to_read(cfg: Callable[..., DictConfig]) -> None:
     task = build_task(cfg([*TINY_RECOGNIZER, "model.image_keys=[style]"]))
     words = ["cat", "Dog", "sun", "SKY"]
     batch = word_batch(words)
-    fit(task, batch, 800, lr=1e-2)
+    # 1,200 steps at 5e-3 read all four words with 1 or 2 threads and seeds 0-2 (measured);
+    # 800 at 1e-2 did with 2 threads only
+    fit(task, batch, 1200, lr=5e-3)
     preds = task.net.read(batch["style"])
     assert sum(p == w for p, w in zip(preds, words)) >= 3, preds  # case-sensitive
     metrics = task.validation_step(batch)
