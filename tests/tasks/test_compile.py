@@ -90,6 +90,8 @@ def test_compiled_training_runs_every_phase_and_matches_eager(
     parts += list(task.loss["perceptual"].classifier.net.blocks)  # type: ignore[union-attr,arg-type]
     assert all(compiled(p) for p in parts)
     assert not any(compiled(p) for p in runs[False][0].task.modules())
+    # compiled in place: the same state_dict keys, so checkpoints load either way
+    assert task.state_dict().keys() == runs[False][0].task.state_dict().keys()
 
     eager, fast = runs[False][1], runs[True][1]
     for step, (a, b) in enumerate(zip(eager, fast)):
