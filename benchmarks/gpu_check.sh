@@ -20,7 +20,8 @@
 #   echo /.devsite/ >> .git/info/exclude
 #   .venv/bin/pip install -q --no-deps --target .devsite hydra-core==1.3.8 omegaconf==2.3.1 \
 #       antlr4-python3-runtime==4.9.3
-# and run:  bash benchmarks/gpu_check.sh "$OUT"
+# and run it with the device tool: command 'bash benchmarks/gpu_check.sh "$OUT"', carry [".devsite"],
+# timeout_s 600. The figures come back in the reply; the files under $OUT with it.
 # (The synthetic data then draws from matplotlib's fonts only: rendercv-fonts and pymupdf-fonts
 # are too large to carry. Speed does not depend on which fonts are drawn.)
 set -uo pipefail
@@ -31,6 +32,10 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 WANDB_MOD
 PY=${PYTHON:-python3}
 budget=${BUDGET_S:-80}
 read -r -a extra <<< "${BENCH_ARGS:-}"
+if ! why=$("$PY" -c "import hydra, omegaconf" 2>&1); then
+    echo "cannot import Hydra here (${why##*$'\n'}): make .devsite as this script's header says and carry it" >&2
+    exit 2
+fi
 
 {
     nvidia-smi || true
