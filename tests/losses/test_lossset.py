@@ -102,3 +102,14 @@ def test_paper_config_with_helpers(tmp_path: Path, tiny_net: TinyNet, tiny_d: to
         "reconstruction",
         "cycle",
     }
+
+
+class GradOfGrad(Const):
+    double_backward = True
+
+
+def test_a_phase_needs_double_backward_only_through_an_active_term_that_declares_it() -> None:
+    terms = LossSet(plain=Const(1.0), second=GradOfGrad(1.0))
+    assert terms.double_backward(G)
+    assert not LossSet(plain=Const(1.0), second=GradOfGrad(1.0, weight=0.0)).double_backward(G)
+    assert not terms.double_backward(D)

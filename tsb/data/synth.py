@@ -427,15 +427,18 @@ class ShardData(DataModule):
     def __init__(self, root: str, val_root: str | None = None, **loader: Any) -> None:
         super().__init__(**loader)
         self.root, self.val_root = root, val_root
-        self._train: ShardDataset | None = None
+        self._opened: dict[str, ShardDataset] = {}
+
+    def _open(self, root: str) -> ShardDataset:
+        if root not in self._opened:
+            self._opened[root] = ShardDataset(root)
+        return self._opened[root]
 
     def train_dataset(self) -> ShardDataset:
-        if self._train is None:
-            self._train = ShardDataset(self.root)
-        return self._train
+        return self._open(self.root)
 
     def val_dataset(self) -> ShardDataset | None:
-        return ShardDataset(self.val_root) if self.val_root else None
+        return self._open(self.val_root) if self.val_root else None
 
 
 def contact_sheet(ds: SynthDataset, n: int, cols: int = 2) -> Image.Image:

@@ -46,6 +46,7 @@ class R1Penalty(LossTerm):
     """
 
     phases: ClassVar[tuple[str, ...]] = (D_REG,)
+    double_backward: ClassVar[bool] = True
 
     def __init__(self, weight: float = 1.0, gamma: float = 10.0, interval: int = 16) -> None:
         super().__init__(weight)
@@ -96,6 +97,7 @@ class PathLengthPenalty(LossTerm):
     """
 
     phases: ClassVar[tuple[str, ...]] = (G_REG,)
+    double_backward: ClassVar[bool] = True
 
     def __init__(
         self, weight: float = 2.0, interval: int = 4, batch_shrink: int = 2, decay: float = 0.01

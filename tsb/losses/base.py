@@ -33,9 +33,12 @@ class LossTerm(nn.Module):
 
     Subclasses set ``phases`` (the phase names they contribute to) and implement ``forward``.
     ``interval`` > 1 marks a lazy term (its phase runs every ``interval`` steps).
+    ``double_backward``: the term differentiates through a gradient (``create_graph=True``), which
+    compiled code cannot; its phases then run eagerly under ``trainer.compile``.
     """
 
     phases: ClassVar[tuple[str, ...]] = (G,)
+    double_backward: ClassVar[bool] = False
 
     def __init__(self, weight: float = 1.0) -> None:
         super().__init__()

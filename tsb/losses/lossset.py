@@ -66,6 +66,10 @@ class LossSet(nn.Module):
                 seen.add(id(module.net))
                 module.net.compile(*args, **kwargs)
 
+    def double_backward(self, phase: str) -> bool:
+        """Whether an active term of ``phase`` differentiates through a gradient."""
+        return any(t.double_backward for t in self.active_terms(phase).values())
+
     def phase_intervals(self) -> dict[str, int]:
         """Phase name -> interval, for every phase that has at least one active term."""
         out: dict[str, int] = {}

@@ -39,8 +39,6 @@ from tsb.utils.image import to_unit
 GENERATOR = "generator"
 DISCRIMINATOR = "discriminator"
 _GROUP = {D: DISCRIMINATOR, D_REG: DISCRIMINATOR, G: GENERATOR, G_REG: GENERATOR}
-# R1 and path length back-propagate through a gradient (create_graph=True)
-_REGULARISATION = (D_REG, G_REG)
 
 
 class StyleBrushTask(Task):
@@ -86,7 +84,8 @@ class StyleBrushTask(Task):
         return self.loss
 
     def phases(self) -> list[Phase]:
-        intervals = self._loss().phase_intervals()
+        loss = self._loss()
+        intervals = loss.phase_intervals()
         if G not in intervals:
             raise ValueError("the loss config has no active generator term; give at least one term a weight")
         if (D in intervals or D_REG in intervals) and self.discriminator is None:
@@ -95,7 +94,7 @@ class StyleBrushTask(Task):
                 "configure model.discriminator or drop loss.adversarial / loss.r1"
             )
         return [
-            Phase(name, _GROUP[name], intervals[name], double_backward=name in _REGULARISATION)
+            Phase(name, _GROUP[name], intervals[name], double_backward=loss.double_backward(name))
             for name in PHASES
             if name in intervals
         ]
