@@ -87,8 +87,12 @@ def test_cli_on_a_real_word(tiny_ckpt: Path, tmp_path: Path, capsys: pytest.Capt
     assert "'new words'" in text and "CPU latency" in text
 
 
-def test_geometry_round_trip_with_echo_model(echo_ckpt: Path) -> None:
+def test_geometry_round_trip_with_echo_model(echo_ckpt: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A model that returns its style crop: pasting back must reproduce the photo inside a tilted box."""
+    # the stand-in lives in tests/, outside the classes a checkpoint may build
+    import tsb.utils.safe_config as safe
+
+    monkeypatch.setattr(safe, "ALLOWED_PACKAGES", (*safe.ALLOWED_PACKAGES, "tests.edit.standin."))
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:120, 0:200]
     arr = np.stack([xx * 1.2, yy * 2.0, (xx + yy) * 0.7], -1) % 255  # smooth, position-coded

@@ -82,9 +82,14 @@ def find_latest(run_dir: str | Path) -> Path | None:
     return candidates[-1] if candidates else None
 
 
-def checkpoint_config(state: dict[str, Any]) -> DictConfig:
-    cfg = OmegaConf.create(state["config"])
-    assert isinstance(cfg, DictConfig)
+def checkpoint_config(state: dict[str, Any], path: str | Path = "the checkpoint") -> DictConfig:
+    """The config a checkpoint was trained with (data only: nothing in it is instantiated here)."""
+    try:
+        cfg = OmegaConf.create(state.get("config") or {})
+    except Exception as e:  # not YAML / not a mapping
+        raise CheckpointError(f"{path} holds an unreadable config ({type(e).__name__}); it was not written by tsb") from e
+    if not isinstance(cfg, DictConfig):
+        raise CheckpointError(f"{path} holds a config that is not a mapping; it was not written by tsb")
     return cfg
 
 
@@ -96,11 +101,30 @@ def load_task(
     Where the checkpoint holds EMA weights they replace the live ones (``use_ema``). Weights of
     loss terms (frozen helpers) in the checkpoint are ignored: inference needs none.
     """
+    from hydra.errors import InstantiationException
     from hydra.utils import instantiate
 
+    from tsb.utils.safe_config import check_targets
+
     state = load_checkpoint(path, map_location="cpu")
-    cfg = checkpoint_config(state)
-    task = instantiate(cfg.model, loss=None)
+    cfg = checkpoint_config(state, path)
+    model_cfg = cfg.get("model")
+    if not isinstance(model_cfg, DictConfig):
+        raise CheckpointError(f"{path} stores no model config (config.model); it was not written by tsb's trainer")
+    check_targets(model_cfg, str(path))  # a checkpoint builds tsb's networks and nothing else
+    try:
+        task = instantiate(model_cfg, loss=None)
+    except InstantiationException as e:
+        raise CheckpointError(
+            f"cannot build the model stored in {path} ({model_cfg.get('_target_')}): {e}. "
+            "Was it written by another version of tsb?"
+        ) from e
+    if not callable(getattr(task, "generate", None)):
+        raise CheckpointError(
+            f"{path} is a checkpoint of {type(task).__name__} (task_name={cfg.get('task_name')}), which "
+            "does not generate images; give the checkpoint of a StyleBrush run (model=stylebrush*, "
+            "model=baseline: <run>/checkpoints/last.ckpt)"
+        )
     weights = {k: v for k, v in state["task"].items() if not k.startswith("loss.")}
     missing, unexpected = task.load_state_dict(weights, strict=False)
     if missing or unexpected:

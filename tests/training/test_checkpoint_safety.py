@@ -1,0 +1,129 @@
+"""A checkpoint someone sends may load weights but never run code (issue 14, finding 1).
+
+Each payload below is a checkpoint whose stored model config names a callable that would write a
+file (or run a shell command) when ``hydra.utils.instantiate`` builds it. ``load_task`` (what
+``tsb.edit`` and ``evaluate.py`` call) must refuse every one with a ``CheckpointError`` and leave
+no file behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from omegaconf import DictConfig, OmegaConf
+
+from tests.evaluation.tiny import make_task_checkpoint, tiny_model_config
+from tsb.errors import CheckpointError
+from tsb.training.checkpoint import load_task, save_checkpoint
+from tsb.utils.safe_config import allowed_class, check_targets
+
+MODELS = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "conf" / "model").glob("*.yaml"))
+
+
+def _payloads(victim: Path) -> dict[str, dict[str, Any]]:
+    v = str(victim)
+    return {
+        "numpy.savetxt": {"_target_": "numpy.savetxt", "fname": v, "X": [1.0]},
+        "torch.save": {"_target_": "torch.save", "obj": 1, "f": v},
+        "builtins.open": {"_target_": "builtins.open", "file": v, "mode": "w"},
+        "pathlib.Path.touch": {"_target_": "pathlib.Path.touch", "_args_": [{"_target_": "pathlib.Path", "_args_": [v]}]},
+        "os.system": {"_target_": "os.system", "_args_": [f"touch {v}"]},
+        # a tsb function that writes files
+        "tsb save_checkpoint": {"_target_": "tsb.training.checkpoint.save_checkpoint", "path": v, "state": {}},
+        # tsb-prefixed paths that reach foreign callables
+        "re-exported torch.save": {"_target_": "tsb.models.layers.torch.save", "obj": 1, "f": v},
+        "instantiate inside tsb.models": {
+            "_target_": "tsb.models.summary.instantiate",
+            "config": {"_target_": "os.system", "_args_": [f"touch {v}"]},
+        },
+        # the top is a real task, the nested network is not
+        "nested net": {
+            "_target_": "tsb.tasks.stylebrush.StyleBrushTask",
+            "net": {"_target_": "builtins.open", "file": v, "mode": "w"},
+            "discriminator": None,
+        },
+        "nested, not recursive": {
+            "_target_": "tsb.tasks.stylebrush.StyleBrushTask",
+            "_recursive_": False,
+            "net": {"_target_": "os.system", "_args_": [f"touch {v}"]},
+        },
+        "inside a list": {
+            "_target_": "tsb.tasks.stylebrush.StyleBrushTask",
+            "_args_": [[{"_target_": "os.system", "_args_": [f"touch {v}"]}]],
+        },
+        "interpolation": {"_target_": "tsb.tasks.stylebrush.StyleBrushTask", "sample_size": "${oc.env:HOME}"},
+    }
+
+
+def _write(path: Path, model: dict[str, Any]) -> Path:
+    cfg = OmegaConf.create({"model": model})
+    return save_checkpoint(path, {"task": {}, "config": OmegaConf.to_yaml(cfg)})
+
+
+@pytest.mark.parametrize("name", list(_payloads(Path("x"))))
+def test_load_task_refuses_code_running_targets(tmp_path: Path, name: str) -> None:
+    victim = tmp_path / "written_by_the_checkpoint"
+    ckpt = _write(tmp_path / "evil.ckpt", _payloads(victim)[name])
+    with pytest.raises(CheckpointError, match="may only build tsb's own networks"):
+        load_task(ckpt)
+    assert not victim.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.ckpt"]
+
+
+def test_edit_command_refuses_it_with_one_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image
+
+    from tsb.edit import main
+
+    victim = tmp_path / "pwned"
+    ckpt = _write(tmp_path / "evil.ckpt", _payloads(victim)["builtins.open"])
+    Image.new("RGB", (64, 32)).save(tmp_path / "in.png")
+    code = main(["--ckpt", str(ckpt), "--image", str(tmp_path / "in.png"), "--box", "2,2,40,20", "--text", "a",
+                 "--out", str(tmp_path / "out.png")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and not victim.exists() and not (tmp_path / "out.png").exists()
+    assert err.count("\n") == 1 and "builtins.open" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_preset_is_allowed(model: str, cfg_factory: Callable[..., DictConfig]) -> None:
+    """Every _target_ of conf/model/*.yaml, nested networks included, passes the allow-list."""
+    cfg = cfg_factory([f"model={model}"])
+    plain = OmegaConf.to_container(cfg.model, resolve=True)
+    assert isinstance(plain, dict)
+    check_targets(plain, f"model={model}")
+
+
+def test_a_real_checkpoint_still_loads(tmp_path: Path) -> None:
+    task, cfg = load_task(make_task_checkpoint(tmp_path / "ok.ckpt"))
+    assert type(task).__name__ == "StyleBrushTask" and cfg.model.net._target_ == tiny_model_config().net._target_
+
+
+def test_allowed_class_is_strict() -> None:
+    assert allowed_class("tsb.models.discriminator.Discriminator") is not None
+    for bad in (
+        "tsb.models.discriminator",  # a module
+        "tsb.models.layers.nn.Linear",  # re-exported torch class
+        "tsb.training.trainer.Trainer",  # not a network package
+        "tsb.models.summary.instantiate",  # a function
+        "tsb.models._private.X",
+        "antigravity.x",  # never imported: refused by name
+    ):
+        assert allowed_class(bad) is None, bad
+
+
+def test_a_classifier_checkpoint_is_refused_with_a_message(tmp_path: Path) -> None:
+    """A typeface-classifier run's checkpoint cannot generate: say so (it was an AttributeError)."""
+    from hydra.utils import instantiate
+
+    model = OmegaConf.load(Path(__file__).resolve().parents[2] / "conf" / "model" / "typeface_classifier.yaml")
+    del model["fonts"]
+    model.net.width = 0.0625
+    task = instantiate(model, loss=None)
+    cfg = OmegaConf.create({"model": model, "task_name": "typeface"})
+    ckpt = save_checkpoint(tmp_path / "typeface_run.ckpt", {"task": task.state_dict(), "config": OmegaConf.to_yaml(cfg)})
+    with pytest.raises(CheckpointError, match="does not generate images"):
+        load_task(ckpt)
