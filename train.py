@@ -23,7 +23,10 @@ def main(cfg: DictConfig) -> float | None:
         summary = train(cfg)
     except TsbError as e:
         log.error("%s", e)
-        sys.exit(1)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:  # Ctrl-C before training started (or a second one): nothing to save
+        log.error("interrupted; no checkpoint was written by this stop (an earlier last.ckpt is intact)")
+        sys.exit(130)
     metric = cfg.get("optimized_metric")
     return summary.get(metric) if metric else None
 

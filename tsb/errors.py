@@ -4,7 +4,15 @@ from __future__ import annotations
 
 
 class TsbError(RuntimeError):
-    """Base of all user-facing errors; entry points print the message without a traceback."""
+    """Base of all user-facing errors; entry points print the message without a traceback and
+    exit with :attr:`exit_code`."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str = "", exit_code: int | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
 
 
 class ConfigError(TsbError):
@@ -17,3 +25,7 @@ class CheckpointError(TsbError):
 
 class NonFiniteLossError(TsbError):
     """A loss became NaN or infinite; the optimizer step was skipped."""
+
+
+class TrainingInterrupted(TsbError):
+    """SIGINT / SIGTERM stopped training after a step; ``last.ckpt`` holds it (exit 128 + signal)."""

@@ -49,19 +49,22 @@ def build_trainer(
         data = instantiate(cfg.data)
     except InstantiationException as e:
         raise unwrap_user_error(e) from e
-    trainer = instantiate(
-        cfg.trainer,
-        task=task,
-        data=data,
-        optimizer=cfg.optimizer,
-        run_dir=run_dir,
-        loggers=list(loggers),
-        storage=storage,
-        resolved_config=resolved_config(cfg),
-        seed=int(cfg.seed),
-        run_name=run_name(run_dir),
-        _recursive_=False,
-    )
+    try:
+        trainer = instantiate(
+            cfg.trainer,
+            task=task,
+            data=data,
+            optimizer=cfg.optimizer,
+            run_dir=run_dir,
+            loggers=list(loggers),
+            storage=storage,
+            resolved_config=resolved_config(cfg),
+            seed=int(cfg.seed),
+            run_name=run_name(run_dir),
+            _recursive_=False,
+        )
+    except InstantiationException as e:
+        raise unwrap_user_error(e) from e
     if not isinstance(trainer, Trainer):
         raise TypeError(f"cfg.trainer must build a tsb.training.trainer.Trainer, got {type(trainer).__name__}")
     return trainer

@@ -171,3 +171,12 @@ def average_scalars(scalars: Mapping[str, float], device: torch.device) -> dict[
     tdist.all_reduce(t)
     t /= tdist.get_world_size()
     return {k: float(v) for k, v in zip(keys, t.tolist())}
+
+
+def max_over_ranks(value: int, device: torch.device) -> int:
+    """The largest ``value`` of all ranks (``value`` itself without a process group)."""
+    if not (tdist.is_available() and tdist.is_initialized()):
+        return value
+    t = torch.tensor([value], dtype=torch.int64, device=device)
+    tdist.all_reduce(t, op=tdist.ReduceOp.MAX)
+    return int(t.item())

@@ -12,6 +12,8 @@ import contextlib
 import json
 import logging
 import math
+import signal
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -25,12 +27,12 @@ from torchvision.utils import save_image
 from tqdm import tqdm
 
 from tsb.data.base import DataModule
-from tsb.errors import ConfigError, NonFiniteLossError
+from tsb.errors import ConfigError, NonFiniteLossError, TrainingInterrupted
 from tsb.logger.base import Logger
 from tsb.storage.base import Storage
 from tsb.tasks.base import Batch, Phase, Task
 from tsb.training import distributed as dist
-from tsb.training.checkpoint import find_latest, load_checkpoint, save_checkpoint
+from tsb.training.checkpoint import find_latest, load_checkpoint, remove_stale_temporaries, save_checkpoint
 from tsb.training.ema import EMA
 from tsb.utils.seed import get_rng_state, set_rng_state
 
@@ -102,10 +104,18 @@ class Trainer:
         ddp_find_unused_parameters: bool = True,
         ddp_bucket_cap_mb: float | None = None,
     ) -> None:
+        for key, value in (
+            ("max_steps", max_steps),
+            ("max_epochs", max_epochs),
+            ("val_every_n_steps", val_every_n_steps),
+            ("checkpoint_every_n_steps", checkpoint_every_n_steps),
+            ("log_every_n_steps", log_every_n_steps),
+            ("accumulate_grad_batches", accumulate_grad_batches),
+        ):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ConfigError(f"trainer.{key} must be a whole number >= 1, got {value!r}; e.g. trainer.{key}=100")
         if max_steps is None and max_epochs is None:
             raise ConfigError("set trainer.max_steps or trainer.max_epochs (both are null)")
-        if accumulate_grad_batches < 1:
-            raise ConfigError(f"trainer.accumulate_grad_batches must be >= 1, got {accumulate_grad_batches}")
         if monitor_mode not in ("min", "max"):
             raise ConfigError(f"trainer.monitor_mode must be 'min' or 'max', got {monitor_mode!r}")
         if precision not in (None, "bf16", "fp16", "32", "fp32"):
@@ -158,6 +168,7 @@ class Trainer:
         self._last_batch: Batch | None = None
         self._is_setup = False
         self._ddp: dict[str, torch.nn.parallel.DistributedDataParallel] = {}
+        self._stop_signal: int | None = None  # set by SIGINT / SIGTERM: stop after this step
 
     # ------------------------------------------------------------------------------------ set-up
     @property
@@ -227,6 +238,8 @@ class Trainer:
 
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            for stale in remove_stale_temporaries(self.ckpt_dir):
+                log.info("removed %s, a partial checkpoint left by a killed run", stale)
             for lg in self.loggers:
                 lg.setup(self.run_dir, self.config)
             self.storage.setup(self.run_dir, self.run_name)
@@ -276,13 +289,16 @@ class Trainer:
         profiler = self._profiler()
         finished = False
         try:
-            with profiler if profiler is not None else contextlib.nullcontext():
+            with self._stop_on_signals(), profiler if profiler is not None else contextlib.nullcontext():
                 self._profiler_obj = profiler
                 while self.step < self.total_steps:
                     self.train()
+                    if self._stop_signal is not None:
+                        self._stop()
                     self.validate()
-                    if self.step % self.ckpt_every == 0 or self.step >= self.total_steps:
-                        self.save()
+                    # last.ckpt at the checkpoint interval (train() writes it between validations)
+                    # and at the end; best.ckpt whenever a validation improved the monitored metric
+                    self.save(last=self.step % self.ckpt_every == 0 or self.step >= self.total_steps)
             summary = self._finish()
             finished = True
         finally:
@@ -290,6 +306,60 @@ class Trainer:
             if not finished and self.is_main:
                 self.storage.flush()  # whatever was written before the failure still goes out
         return summary
+
+    @contextlib.contextmanager
+    def _stop_on_signals(self) -> Iterator[None]:
+        """SIGINT (Ctrl-C) and SIGTERM (SLURM's preemption / time limit) ask the loop to stop after
+        the current step; a second Ctrl-C stops at once (the last checkpoint file stays intact)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield  # handlers can only be installed from the main thread
+            return
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+        def request_stop(signum: int, frame: object) -> None:
+            del frame
+            if signum == signal.SIGINT and self._stop_signal is not None:
+                raise KeyboardInterrupt
+            self._stop_signal = signum
+            if self.is_main:
+                log.warning(
+                    "%s received: finishing step %d, then writing last.ckpt (Ctrl-C again to stop at once)",
+                    signal.Signals(signum).name, self.step + 1,
+                )
+
+        for sig in previous:
+            signal.signal(sig, request_stop)
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _stop_requested(self) -> bool:
+        """Whether a stop signal arrived (on any rank: every rank must stop at the same step).
+
+        One process: a flag, checked every step for free. Several: an all-reduce at log steps only
+        (a host sync each step would stall the GPUs)."""
+        if not dist.is_distributed():
+            return self._stop_signal is not None
+        if self.step % self.log_every != 0:
+            return False
+        signum = dist.max_over_ranks(self._stop_signal or 0, self.device)
+        if signum and self._stop_signal is None:
+            self._stop_signal = signum
+        return bool(signum)
+
+    def _stop(self) -> None:
+        """Write last.ckpt for the steps done and raise :class:`TrainingInterrupted`."""
+        assert self._stop_signal is not None
+        name = signal.Signals(self._stop_signal).name
+        self.save(last=True, best=False)
+        last = self.ckpt_dir / "last.ckpt"
+        raise TrainingInterrupted(
+            f"stopped by {name} after step {self.step} of {self.total_steps}: wrote {last}. Resume with "
+            f"the same run folder and ckpt_path=auto (or ckpt_path={last})",
+            exit_code=128 + self._stop_signal,
+        )
 
     def _next_batch(self) -> Batch:
         if self._train_iter is None:
@@ -312,6 +382,10 @@ class Trainer:
                 self._pbar.set_postfix(main, refresh=False)
             if getattr(self, "_profiler_obj", None) is not None:
                 self._profiler_obj.step()  # type: ignore[union-attr]
+            if self._stop_requested():
+                return
+            if self.step % self.ckpt_every == 0 and self.step < stop:
+                self.save(best=False)  # between validations; run() saves at validation steps
 
     def train_step(self) -> dict[str, Tensor]:
         """One optimizer step of every phase that is due; returns the logged scalars (tensors)."""
@@ -450,23 +524,31 @@ class Trainer:
             "config": redact(OmegaConf.to_yaml(OmegaConf.create(self.config))),
         }
 
-    def save(self) -> None:
-        """Write ``last.ckpt`` (and ``best.ckpt`` when the monitored metric improved)."""
+    def save(self, last: bool = True, best: bool = True) -> None:
+        """Write ``last.ckpt`` (``last``) and ``best.ckpt`` when the monitored metric of the latest
+        validation improved (``best``: call it right after a validation)."""
         if not self.is_main:
             dist.barrier()
             return
+        if not last and not (best and self.monitor is not None):
+            dist.barrier()
+            return
         state = self.state_dict()
-        last = save_checkpoint(self.ckpt_dir / "last.ckpt", state)
-        self.storage.upload(last, "checkpoints/last.ckpt")
-        if self.monitor is not None:
+        improved = False
+        if best and self.monitor is not None:
             value = self.last_val_logs.get(self.monitor)
             if value is None:
                 log.warning("trainer.monitor=%s is not among the validation metrics %s", self.monitor, list(self.last_val_logs))
             elif self._improved(value):
+                improved = True
                 self.best_value = value
                 state["best"] = {"metric": self.monitor, "value": value}
-                best = save_checkpoint(self.ckpt_dir / "best.ckpt", state)
-                self.storage.upload(best, "checkpoints/best.ckpt")
+        if last:  # holds the best value so far, so a resumed run compares against it
+            path = save_checkpoint(self.ckpt_dir / "last.ckpt", state)
+            self.storage.upload(path, "checkpoints/last.ckpt")
+        if improved:
+            path = save_checkpoint(self.ckpt_dir / "best.ckpt", state)
+            self.storage.upload(path, "checkpoints/best.ckpt")
         dist.barrier()
 
     def _improved(self, value: float) -> bool:
