@@ -93,13 +93,16 @@ def _wait_for_steps(proc: subprocess.Popen[str], metrics: Path, timeout: float =
     "signum", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)]
 )
 def test_train_py_saves_on_signal_and_says_so(tmp_path: Path, signum: int) -> None:
-    """A real ``python train.py debug=fast`` killed the way SLURM (SIGTERM) or Ctrl-C (SIGINT) does."""
+    """A real ``python train.py debug=fast`` with data-loader workers, signalled the way SLURM
+    (SIGTERM) and a terminal's Ctrl-C (SIGINT) do: every process of the group at once."""
     run = tmp_path / "run"
     cmd = [sys.executable, str(ROOT / "train.py"), "debug=fast", "trainer.max_steps=100000",
-           "trainer.val_every_n_steps=100000", f"hydra.run.dir={run}"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+           "trainer.val_every_n_steps=100000", "data.num_workers=2", f"hydra.run.dir={run}"]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     _wait_for_steps(proc, run / "metrics.jsonl")
-    proc.send_signal(signum)
+    os.killpg(proc.pid, signum)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signum, out
     name = signal.Signals(signum).name

@@ -89,6 +89,13 @@ def collate(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def _seed_worker(worker_id: int) -> None:
     # Samples are functions of (seed, index); nothing to do but keep numpy/python quiet.
     import random
+    import signal
+
+    # Ctrl-C and SLURM's SIGTERM reach every process: the main one finishes its step and saves,
+    # and a worker killed meanwhile would abort that (torch raises on a dead worker). Workers exit
+    # when the loader shuts them down or their parent is gone.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     import numpy as np
 

@@ -64,6 +64,10 @@ def move_batch(batch: Batch, device: torch.device, channels_last: bool = False) 
     return out
 
 
+class _StopBeforeStep(Exception):
+    """A stop signal arrived and the data loader failed before the step began."""
+
+
 class Trainer:
     """Generic trainer. Built by ``hydra.utils.instantiate(cfg.trainer, ...)`` in :func:`tsb.train.train`."""
 
@@ -364,14 +368,25 @@ class Trainer:
     def _next_batch(self) -> Batch:
         if self._train_iter is None:
             self._train_iter = iter(self.data.train_loader(start_batch=self.step * self.accumulate))
-        return move_batch(next(self._train_iter), self.device, self.channels_last)
+        try:
+            raw = next(self._train_iter)
+        except RuntimeError:
+            if self._stop_signal is None:
+                raise
+            # the signal reached the loader's workers too (SLURM signals every process); no phase
+            # ran yet, so the state of the steps done is whole: stop before this step
+            raise _StopBeforeStep from None
+        return move_batch(raw, self.device, self.channels_last)
 
     def train(self) -> None:
         """Optimizer steps up to the next validation point (or the end)."""
         self.task.train()
         stop = min(self.total_steps, (self.step // self.val_every + 1) * self.val_every)
         while self.step < stop:
-            logs = self.train_step()
+            try:
+                logs = self.train_step()
+            except _StopBeforeStep:
+                return
             self.step += 1
             self._pbar.update(1)
             if self.step % self.log_every == 0 or self.step == stop:
