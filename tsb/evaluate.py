@@ -5,15 +5,15 @@
 
 - **paired** (samples hold ``target``, e.g. Tamper-Syn2k / ScenePair / our rendered folders):
   image metrics against the ground truth (MSE, PSNR, SSIM, the MOSTEL script's SSIM, LPIPS, FID)
-  and recognition metrics of the recognizer on the generated words;
+  and recognition metrics of an independent judge (PP-OCRv6 by default) on the generated words;
 - **scene** (real photos without ground truth, ``data=scene_folder``): for each word, target
   strings are sampled (from ``scene.lexicon``, else the data set's own words, else a built-in
-  list, kept to the recognizer's alphabet); recognition metrics only.
+  list, kept to the judge's alphabet where it has one); recognition metrics only.
 
 Every report has the model's row and reference rows computed on the same data, so a reader sees
 how far above trivial the model is: ``copy_source`` (output = the style image unchanged) and
 ``rendered_target`` (output = the target string in the standard content font), plus
-``ground_truth`` in paired mode (recognizer on the true targets: the ceiling of recognition).
+``ground_truth`` in paired mode (the judge on the true targets: the ceiling of recognition).
 
 Each row holds every metric key; a value that cannot be computed is ``null`` in ``report.json``
 and "n/a" in ``report.md``, and ``unavailable`` says why (missing backbone weights, no recognizer
@@ -46,10 +46,10 @@ from torch import Tensor
 from tqdm import tqdm
 
 from tsb.data import keys as K
-from tsb.errors import ConfigError
+from tsb.errors import CheckpointError, ConfigError
 from tsb.metrics.image import IMAGE_METRIC_KEYS, ImageMetrics, match_size
 from tsb.metrics.recognition import RECOGNITION_METRIC_KEYS, RecognitionMetrics
-from tsb.metrics.weights import MetricUnavailable
+from tsb.pretrained.packages import PretrainedUnavailable
 from tsb.summary import flatten
 from tsb.utils.image import tensor_to_pil, to_unit
 
@@ -79,7 +79,7 @@ ROWS: dict[str, str] = {
     "model": "model",
     "copy_source": "copy the source",
     "rendered_target": "target rendered in the standard font",
-    "ground_truth": "ground truth (recognizer ceiling)",
+    "ground_truth": "ground truth (judge ceiling)",
 }
 
 
@@ -124,17 +124,23 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", stem)[:120]
 
 
-def load_recognizer(path: str | None, device: torch.device) -> tuple[Any, str | None]:
-    """The frozen recognizer (``read(images) -> list[str]``), or (None, reason)."""
-    if not path:
-        return None, "no recognizer checkpoint configured (recognizer_ckpt=null)"
-    try:
-        from tsb.losses.helpers import load_helper
+def load_judge(spec: str | None, device: torch.device) -> tuple[Any, str | None]:
+    """The judge (``read(images) -> list[str]``) that ``judge`` names, or (None, reason).
 
-        net = load_helper(path, "recognizer")
-    except Exception as e:
+    ``ppocr`` (PP-OCRv6, the default), ``easyocr``, or a CRNN checkpoint trained here; see
+    :mod:`tsb.pretrained.registry`. A judge is never a training loss (docs/evaluation.md).
+    """
+    if not spec:
+        return None, "no judge configured (judge=null)"
+    from tsb.pretrained.registry import judge
+
+    try:
+        reader = judge(str(spec))
+    except (PretrainedUnavailable, CheckpointError) as e:  # not on this machine: say so in the report
         return None, str(e)
-    return net.to(device), None
+    if isinstance(reader, torch.nn.Module):
+        reader = reader.to(device)
+    return reader, None
 
 
 def recognizer_alphabet(recognizer: Any) -> str | None:
@@ -241,7 +247,7 @@ def sample_targets(
     pool = [w for w in dict.fromkeys(words) if w and (alphabet is None or all(c in alphabet for c in w))]
     if not pool:
         raise ConfigError(
-            "no target word fits the recognizer's alphabet; give scene.lexicon=FILE with words of its characters"
+            "no target word fits the judge's alphabet; give scene.lexicon=FILE with words of its characters"
         )
     others = [w for w in pool if w != source] or pool
     return [rng.choice(others) for _ in range(k)]
@@ -303,7 +309,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"# Evaluation: {report['checkpoint']}",
         "",
         f"- mode: **{report['mode']}**, {report['num_samples']} words, data: `{report['data']}`",
-        f"- recognizer: `{report.get('recognizer') or 'none'}`",
+        f"- judge (reads the words; never a training loss): `{report.get('judge') or 'none'}`",
         f"- device: {report['device']}",
         "",
         "| row | " + " | ".join(f"{METRICS[k].title} {arrow[METRICS[k].better]}" for k in shown) + " |",
@@ -330,7 +336,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += [
         "SSIM is the standard single-scale SSIM (torchmetrics, RGB); SSIM (MOSTEL script) is the value the",
         "MOSTEL evaluation script prints as SSIM, the one published scene-text-editing tables quote.",
-        "PSNR is averaged per image; Rec. acc. is exact match of the recognizer's reading with the target",
+        "PSNR is averaged per image; Rec. acc. is exact match of the judge's reading with the target",
         "string; NED is the edit distance normalised by the longer string (0 = perfect).",
         "See docs/evaluation.md.",
         "",
@@ -431,7 +437,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     recognizer: Any = None
     why: str | None = "not requested (metrics list)"
     if any(m in wanted for m in RECOGNITION_METRIC_KEYS):
-        recognizer, why = load_recognizer(cfg.get("recognizer_ckpt"), device)
+        recognizer, why = load_judge(cfg.get("judge"), device)
     if recognizer is None:
         for m in RECOGNITION_METRIC_KEYS:
             unavailable[m] = str(why)
@@ -448,23 +454,20 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             unavailable.setdefault(m, "not requested (metrics list)")
 
     weights = cfg.get("metrics_weights") or {}
-    allow_download = bool(cfg.get("allow_download", False))
     lpips_metric = fid_metric = None
     if paired and "lpips" in wanted:
         try:
             from tsb.metrics.lpips import LPIPS
 
-            lpips_metric = LPIPS(
-                str(cfg.get("lpips_net", "alex")), weights.get("lpips"), allow_download, device
-            )
-        except MetricUnavailable as e:
+            lpips_metric = LPIPS(str(cfg.get("lpips_net", "alex")), weights.get("lpips"), device)
+        except PretrainedUnavailable as e:
             unavailable["lpips"] = str(e)
     if paired and "fid" in wanted:
         try:
             from tsb.metrics.fid import FID
 
-            fid_metric = FID(weights.get("fid"), allow_download, device)
-        except MetricUnavailable as e:
+            fid_metric = FID(weights.get("fid"), device)
+        except PretrainedUnavailable as e:
             unavailable["fid"] = str(e)
 
     acc = {r: RowAccumulator() for r in rows}
@@ -548,7 +551,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             if fid_metric is not None:
                 try:
                     row_vals["fid"] = fid_metric.compute(r)
-                except MetricUnavailable as e:
+                except PretrainedUnavailable as e:
                     unavailable["fid"] = str(e)
         if recognizer is not None:
             row_vals.update(acc[r].rec.compute())
@@ -566,7 +569,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "data": str(cfg.data.get("root", cfg.data.get("_target_", ""))),
         "num_samples": len(items),
         "device": str(device),
-        "recognizer": str(cfg.get("recognizer_ckpt")) if recognizer is not None else None,
+        "judge": str(cfg.get("judge")) if recognizer is not None else None,
         "rows": {r: ROWS[r] for r in rows},
         "metrics": metrics,
         "requested": [m for m in METRICS if m in wanted],

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import torch
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, open_dict
 
@@ -25,18 +24,11 @@ def paired_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def empty_hub(tmp_path: Path) -> Iterator[Path]:
-    old = torch.hub.get_dir()
-    torch.hub.set_dir(str(tmp_path / "hub"))
-    yield tmp_path / "hub"
-    torch.hub.set_dir(old)
+def eval_cfg(tmp_path: Path, tiny_ckpt: Path, paired_root: Path) -> Iterator[Callable[..., DictConfig]]:
+    """``eval_cfg([...overrides])``: conf/evaluate.yaml on the tiny checkpoint and the paired folder.
 
-
-@pytest.fixture
-def eval_cfg(
-    tmp_path: Path, tiny_ckpt: Path, paired_root: Path, empty_hub: Path
-) -> Iterator[Callable[..., DictConfig]]:
-    """``eval_cfg([...overrides])``: conf/evaluate.yaml on the tiny checkpoint and the paired folder."""
+    The judge is a tiny CRNN checkpoint (fast, a known alphabet) unless the overrides name one.
+    """
 
     def make(overrides: list[str] | None = None) -> DictConfig:
         base = [
@@ -49,7 +41,11 @@ def eval_cfg(
         cfg = compose_config(base + list(overrides or []), tmp_path, config_name="evaluate.yaml")
         with open_dict(cfg):
             cfg.output_dir = str(tmp_path / "run")
-        make_recognizer_checkpoint(Path(cfg.paths.checkpoints_dir) / "recognizer.ckpt")
+        crnn = Path(cfg.paths.checkpoints_dir) / "recognizer.ckpt"
+        make_recognizer_checkpoint(crnn)
+        if not any(o.startswith("judge=") for o in overrides or []):
+            with open_dict(cfg):
+                cfg.judge = str(crnn)
         return cfg
 
     yield make

@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 from torch import Tensor
 
 from tests.conftest import CONF
-from tests.losses.conftest import CopyNet, TinyNet, write_recognizer_ckpt, write_typeface_ckpt
+from tests.losses.conftest import CopyNet, TinyNet
 from tsb.losses import D_REG, G_REG, D, G, LossContext, LossSet, LossTerm
 from tsb.losses.helpers import HelperCheckpointError
 
@@ -74,16 +74,28 @@ def test_pixel_configs_need_no_helper_and_no_discriminator(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["paper", "perceptual+cycle"])
-def test_helper_configs_stop_at_start_up_without_checkpoints(name: str) -> None:
+def test_helper_configs_build_from_packaged_networks_without_checkpoints(name: str) -> None:
+    loss = load(name)  # checkpoints_dir does not exist: nothing to train first
+    from tsb.pretrained.vgg import ImageNetVGG16
+
+    assert isinstance(loss["perceptual"].classifier.net, ImageNetVGG16)
+    if name == "paper":
+        from tsb.pretrained.easyocr import EasyOCRRecognizer
+
+        assert isinstance(loss["recognition"].recognizer.net, EasyOCRRecognizer)
+
+
+def test_typeface_checkpoint_option_still_stops_with_the_command() -> None:
+    root = OmegaConf.create({"paths": {"checkpoints_dir": "/nonexistent"}})
+    root.loss = OmegaConf.load(CONF / "loss" / "perceptual+cycle.yaml")
+    root.loss.perceptual.network = "${paths.checkpoints_dir}/typeface.ckpt"
     with pytest.raises(InstantiationException) as e:
-        load(name)
+        instantiate(root.loss)
     assert isinstance(e.value.__cause__, HelperCheckpointError)
-    assert "python train.py experiment=" in str(e.value.__cause__)
+    assert "python train.py experiment=typeface" in str(e.value.__cause__)
 
 
 def test_paper_config_with_helpers(tmp_path: Path, tiny_net: TinyNet, tiny_d: torch.nn.Module) -> None:
-    write_typeface_ckpt(tmp_path / "typeface.ckpt")
-    write_recognizer_ckpt(tmp_path / "recognizer.ckpt")
     loss = load("paper", tmp_path)
     weights = {n: loss[n].weight for n in loss.names()}
     assert weights["texture"] == 500.0 and weights["reconstruction"] == 10.0 and weights["perceptual"] == 1.0

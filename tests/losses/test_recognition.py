@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from tests.losses.conftest import ALPHABET, TinyNet
+from tsb.errors import ConfigError
 from tsb.losses import G, LossContext
 from tsb.losses.helpers import HelperCheckpointError
 from tsb.losses.recognition import RecognitionLoss, ctc_loss, mask_as_image
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Converting a tensor with require
 
 
 def test_value_gradient_and_frozen_recognizer(recognizer_ckpt: Path, tiny_net: TinyNet, batch: dict) -> None:
-    term = RecognitionLoss(checkpoint=str(recognizer_ckpt), mask_weight=0.5)
+    term = RecognitionLoss(recognizer=str(recognizer_ckpt), mask_weight=0.5)
     term.train()
     ctx = LossContext(tiny_net, None, batch, G)
     value = term(ctx)
@@ -47,7 +48,7 @@ class ColumnReader(torch.nn.Module):
 
 
 def test_crnn_value_is_ctc_of_its_logits(recognizer_ckpt: Path, tiny_net: TinyNet, batch: dict) -> None:
-    term = RecognitionLoss(checkpoint=str(recognizer_ckpt))
+    term = RecognitionLoss(recognizer=str(recognizer_ckpt), crop_to_text=False)
     ctx = LossContext(tiny_net, None, batch, G)
     rec = term.recognizer.net
     log_probs = rec(ctx.fake.image).log_softmax(-1)
@@ -77,13 +78,14 @@ def test_loss_leads_the_recognizer_to_the_target_string() -> None:
 
 def test_unknown_character_says_so(recognizer_ckpt: Path, tiny_net: TinyNet, batch: dict) -> None:
     batch["text_tgt"] = ["Dog!", "x"]
-    with pytest.raises(ValueError, match="not in the recognizer alphabet"):
-        RecognitionLoss(checkpoint=str(recognizer_ckpt))(LossContext(tiny_net, None, batch, G))
+    with pytest.raises(ConfigError, match="not in the recognizer alphabet") as e:
+        RecognitionLoss(recognizer=str(recognizer_ckpt))(LossContext(tiny_net, None, batch, G))
+    assert "loss.recognition.recognizer=" in str(e.value)  # the way out: a recognizer of that alphabet
 
 
 def test_missing_checkpoint_names_the_command(tmp_path: Path) -> None:
     with pytest.raises(HelperCheckpointError, match=r"python train\.py experiment=recognizer"):
-        RecognitionLoss(checkpoint=str(tmp_path / "missing.ckpt"))
+        RecognitionLoss(recognizer=str(tmp_path / "missing.ckpt"))
 
 
 def test_mask_as_image() -> None:

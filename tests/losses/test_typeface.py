@@ -27,7 +27,7 @@ def test_gram_known_value() -> None:
 
 @pytest.mark.parametrize("cls", TERMS)
 def test_zero_for_identical_images(cls: type, typeface_ckpt: Path, batch: dict) -> None:
-    term = cls(checkpoint=str(typeface_ckpt))
+    term = cls(network=str(typeface_ckpt))
     assert float(term(LossContext(CopyNet(), None, batch, G))) == pytest.approx(0.0, abs=1e-7)
 
 
@@ -35,7 +35,7 @@ def test_zero_for_identical_images(cls: type, typeface_ckpt: Path, batch: dict) 
 def test_positive_and_gradient_to_generator_only(cls: type, typeface_ckpt: Path, tiny_net: TinyNet) -> None:
     batch = make_batch()
     batch["style"].requires_grad_(True)  # the reference must carry no gradient
-    term = cls(checkpoint=str(typeface_ckpt))
+    term = cls(network=str(typeface_ckpt))
     value = term(LossContext(tiny_net, None, batch, G))
     assert float(value) > 0
     value.backward()
@@ -44,7 +44,7 @@ def test_positive_and_gradient_to_generator_only(cls: type, typeface_ckpt: Path,
     assert all(p.grad is None and not p.requires_grad for p in net.parameters())
     # the style image reaches the loss only through the style encoder, not as the reference
     assert batch["style"].grad is not None
-    ref_only = cls(checkpoint=str(typeface_ckpt))
+    ref_only = cls(network=str(typeface_ckpt))
     batch2 = make_batch()
     batch2["style"].requires_grad_(True)
     ctx = LossContext(CopyNet(), None, batch2, G)
@@ -56,14 +56,14 @@ def test_positive_and_gradient_to_generator_only(cls: type, typeface_ckpt: Path,
 def test_reference_target_skipped_without_target(typeface_ckpt: Path, tiny_net: TinyNet) -> None:
     batch = make_batch()
     del batch["target"]
-    term = TypefacePerceptual(checkpoint=str(typeface_ckpt), source="fake", reference="target")
+    term = TypefacePerceptual(network=str(typeface_ckpt), source="fake", reference="target")
     assert term(LossContext(tiny_net, None, batch, G)) is None
 
 
 def test_classifier_frozen_in_eval_outside_state_and_moves(typeface_ckpt: Path) -> None:
     terms = LossSet(
-        perceptual=TypefacePerceptual(checkpoint=str(typeface_ckpt)),
-        texture=TypefaceTexture(checkpoint=str(typeface_ckpt)),
+        perceptual=TypefacePerceptual(network=str(typeface_ckpt)),
+        texture=TypefaceTexture(network=str(typeface_ckpt)),
     )
     terms.train()
     net = terms["perceptual"].classifier.net
@@ -77,9 +77,9 @@ def test_classifier_frozen_in_eval_outside_state_and_moves(typeface_ckpt: Path) 
 
 def test_features_computed_once_per_image(typeface_ckpt: Path, tiny_net: TinyNet, batch: dict) -> None:
     terms = LossSet(
-        perceptual=TypefacePerceptual(checkpoint=str(typeface_ckpt), source="fake"),
-        texture=TypefaceTexture(checkpoint=str(typeface_ckpt)),
-        embedding=TypefaceEmbedding(checkpoint=str(typeface_ckpt)),
+        perceptual=TypefacePerceptual(network=str(typeface_ckpt), source="fake"),
+        texture=TypefaceTexture(network=str(typeface_ckpt)),
+        embedding=TypefaceEmbedding(network=str(typeface_ckpt)),
     )
     net = terms["texture"].classifier.net
     calls = []
@@ -95,7 +95,7 @@ def test_features_computed_once_per_image(typeface_ckpt: Path, tiny_net: TinyNet
 
 def test_missing_checkpoint_names_the_command(tmp_path: Path) -> None:
     with pytest.raises(HelperCheckpointError) as e:
-        TypefaceTexture(checkpoint=str(tmp_path / "nope.ckpt"))
+        TypefaceTexture(network=str(tmp_path / "nope.ckpt"))
     assert "python train.py experiment=typeface" in str(e.value)
     assert isinstance(e.value, TsbError)
 
@@ -116,4 +116,4 @@ def test_wrong_or_corrupt_checkpoint(tmp_path: Path) -> None:
 
 def test_bad_source_rejected(typeface_ckpt: Path) -> None:
     with pytest.raises(ValueError, match="source"):
-        TypefaceTexture(checkpoint=str(typeface_ckpt), source="style")
+        TypefaceTexture(network=str(typeface_ckpt), source="style")

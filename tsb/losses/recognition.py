@@ -4,8 +4,16 @@ CTC loss of the recognizer's output on ``fake.image`` against ``text_tgt`` (and,
 ``mask_weight`` > 0, on the predicted mask drawn as dark text on white, as the paper's research
 code does (inferred)). The recognizer is frozen; gradients reach the generator through its
 input. Its LSTM runs with cuDNN off, since cuDNN cannot back-propagate through an RNN in eval mode.
-Every character of the target strings must be in the recognizer's alphabet (a clear error
-otherwise: train the recognizer with the data's alphabet).
+
+The recognizer (option ``recognizer``, see :mod:`tsb.pretrained.registry`) is EasyOCR's English g2
+network by default, pretrained and shipped in a pip wheel: nothing to train first. For other
+alphabets, give the path of a CRNN trained here (``python train.py experiment=recognizer
+data=synth_cyrillic``). Every character of the target strings must be in the recognizer's alphabet
+(one message otherwise, naming the way out).
+
+With ``crop_to_text`` (default), each image is cut to the columns where its standard-font content
+image ``content_tgt`` has ink, plus a margin: a recognizer reads a word crop as a detector would give
+it. (EasyOCR reads a short word followed by a wide blank as "~word"; cropped, it reads "word".)
 """
 
 from __future__ import annotations
@@ -16,9 +24,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from tsb.errors import ConfigError
 from tsb.losses.base import LossTerm
 from tsb.losses.context import LossContext
-from tsb.losses.helpers import RECOGNIZER, FrozenHelper, load_helper
+from tsb.losses.helpers import FrozenHelper
 from tsb.models.recognizer import Alphabet
 
 
@@ -49,6 +58,32 @@ def ctc_loss(recognizer: Recognizer, images: Tensor, texts: list[str] | tuple[st
     )
 
 
+def crop_to_text(images: Tensor, content: Tensor, margin: int = 8) -> Tensor:
+    """Cut each image to the ink columns of its content image (+ ``margin``), padded to one width.
+
+    ``content``: (B, 1, H, W) standard-font renderings in [-1, 1], dark text on white, aligned with
+    ``images`` (B, C, H, W). Narrower crops are padded by repeating their last column (EasyOCR's
+    padding). A content image without ink keeps the whole image.
+    """
+    ink = (content < 0).flatten(1, 2).any(dim=1)  # (B, W)
+    w = images.shape[-1]
+    spans: list[tuple[int, int]] = []
+    for row in ink:
+        cols = row.nonzero()
+        if cols.numel() == 0:
+            spans.append((0, w))
+        else:
+            spans.append((max(0, int(cols.min()) - margin), min(w, int(cols.max()) + 1 + margin)))
+    width = max(b - a for a, b in spans)
+    out = []
+    for image, (a, b) in zip(images, spans):
+        crop = image[..., a:b]
+        if b - a < width:
+            crop = torch.cat([crop, crop[..., -1:].expand(*crop.shape[:-1], width - (b - a))], dim=-1)
+        out.append(crop)
+    return torch.stack(out)
+
+
 def mask_as_image(mask: Tensor) -> Tensor:
     """A (B, 1, H, W) foreground mask in [0, 1] as a grey image in [-1, 1]: dark text on white."""
     return 1.0 - 2.0 * mask
@@ -59,24 +94,46 @@ class RecognitionLoss(LossTerm):
 
     Args:
         weight: term weight.
-        checkpoint: the recognizer helper checkpoint.
+        recognizer: ``easyocr`` (pretrained, the default) or the path of a CRNN helper checkpoint.
         mask_weight: extra weight of the same loss on the predicted mask (0 = off).
+        crop_to_text: read each word cut to its content image's ink columns (see the module doc).
     """
 
     def __init__(
-        self, weight: float = 1.0, checkpoint: str = "checkpoints/recognizer.ckpt", mask_weight: float = 0.0
+        self,
+        weight: float = 1.0,
+        recognizer: str = "easyocr",
+        mask_weight: float = 0.0,
+        crop_to_text: bool = True,
     ) -> None:
         super().__init__(weight)
+        from tsb.pretrained.registry import recognizer as build_recognizer
+
         self.mask_weight = float(mask_weight)
-        self.recognizer = FrozenHelper(load_helper(checkpoint, RECOGNIZER), source=str(checkpoint))
+        self.crop = bool(crop_to_text)
+        self.recognizer = FrozenHelper(build_recognizer(str(recognizer)), source=str(recognizer))
+
+    def _ctc(self, net: Recognizer, images: Tensor, ctx: LossContext, texts: list[str] | tuple[str, ...]) -> Tensor:
+        if self.crop:
+            content = ctx.get("content_tgt")
+            if content is not None:
+                images = crop_to_text(images, content.to(images.device))
+        try:
+            return ctc_loss(net, images, texts)
+        except ValueError as e:
+            raise ConfigError(
+                f"{e}. The recognition loss reads with `{self.recognizer.source}`; for this alphabet train a "
+                "recognizer (python train.py experiment=recognizer data=...) and set "
+                "loss.recognition.recognizer=checkpoints/recognizer.ckpt, or drop the term (~loss.recognition)"
+            ) from e
 
     def forward(self, ctx: LossContext) -> Tensor:
         texts = ctx.require("text_tgt")
         net = cast(Recognizer, self.recognizer.net)
         fake = ctx.fake
-        value = ctc_loss(net, fake.image, texts)
+        value = self._ctc(net, fake.image, ctx, texts)
         if self.mask_weight:
-            on_mask = ctc_loss(net, mask_as_image(fake.mask), texts)
+            on_mask = self._ctc(net, mask_as_image(fake.mask), ctx, texts)
             ctx.log("on_mask", on_mask)
             value = value + self.mask_weight * on_mask
         return value

@@ -1,4 +1,9 @@
-"""Typeface losses on the frozen typeface classifier C (paper: L_type = perceptual + texture + embedding).
+"""Typeface losses on a frozen feature network (paper: L_type = perceptual + texture + embedding).
+
+The network (option ``network``, see :mod:`tsb.pretrained.registry`) is the paper's typeface
+classifier C trained here (a helper checkpoint, ``python train.py experiment=typeface``) or
+``imagenet_vgg16``, the ImageNet VGG16 that SRNet and MOSTEL use for their perceptual and style
+losses (pretrained, shipped in a pip package: nothing to train first).
 
 Three terms, each with its own weight (paper: 1, 500, 1), sharing one loaded classifier and one
 feature computation per image (cached in the step's context):
@@ -26,7 +31,7 @@ from torch import Tensor
 
 from tsb.losses.base import LossTerm
 from tsb.losses.context import LossContext
-from tsb.losses.helpers import TYPEFACE, FrozenHelper, load_helper
+from tsb.losses.helpers import FrozenHelper
 from tsb.models.typeface_classifier import RELU_LAYERS, TypefaceFeatures
 
 SOURCES = ("fake", "recon", "cycle")
@@ -46,7 +51,7 @@ class _TypefaceTerm(LossTerm):
     def __init__(
         self,
         weight: float = 1.0,
-        checkpoint: str = "checkpoints/typeface.ckpt",
+        network: str = "checkpoints/typeface.ckpt",
         source: str | None = None,
         reference: str = "style",
         layers: tuple[str, ...] | list[str] = RELU_LAYERS,
@@ -60,7 +65,9 @@ class _TypefaceTerm(LossTerm):
         self.source = source
         self.reference = reference
         self.layers = tuple(layers)
-        self.classifier = FrozenHelper(load_helper(checkpoint, TYPEFACE), source=str(checkpoint))
+        from tsb.pretrained.registry import feature_network
+
+        self.classifier = FrozenHelper(feature_network(str(network)), source=str(network))
 
     def _features(self, ctx: LossContext, which: str) -> TypefaceFeatures | None:
         net = self.classifier.net

