@@ -87,10 +87,10 @@ def test_r1_known_value_and_lazy_interval(tiny_net: TinyNet, batch: dict) -> Non
     term = R1Penalty(gamma=10.0, interval=16)
     ctx = LossContext(tiny_net, d, batch, D_REG)
     value = term(ctx)
-    assert float(value) == pytest.approx(10.0 / 2 * sq_norm * 16, rel=1e-5)
+    assert float(value) == pytest.approx(10.0 / 2 * sq_norm, rel=1e-5)  # the phase applies the x16
     assert float(ctx.logs["r1_penalty"]) == pytest.approx(sq_norm, rel=1e-5)
-    value.backward()  # d/dw of gamma/2 * interval * |w|^2 = gamma * interval * w
-    assert torch.allclose(d.w.grad, 10.0 * 16 * d.w.detach(), rtol=1e-4, atol=1e-6)
+    value.backward()  # d/dw of gamma/2 * |w|^2 = gamma * w
+    assert torch.allclose(d.w.grad, 10.0 * d.w.detach(), rtol=1e-4, atol=1e-6)
     assert all(g is None for g in grads(tiny_net))
     assert term.phases == (D_REG,) and term.interval == 16
 
@@ -108,8 +108,8 @@ def test_path_length_penalty(tiny_net: TinyNet, batch: dict) -> None:
     length = float(ctx.logs["pl_length"])
     assert length > 0
     assert float(term.pl_mean) == pytest.approx(0.01 * length, rel=1e-5)
-    # one sample (batch_shrink 2 of 2): penalty = (length - pl_mean)^2, times the interval
-    assert float(value) == pytest.approx(4 * (length - 0.01 * length) ** 2, rel=1e-4)
+    # one sample (batch_shrink 2 of 2): penalty = (length - pl_mean)^2 (the phase applies the x4)
+    assert float(value) == pytest.approx((length - 0.01 * length) ** 2, rel=1e-4)
     value.backward()
     # the path length depends on the synthesis weights (the style conv enters only through ReLU gates)
     assert tiny_net.to_image.weight.grad is not None and tiny_net.to_image.weight.grad.abs().sum() > 0

@@ -3,10 +3,13 @@
 - :class:`NonSaturatingLoss` (phases ``G`` and ``D``): G minimises ``softplus(-D(fake))``;
   D minimises ``softplus(D(fake)) + softplus(-D(real))``.
 - :class:`R1Penalty` (phase ``D_reg``, every ``interval`` steps): ``gamma / 2 * |grad_x D(x)|^2``
-  on real images, times ``interval`` (lazy regularisation, Karras et al. 2020).
+  on real images (lazy regularisation, Karras et al. 2020).
 - :class:`PathLengthPenalty` (phase ``G_reg``, every ``interval`` steps): the squared deviation of
-  ``|J_w^T y|`` (y a random image-space direction, w the style code) from its running mean, times
-  ``interval``.
+  ``|J_w^T y|`` (y a random image-space direction, w the style code) from its running mean.
+
+The phase, not the term, multiplies by ``interval`` and the trainer rescales the optimizer
+(``lr * c``, ``betas ** c``, ``c = interval / (interval + 1)``), as StyleGAN2 does; see
+:class:`tsb.tasks.base.Phase`.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class NonSaturatingLoss(LossTerm):
 class R1Penalty(LossTerm):
     """R1 gradient penalty on real images, lazily every ``interval`` steps.
 
-    Value: ``gamma / 2 * mean_b |d D(x_b) / d x_b|^2 * interval``; ``weight`` multiplies it
+    Value: ``gamma / 2 * mean_b |d D(x_b) / d x_b|^2``; ``weight`` multiplies it
     (keep 1 and tune ``gamma``, the StyleGAN2 convention; paper: gamma 10, interval 16).
     """
 
@@ -63,7 +66,7 @@ class R1Penalty(LossTerm):
         penalty = grad.float().square().flatten(1).sum(1)
         ctx.log("r1_penalty", penalty.mean())
         # `logits * 0` keeps D's output in the graph even if the penalty were constant
-        return (penalty.mean() + logits.float().mean() * 0) * (self.gamma / 2) * self.interval
+        return (penalty.mean() + logits.float().mean() * 0) * (self.gamma / 2)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, gamma={self.gamma:g}"
@@ -87,7 +90,7 @@ class PathLengthPenalty(LossTerm):
 
     Args:
         weight: the StyleGAN2 ``pl_weight`` (2 in the paper's setting).
-        interval: run every ``interval`` steps (4); folded into the value.
+        interval: run every ``interval`` steps (4); the phase applies the gain.
         batch_shrink: use ``B // batch_shrink`` samples (2).
         decay: running-mean decay of the path length (0.01).
 
@@ -130,4 +133,4 @@ class PathLengthPenalty(LossTerm):
         self.pl_mean.copy_(pl_mean)
         ctx.log("pl_length", lengths.mean())
         penalty = (lengths - pl_mean).square().mean()
-        return (penalty + image.float().mean() * 0) * self.interval
+        return penalty + image.float().mean() * 0

@@ -8,8 +8,9 @@ once per step no matter how many terms look at its output, and not at all for wh
 
 Phases (names shared with ``StyleBrushTask.phases()``), after StyleGAN2's Gmain/Greg/Dmain/Dreg:
 ``G`` generator step, ``G_reg`` lazy path-length regularisation, ``D`` discriminator step,
-``D_reg`` lazy R1. A lazy term runs every ``interval`` steps and folds the interval into its
-value (``value * interval``), so its average pull equals that of an every-step term.
+``D_reg`` lazy R1. A lazy term runs every ``interval`` steps; its phase (not the term) multiplies
+the loss by the interval, so its average pull equals that of an every-step term, and the group's
+optimizer is rescaled as in StyleGAN2 (:func:`tsb.tasks.base.lazy_ratio`).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from tsb.errors import ConfigError
 from tsb.losses.base import PHASES, LossTerm
 from tsb.losses.context import LossContext
 from tsb.losses.helpers import FrozenHelper
@@ -71,12 +72,23 @@ class LossSet(nn.Module):
         return any(t.double_backward for t in self.active_terms(phase).values())
 
     def phase_intervals(self) -> dict[str, int]:
-        """Phase name -> interval, for every phase that has at least one active term."""
+        """Phase name -> interval, for every phase that has at least one active term.
+
+        The terms of one phase run together, so they must share its interval (the phase applies
+        the interval's gain once, see :class:`tsb.tasks.base.Phase`)."""
         out: dict[str, int] = {}
         for phase in PHASES:
             terms = self.active_terms(phase)
-            if terms:
-                out[phase] = max(t.interval for t in terms.values())
+            if not terms:
+                continue
+            intervals = {name: t.interval for name, t in terms.items()}
+            if len(set(intervals.values())) > 1:
+                given = ", ".join(f"loss.{n}.interval={i}" for n, i in intervals.items())
+                raise ConfigError(
+                    f"the terms of phase {phase} run together but have different intervals ({given}); "
+                    "give them the same interval"
+                )
+            out[phase] = next(iter(intervals.values()))
         return out
 
     def compute(self, phase: str, ctx: LossContext) -> tuple[Tensor, dict[str, Tensor]]:

@@ -29,7 +29,10 @@ class Phase:
 
     name: used in logs (``train/<name>/<term>``).
     group: the parameter group (key of ``Task.param_groups()``) whose optimizer steps.
-    interval: run every ``interval`` trainer steps (lazy regularisation uses e.g. 16).
+    interval: run every ``interval`` trainer steps (lazy regularisation uses e.g. 16). The phase
+        owns the interval's gain: the trainer back-propagates ``loss * interval``, so its average
+        pull equals that of an every-step phase, and the group's optimizer takes the extra steps
+        as StyleGAN2 does (see :func:`lazy_ratio`).
     double_backward: its loss differentiates through gradients (``create_graph=True``: R1, path
         length). ``torch.compile`` has no double backward, so with ``trainer.compile`` the
         trainer runs such a phase's modules eagerly.
@@ -42,6 +45,19 @@ class Phase:
 
     def due(self, step: int) -> bool:
         return step % self.interval == 0
+
+
+def lazy_ratio(phases: list[Phase], group: str) -> float:
+    """StyleGAN2's lazy-regularisation ratio ``c`` of ``group``'s optimizer.
+
+    A group stepped by a main phase every step and a regularisation phase every ``k`` steps takes
+    ``k + 1`` optimizer steps where a plain run takes ``k``; StyleGAN2 (Karras et al. 2020, both the
+    official code and rosinality's) compensates with ``lr * c`` and ``betas ** c`` for
+    ``c = k / (k + 1)``. In general ``c = 1 / sum(1 / interval)`` over the group's phases, never
+    above 1 (a group of one phase, whatever its interval, keeps its settings).
+    """
+    rate = sum(1.0 / p.interval for p in phases if p.group == group)
+    return min(1.0, 1.0 / rate) if rate > 0 else 1.0
 
 
 @dataclass

@@ -30,7 +30,7 @@ from tsb.data.base import DataModule
 from tsb.errors import ConfigError, NonFiniteLossError, TrainingInterrupted
 from tsb.logger.base import Logger
 from tsb.storage.base import Storage
-from tsb.tasks.base import Batch, Phase, Task
+from tsb.tasks.base import Batch, Phase, Task, lazy_ratio
 from tsb.training import distributed as dist
 from tsb.training.checkpoint import find_latest, load_checkpoint, remove_stale_temporaries, save_checkpoint
 from tsb.training.ema import EMA
@@ -208,8 +208,10 @@ class Trainer:
         unknown = phase_groups - set(groups)
         if unknown:
             raise ConfigError(f"the task's phases use parameter groups {sorted(unknown)} it does not declare")
+        phases = self.task.phases()
         for name, params in groups.items():
             self.optimizers[name] = self._build(self.optimizer_cfg, name, "optimizer")(params)
+            self._apply_lazy_ratio(name, lazy_ratio(phases, name), phases)
             sched_cfg = self.optimizer_cfg.get("scheduler") or {}
             sched = self._build(sched_cfg, name, "scheduler") if sched_cfg else None
             if sched is not None:
@@ -248,6 +250,18 @@ class Trainer:
                 lg.setup(self.run_dir, self.config)
             self.storage.setup(self.run_dir, self.run_name)
         self._is_setup = True
+
+    def _apply_lazy_ratio(self, group: str, c: float, phases: list[Phase]) -> None:
+        """``lr * c`` and ``betas ** c`` (Adam's) for a group that lazy phases step extra times."""
+        if c == 1.0:
+            return
+        for g in self.optimizers[group].param_groups:
+            g["lr"] = g["lr"] * c
+            if "betas" in g:
+                g["betas"] = tuple(b**c for b in g["betas"])
+        if self.is_main:
+            every = ", ".join(f"{p.name} every {p.interval}" for p in phases if p.group == group)
+            log.info("optimizer of %r: lr x %.4g, betas ** %.4g (lazy regularisation: %s steps)", group, c, c, every)
 
     @staticmethod
     def _build(cfg: Mapping[str, Any], group: str, what: str) -> Any:
@@ -452,7 +466,8 @@ class Trainer:
                     loss = loss.float()
                     if not torch.isfinite(loss.detach()).item():
                         self._raise_non_finite(phase, logs, loss)
-                    scaler.scale(loss / len(batches)).backward()
+                    # the phase's interval gain: a phase run every k steps pulls k times as hard
+                    scaler.scale(loss * (phase.interval / len(batches))).backward()
                 for k, v in logs.items():
                     v = v.detach().float() / len(batches)
                     totals[k] = totals[k] + v if k in totals else v
