@@ -23,6 +23,10 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from hydra.experimental.callback import Callback
+
+from tsb.errors import ConfigError
+
 #: Environment variables whose values are secrets.
 SECRET_ENV_VARS: list[str] = ["YADISK_TOKEN", "WANDB_API_KEY"]
 #: Shorter values are not treated as secrets (see the module docstring).
@@ -34,10 +38,12 @@ PLACEHOLDER = "<redacted:{name}>"
 _SECRET_KEY = re.compile(
     r"^(token|oauth_token|access_token|api_key|apikey|password|secret|client_secret)$", re.I
 )
+# what a variable name given in `token_env` / `api_key_env` looks like (a token does not)
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _ENV_INTERP = re.compile(r"\$\{\s*oc\.env\s*:\s*([A-Za-z_][A-Za-z0-9_]*)")
 
 
-class SecretInConfigError(ValueError):
+class SecretInConfigError(ConfigError, ValueError):
     """A config holds a secret (or a slot for one); the message names the key, not the value."""
 
 
@@ -200,3 +206,64 @@ def assert_no_secrets_in_config(cfg: Any) -> None:
             + "\nSecrets are read from the environment only (e.g. YADISK_TOKEN, WANDB_API_KEY); "
             "the config should only name the variable (e.g. storage.token_env=YADISK_TOKEN)."
         )
+
+
+def check_overrides(overrides: Iterable[str]) -> None:
+    """Refuse secrets given on the command line, before Hydra writes them to the run folder.
+
+    Hydra saves every override in ``.hydra/overrides.yaml`` and ``config.yaml``, and from there
+    they reach W&B and the uploaded run folder. Refused: a value for a key named like ``token`` /
+    ``api_key`` (``+storage.token=...``); a ``*_env`` key whose value is not an environment
+    variable name (a token pasted as ``storage.token_env``); any value that holds a secret env
+    value. The message names the key, never the value.
+    """
+    problems: list[str] = []
+    secrets = secret_values()
+    for override in overrides:
+        key, sep, value = override.partition("=")
+        if not sep:
+            continue
+        key = key.lstrip("+~").split("@", 1)[0]
+        leaf = key.rsplit(".", 1)[-1]
+        if _SECRET_KEY.match(leaf) and value.strip() not in ("", "null", "???"):
+            problems.append(f"`{key}` is given on the command line")
+        elif leaf.endswith("_env") and value and not _ENV_NAME.match(value):
+            problems.append(
+                f"`{key}` must name an environment variable (like YADISK_TOKEN), and the value given is "
+                "not such a name (it looks like the secret itself)"
+            )
+        elif any(secret in value for secret in secrets.values()):
+            problems.append(f"`{key}` holds the value of a secret environment variable")
+    if problems:
+        raise SecretInConfigError(
+            "refusing to start: Hydra would write these to the run folder (.hydra/overrides.yaml, "
+            "config.yaml), W&B and remote storage: "
+            + "; ".join(dict.fromkeys(problems))
+            + ". Put the secret in the environment instead (export YADISK_TOKEN=... or WANDB_API_KEY=...) "
+            "and name the variable in the config (storage.token_env=YADISK_TOKEN), then run again "
+            "without it on the command line."
+        )
+
+
+class SecretGuard(Callback):
+    """Hydra callback (``conf/hydra/default.yaml``): checks the overrides and the composed config
+    before Hydra writes anything; a secret there is one message and exit status 2."""
+
+    def on_run_start(self, config: Any, **kwargs: Any) -> None:
+        self._check(config)
+
+    def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        self._check(config)
+
+    @staticmethod
+    def _check(config: Any) -> None:
+        import sys
+
+        from omegaconf import OmegaConf
+
+        try:
+            check_overrides(list(config.hydra.overrides.task))
+            assert_no_secrets_in_config(OmegaConf.masked_copy(config, [k for k in config if k != "hydra"]))
+        except SecretInConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            raise SystemExit(2) from None
