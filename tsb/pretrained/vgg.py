@@ -18,12 +18,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from tsb.models.typeface_classifier import RELU_LAYERS, TypefaceFeatures
+from tsb.models.typeface_classifier import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    RELU_LAYERS,
+    VGG16_BLOCKS,
+    TypefaceFeatures,
+)
 from tsb.pretrained.imagenet import imagenet_features_state
-
-VGG16_BLOCKS: tuple[tuple[int, int], ...] = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def vgg_layers(blocks: tuple[tuple[int, int], ...], batch_norm: bool = False) -> tuple[nn.Sequential, list[str]]:
