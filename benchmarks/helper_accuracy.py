@@ -1,7 +1,8 @@
 """Accuracy of the two helper networks the losses use (trained by experiment=typeface / recognizer).
 
     OMP_NUM_THREADS=1 python benchmarks/helper_accuracy.py [--n 1024] [--seed 777]
-        [--checkpoints checkpoints] [--real ../shared/data/real-words]
+        [--typeface checkpoints/typeface.ckpt ...] [--recognizer checkpoints/recognizer.ckpt easyocr ...]
+        [--real ../shared/data/real-words]
 
 Prints:
 - typeface classifier: top-1 / top-5 on ``n`` synthetic words drawn in the *training* fonts with a
@@ -70,8 +71,10 @@ def typeface(path: Path, n: int, seed: int) -> None:
 
 
 @torch.no_grad()
-def recognizer(path: Path, n: int, seed: int, real: Path | None) -> None:
-    net = load_helper(path, "recognizer")
+def recognizer(path: str, n: int, seed: int, real: Path | None) -> None:
+    from tsb.pretrained.registry import recognizer as build
+
+    net = build(path)  # a packaged network's name (easyocr) or a CRNN checkpoint
     synth = RecognitionMetrics()
     for batch in synthetic("recognizer", n, seed, "heldout"):
         for key, text in (("style", "text_src"), ("target", "text_tgt")):
@@ -102,19 +105,24 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=1024, help="synthetic pairs per set (2 images each)")
     p.add_argument("--seed", type=int, default=777, help="a seed the helpers were not trained with")
-    p.add_argument("--checkpoints", type=Path, default=ROOT / "checkpoints")
+    p.add_argument("--typeface", nargs="*", type=Path, default=[ROOT / "checkpoints" / "typeface.ckpt"])
+    p.add_argument(
+        "--recognizer", nargs="*", default=[str(ROOT / "checkpoints" / "recognizer.ckpt")],
+        help="CRNN checkpoints or packaged recognizers (easyocr)",
+    )  # fmt: skip
     p.add_argument("--real", type=Path, default=ROOT.parent / "shared" / "data" / "real-words")
     args = p.parse_args()
     torch.set_num_threads(1)
-    for name in ("typeface", "recognizer"):
-        path = args.checkpoints / f"{name}.ckpt"
-        if not path.is_file():
-            print(f"{path} missing: python train.py experiment={name}")
-            continue
-        if name == "typeface":
+    for path in args.typeface:
+        if path.is_file():
             typeface(path, args.n, args.seed)
         else:
-            recognizer(path, args.n, args.seed, args.real)
+            print(f"{path} missing: python train.py experiment=typeface")
+    for spec in args.recognizer:
+        if spec.endswith(".ckpt") and not Path(spec).is_file():
+            print(f"{spec} missing: python train.py experiment=recognizer")
+            continue
+        recognizer(spec, args.n, args.seed, args.real)
 
 
 if __name__ == "__main__":
