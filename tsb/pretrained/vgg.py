@@ -24,28 +24,9 @@ from tsb.models.typeface_classifier import (
     RELU_LAYERS,
     VGG16_BLOCKS,
     TypefaceFeatures,
+    load_imagenet_vgg16,
+    vgg_blocks,
 )
-from tsb.pretrained.imagenet import imagenet_features_state
-
-
-def vgg_layers(blocks: tuple[tuple[int, int], ...], batch_norm: bool = False) -> tuple[nn.Sequential, list[str]]:
-    """A VGG trunk as torchvision builds it (``features``) and the name of every layer in it."""
-    layers: list[nn.Module] = []
-    names: list[str] = []
-    c_in = 3
-    for b, (channels, n_convs) in enumerate(blocks, start=1):
-        for i in range(1, n_convs + 1):
-            layers.append(nn.Conv2d(c_in, channels, 3, padding=1))
-            names.append(f"conv{b}_{i}")
-            if batch_norm:
-                layers.append(nn.BatchNorm2d(channels))
-                names.append(f"bn{b}_{i}")
-            layers.append(nn.ReLU(inplace=False))
-            names.append(f"relu{b}_{i}")
-            c_in = channels
-        layers.append(nn.MaxPool2d(2))
-        names.append(f"pool{b}")
-    return nn.Sequential(*layers), names
 
 
 class ImageNetVGG16(nn.Module):
@@ -53,9 +34,10 @@ class ImageNetVGG16(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.features, self.names = vgg_layers(VGG16_BLOCKS)
-        state = imagenet_features_state("vgg")
-        self.features.load_state_dict({k.removeprefix("features."): v for k, v in state.items()})
+        blocks, names = vgg_blocks(VGG16_BLOCKS)
+        self.features = nn.Sequential(*[layer for block in blocks for layer in block])  # torchvision's layout
+        self.names = [n for block in names for n in block]
+        load_imagenet_vgg16(self.features)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.hparams: dict[str, object] = {}
