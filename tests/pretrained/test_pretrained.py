@@ -162,5 +162,5 @@ def test_typeface_classifier_can_start_from_imagenet() -> None:
     # inputs in [-1, 1] are normalised as ImageNet weights expect: mid-grey -> (0.5 - mean) / std
     x = torch.zeros(1, 3, 8, 8)
     torch.testing.assert_close(net._prepare(x)[0, :, 0, 0], (0.5 - torch.tensor([0.485, 0.456, 0.406])) / torch.tensor([0.229, 0.224, 0.225]))
-    with pytest.raises(Exception, match="width=1.0"):
+    with pytest.raises(Exception, match=r"width=1\.0"):
         TypefaceClassifier(8, width=0.5, init="imagenet")
