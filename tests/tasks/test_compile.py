@@ -31,6 +31,9 @@ PAPER = [
     "model=stylebrush_quickstart",  # the tiny widths, with content skips (the encoder's `pyramid`)
     *TINY_MODEL[1:],
     "loss=paper",
+    # the tiny helper checkpoints written below, not the packaged networks (compile time on CPU)
+    *(f"loss.{t}.network=${{paths.checkpoints_dir}}/typeface.ckpt" for t in ("perceptual", "texture", "embedding")),
+    "loss.recognition.recognizer=${paths.checkpoints_dir}/recognizer.ckpt",
     "loss.r1.interval=2",
     "loss.path_length.interval=2",
     "loss.path_length.weight=0.01",  # its value is the sensitive one (see below): keep its pull small

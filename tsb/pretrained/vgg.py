@@ -15,6 +15,8 @@ normalised with ImageNet's mean and standard deviation, as torchvision's weights
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -70,6 +72,12 @@ class ImageNetVGG16(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.extract(x, layers=()).embedding
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """Compile the trunk: ``extract`` (what the losses call) runs its layers one by one."""
+        for layer in self.features:
+            if isinstance(layer, nn.Conv2d):
+                layer.compile(*args, **kwargs)
 
     def train(self, mode: bool = True) -> ImageNetVGG16:
         return super().train(False)
