@@ -6,6 +6,7 @@ Print the composed config with ``python train.py --cfg job``; sweep with ``-m``.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import hydra
@@ -22,6 +23,8 @@ def main(cfg: DictConfig) -> float | None:
     try:
         summary = train(cfg)
     except TsbError as e:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise  # the full traceback, as Hydra does for its own errors
         log.error("%s", e)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:  # Ctrl-C before training started (or a second one): nothing to save

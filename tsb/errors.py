@@ -15,8 +15,15 @@ class TsbError(RuntimeError):
             self.exit_code = exit_code
 
 
-class ConfigError(TsbError):
-    """A config value is missing or invalid."""
+class ConfigError(TsbError, ValueError):
+    """A config value is missing or invalid (a usage error: exit status 2). Also a ValueError, so
+    callers that catch the built-in type still do."""
+
+    exit_code = 2
+
+
+class DataNotFoundError(ConfigError, FileNotFoundError):
+    """A data folder or file the config names does not exist."""
 
 
 class CheckpointError(TsbError):

@@ -15,7 +15,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from tsb.errors import TsbError
+from tsb.errors import ConfigError, TsbError
 from tsb.logger.base import Logger
 from tsb.logger.jsonl import JsonlLogger
 from tsb.storage.base import Storage
@@ -28,15 +28,21 @@ from tsb.utils.seed import seed_everything
 log = logging.getLogger(__name__)
 
 
-def build_task(cfg: DictConfig) -> Task:
-    """``cfg.model`` with the instantiated ``cfg.loss`` (or None when the config has no loss)."""
+def build(node: Any, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate(node, **kwargs)``, with our own message in place of Hydra's
+    wrapper when a constructor rejects a config value (a :class:`TsbError`)."""
     try:
-        loss = instantiate(cfg.loss) if cfg.get("loss") else None
-        task = instantiate(cfg.model, loss=loss)
+        return instantiate(node, **kwargs)
     except InstantiationException as e:
         raise unwrap_user_error(e) from e
+
+
+def build_task(cfg: DictConfig) -> Task:
+    """``cfg.model`` with the instantiated ``cfg.loss`` (or None when the config has no loss)."""
+    loss = build(cfg.loss) if cfg.get("loss") else None
+    task = build(cfg.model, loss=loss)
     if not isinstance(task, Task):
-        raise TypeError(f"cfg.model must build a tsb.tasks.base.Task, got {type(task).__name__}")
+        raise ConfigError(f"cfg.model must build a tsb.tasks.base.Task, got {type(task).__name__}")
     return task
 
 
@@ -45,28 +51,22 @@ def build_trainer(
 ) -> Trainer:
     """The trainer of ``cfg.trainer`` with the task, data and optimizers ``cfg`` describes."""
     task = build_task(cfg)
-    try:
-        data = instantiate(cfg.data)
-    except InstantiationException as e:
-        raise unwrap_user_error(e) from e
-    try:
-        trainer = instantiate(
-            cfg.trainer,
-            task=task,
-            data=data,
-            optimizer=cfg.optimizer,
-            run_dir=run_dir,
-            loggers=list(loggers),
-            storage=storage,
-            resolved_config=resolved_config(cfg),
-            seed=int(cfg.seed),
-            run_name=run_name(run_dir),
-            _recursive_=False,
-        )
-    except InstantiationException as e:
-        raise unwrap_user_error(e) from e
+    data = build(cfg.data)
+    trainer = build(
+        cfg.trainer,
+        task=task,
+        data=data,
+        optimizer=cfg.optimizer,
+        run_dir=run_dir,
+        loggers=list(loggers),
+        storage=storage,
+        resolved_config={**resolved_config(cfg), "choices": hydra_choices()},
+        seed=int(cfg.seed),
+        run_name=run_name(run_dir),
+        _recursive_=False,
+    )
     if not isinstance(trainer, Trainer):
-        raise TypeError(f"cfg.trainer must build a tsb.training.trainer.Trainer, got {type(trainer).__name__}")
+        raise ConfigError(f"cfg.trainer must build a tsb.training.trainer.Trainer, got {type(trainer).__name__}")
     return trainer
 
 
@@ -90,6 +90,17 @@ def resolved_config(cfg: DictConfig) -> dict[str, Any]:
     return plain  # type: ignore[return-value]
 
 
+def hydra_choices() -> dict[str, str]:
+    """The config-group options of this run (``{"model": "stylebrush_small", ...}``); empty outside
+    a Hydra run. Checkpoints keep them, so a mismatch on resume can name the ``model=`` to use."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return {}
+    choices = HydraConfig.get().runtime.choices
+    return {str(k): str(v) for k, v in choices.items() if not str(k).startswith("hydra") and v is not None}
+
+
 def run_name(run_dir: Path) -> str:
     """``train/2026-01-01_12-00-00/3`` for ``.../multirun/train/2026-01-01_12-00-00/3``: the part
     below ``outputs/`` or ``multirun/`` (unique across runs and sweep points), else the folder name."""
@@ -111,8 +122,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         # every rank uses rank 0's run folder (Hydra's timestamped folders may differ by a second)
         run_dir = Path(dist.broadcast_object(str(cfg.paths.output_dir)))
         loggers: list[Logger] = [JsonlLogger()]
-        loggers += [instantiate(c) for c in (cfg.get("logger") or {}).values()]
-        trainer = build_trainer(cfg, run_dir, loggers, instantiate(cfg.storage))
+        loggers += [build(c) for c in (cfg.get("logger") or {}).values()]
+        trainer = build_trainer(cfg, run_dir, loggers, build(cfg.storage))
         return trainer.run(cfg.get("ckpt_path"))
     finally:
         dist.cleanup()

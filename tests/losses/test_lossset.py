@@ -48,7 +48,9 @@ def test_nothing_applies_gives_a_backwardable_zero(batch: dict) -> None:
 
 
 def test_rejects_non_terms() -> None:
-    with pytest.raises(TypeError, match=r"loss\.x"):
+    from tsb.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"loss\.x"):
         LossSet(x=torch.nn.L1Loss())  # type: ignore[arg-type]
 
 

@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
+from tsb.errors import ConfigError
+
 
 class ResumableBatchSampler(Sampler[list[int]]):
     """Endless batches of indices into a data set of ``length`` items.
@@ -35,14 +37,14 @@ class ResumableBatchSampler(Sampler[list[int]]):
         world_size: int = 1,
     ) -> None:
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         if batch_size % world_size:
-            raise ValueError(
+            raise ConfigError(
                 f"global batch size {batch_size} is not divisible by the world size {world_size}; "
                 "set data.batch_size to a multiple of the number of processes"
             )
         if length < batch_size:
-            raise ValueError(
+            raise ConfigError(
                 f"the data set has {length} items, fewer than one batch of {batch_size}; "
                 "lower data.batch_size or add data"
             )
@@ -122,6 +124,10 @@ class DataModule:
         persistent_workers: bool = False,
         prefetch_factor: int | None = None,
     ) -> None:
+        for key, value, least in (("batch_size", batch_size, 1), ("val_batch_size", val_batch_size, 1),
+                                  ("num_workers", num_workers, 0)):  # fmt: skip
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+                raise ConfigError(f"data.{key} must be a whole number >= {least}, got {value!r}")
         self.batch_size = batch_size
         self.val_batch_size = val_batch_size or batch_size
         self.num_workers = num_workers

@@ -49,6 +49,8 @@ from pathlib import Path
 
 from PIL import ImageFont
 
+from tsb.errors import ConfigError, DataNotFoundError
+
 LATIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!\"#$%&'()*+,-./:;<=>?@[]_{}|~"
 CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ0123456789!\"%'()*+,-./:;?"
 DEFAULT_ALPHABET = LATIN
@@ -207,7 +209,7 @@ def system_font_dirs() -> list[Path]:
 
 def _folder_fonts(folder: Path) -> list[Path]:
     if not folder.is_dir():
-        raise FileNotFoundError(f"font folder {folder} does not exist; fix data.font_dirs")
+        raise DataNotFoundError(f"font folder {folder} does not exist; fix data.font_dirs")
     return sorted(p for p in folder.rglob("*") if p.suffix in FONT_SUFFIXES)
 
 
@@ -226,7 +228,7 @@ def discover_font_files(
     }
     for name in packages:
         if name not in getters:
-            raise ValueError(f"unknown font package {name!r}; choose from {sorted(getters)}")
+            raise ConfigError(f"unknown font package {name!r}; choose from {sorted(getters)}")
         found += [(name, p) for p in getters[name]()]
     for d in font_dirs:
         found += [("folder", p) for p in _folder_fonts(Path(d).expanduser())]
@@ -332,7 +334,7 @@ class FontSet:
 
     def __init__(self, fonts: list[FontInfo], alphabet: str) -> None:
         if not fonts:
-            raise RuntimeError(
+            raise ConfigError(
                 "no usable font covers the configured alphabet; install the font packages "
                 "(pip install rendercv-fonts pymupdf-fonts), add data.font_dirs, or fix data.alphabet"
             )
@@ -359,10 +361,10 @@ class FontSet:
         if split == "all":
             return list(self.fonts)
         if split not in ("train", "heldout"):
-            raise ValueError(f"font split must be 'train', 'heldout' or 'all', got {split!r}")
+            raise ConfigError(f"font split must be 'train', 'heldout' or 'all', got {split!r}")
         out = [f for f in self.fonts if f.split == split]
         if not out:
-            raise RuntimeError(f"no usable font in the {split!r} split for this alphabet")
+            raise ConfigError(f"no usable font in the {split!r} split for this alphabet")
         return out
 
     def candidates(self, text: str, split: str = "all") -> list[FontInfo]:

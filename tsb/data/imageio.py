@@ -13,6 +13,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from tsb.errors import ConfigError
+
 
 class ImageReadError(OSError):
     """A file that is not a readable image."""
@@ -66,7 +68,7 @@ def fit_height(
 
 def check_width(width: int | None) -> None:
     if width is not None and (width < 16 or width % 16):
-        raise ValueError(f"data.width must be null or a multiple of 16 >= 16, got {width}")
+        raise ConfigError(f"data.width must be null or a multiple of 16 >= 16, got {width}")
 
 
 def ceil16(x: float) -> int:

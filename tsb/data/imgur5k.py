@@ -44,6 +44,7 @@ from typing import Any
 from tsb.data.crop import Box, crop_rotated, expand_box, parse_box
 from tsb.data.imageio import ImageReadError, load_rgb
 from tsb.data.scene_folder import RealWordData, RealWordDataset, WordItem
+from tsb.errors import ConfigError, DataNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def find_annotation_file(root: Path, split: str) -> Path:
     for p in (root / "dataset_info" / name, root / name):
         if p.is_file():
             return p
-    raise FileNotFoundError(
+    raise DataNotFoundError(
         f"IMGUR5K annotations {name} not found in {root / 'dataset_info'} or {root}; "
         "copy the dataset_info/ folder of the IMGUR5K release there (or set data.annotations_remote)"
     )
@@ -109,7 +110,7 @@ def read_annotations(
     data = json.loads(Path(annotation_file).read_text(encoding="utf-8"))
     for key in ("index_id", "index_to_ann_map", "ann_id"):
         if key not in data:
-            raise ValueError(f"{annotation_file} is not an IMGUR5K annotation file: no {key!r}")
+            raise ConfigError(f"{annotation_file} is not an IMGUR5K annotation file: no {key!r}")
     index = image_index(Path(images_dir))
     stats = Imgur5kStats()
     records: list[WordRecord] = []
@@ -189,10 +190,10 @@ class IMGUR5KData(RealWordData):
     ) -> None:
         super().__init__(**options)  # height, width, self-supervised targets, loader: RealWordData
         if style_from not in ("word", "context"):
-            raise ValueError(f"data.style_from must be 'word' or 'context', got {style_from!r}")
+            raise ConfigError(f"data.style_from must be 'word' or 'context', got {style_from!r}")
         for split in (train_split, val_split):
             if split not in SPLITS:
-                raise ValueError(f"IMGUR5K split must be one of {SPLITS}, got {split!r}")
+                raise ConfigError(f"IMGUR5K split must be one of {SPLITS}, got {split!r}")
         self.root = Path(root).expanduser()
         self.images_dir = Path(images_dir).expanduser() if images_dir else self.root / "images"
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else self.root / "cache"
@@ -217,7 +218,7 @@ class IMGUR5KData(RealWordData):
         if image_index(dest):
             return dest
         if not src:
-            raise FileNotFoundError(
+            raise DataNotFoundError(
                 f"no IMGUR5K images in {dest} and no data.remote to fetch them from; set data.remote "
                 "(a Yandex.Disk public link, an http(s) URL or a local path) or data.images_dir"
             )
@@ -264,7 +265,7 @@ class IMGUR5KData(RealWordData):
             ann_id, word = line.split("\t", 1)
             items.append(WordItem(str(self.cache_dir / sub / f"{ann_id}.png"), word, ann_id))
         if not items:
-            raise RuntimeError(f"IMGUR5K {split}: no usable word (see {self.cache_dir}/stats_{split}.json)")
+            raise ConfigError(f"IMGUR5K {split}: no usable word (see {self.cache_dir}/stats_{split}.json)")
         return self.word_dataset(items)
 
     def train_dataset(self) -> RealWordDataset:

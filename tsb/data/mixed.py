@@ -19,6 +19,7 @@ import numpy as np
 from torch.utils.data import ConcatDataset, Dataset, Sampler
 
 from tsb.data.base import DataModule, ResumableBatchSampler
+from tsb.errors import ConfigError
 
 BLOCK = 4096
 MIX_STREAM = 7
@@ -43,7 +44,7 @@ class MixedBatchSampler(Sampler[list[int]]):
         world_size: int = 1,
     ) -> None:
         if not 0.0 <= real_ratio <= 1.0:
-            raise ValueError(f"data.real_ratio must be in [0, 1], got {real_ratio}")
+            raise ConfigError(f"data.real_ratio must be in [0, 1], got {real_ratio}")
         self.lengths, self.real_ratio, self.seed = lengths, real_ratio, seed
         self.start_batch = start_batch
         # how many batches each source gave before start_batch
@@ -96,9 +97,9 @@ class MixedData(DataModule):
     ) -> None:
         super().__init__(**loader)  # batch_size, num_workers, seed, ...: see DataModule
         if val_from not in ("synth", "real"):
-            raise ValueError(f"data.val_from must be 'synth' or 'real', got {val_from!r}")
+            raise ConfigError(f"data.val_from must be 'synth' or 'real', got {val_from!r}")
         if not 0.0 <= real_ratio <= 1.0:
-            raise ValueError(f"data.real_ratio must be in [0, 1], got {real_ratio}")
+            raise ConfigError(f"data.real_ratio must be in [0, 1], got {real_ratio}")
         self.synth, self.real = synth, real
         self.real_ratio = float(real_ratio)
         self.val_from = val_from

@@ -21,6 +21,7 @@ Evaluation iterates ``val_dataset()``; for a paired folder both ``train_dataset(
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +33,27 @@ from tsb.data import keys as K
 from tsb.data.base import DataModule
 from tsb.data.content import render_content
 from tsb.data.imageio import check_width, fit_height, load_rgb
+from tsb.errors import ConfigError, DataNotFoundError
 from tsb.utils.image import pil_to_tensor
+
+log = logging.getLogger(__name__)
 
 
 def read_word_lines(path: Path) -> dict[str, str]:
     """``file_name word`` lines -> {file_name: word}; a clear error for a malformed line."""
     out: dict[str, str] = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {e.start}: {e.reason}); save it as UTF-8"
+        ) from None
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         parts = line.strip().split(maxsplit=1)
         if len(parts) != 2:
-            raise ValueError(f"{path}:{n}: expected 'file_name word', got {line!r}")
+            raise ConfigError(f"{path}:{n}: expected 'file_name word', got {line!r}")
         out[parts[0]] = parts[1]
     return out
 
@@ -57,7 +67,7 @@ class PairedFolderDataset(Dataset):
         check_width(width)
         self.root = Path(root).expanduser()
         if not (self.root / "i_s").is_dir() or not (self.root / "i_t.txt").is_file():
-            raise FileNotFoundError(
+            raise DataNotFoundError(
                 f"{self.root} is not a paired folder: it needs i_s/ and i_t.txt "
                 "(Tamper-Syn2k / ScenePair layout); set data.root"
             )
@@ -67,11 +77,25 @@ class PairedFolderDataset(Dataset):
         self.names = sorted(targets)
         missing = [n for n in self.names if not (self.root / "i_s" / n).is_file()]
         if missing:
-            raise FileNotFoundError(
+            raise DataNotFoundError(
                 f"{len(missing)} sources listed in i_t.txt are missing in {self.root / 'i_s'}, e.g. {missing[0]}"
             )
         self.targets, self.sources = targets, sources
         self.has = {d: (self.root / d).is_dir() for d in ("t_f", "mask_s", "mask_t")}
+        # a folder holds a file for every pair or none (batches and metrics need the same keys)
+        for d, present in self.has.items():
+            lacking = [n for n in self.names if present and not (self.root / d / n).is_file()]
+            if lacking:
+                raise DataNotFoundError(
+                    f"{self.root / d} has no file for {len(lacking)} of the {len(self.names)} pairs in "
+                    f"i_t.txt, e.g. {lacking[0]}; give every pair one (same file name as in i_s/) or "
+                    f"remove {d}/"
+                )
+        if not self.has["t_f"]:
+            log.warning(
+                "%s has no t_f/ folder (no ground-truth targets): evaluation runs in scene mode, where "
+                "only the recognition metrics mean anything; add t_f/ for the image metrics", self.root
+            )
 
     def __len__(self) -> int:
         return len(self.names)

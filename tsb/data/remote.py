@@ -44,6 +44,7 @@ from typing import Any
 import httpx
 from yadisk import exceptions as yex
 
+from tsb.errors import TsbError
 from tsb.storage.retry import Backoff, retry_call
 from tsb.storage.yadisk import (
     RemoteFile,
@@ -63,7 +64,7 @@ log = logging.getLogger(__name__)
 CHUNK = 1 << 20
 
 
-class FetchError(RuntimeError):
+class FetchError(TsbError):
     """A download or copy failed; the message names the source and the cause."""
 
 

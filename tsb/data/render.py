@@ -37,6 +37,7 @@ from PIL import Image
 
 from tsb.data.fonts import FontInfo, get_font
 from tsb.data.glyphs import draw_text, ink_metrics, text_width
+from tsb.errors import ConfigError, DataNotFoundError
 
 cv2.setNumThreads(1)
 
@@ -94,7 +95,7 @@ class EffectConfig:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
-            raise ValueError(f"unknown data.effects keys {unknown}; valid keys: {sorted(names)}")
+            raise ConfigError(f"unknown data.effects keys {unknown}; valid keys: {sorted(names)}")
         out: dict[str, Any] = {}
         for k, v in d.items():
             if isinstance(v, list | tuple):
@@ -108,7 +109,7 @@ class EffectConfig:
             valid = {"fill": FILL_KINDS, "background": BACKGROUND_KINDS}[kind]
             bad = sorted(set(weights) - set(valid))
             if bad or sum(weights.values()) <= 0:
-                raise ValueError(f"data.effects.{kind} must weight some of {valid}, got {weights}")
+                raise ConfigError(f"data.effects.{kind} must weight some of {valid}, got {weights}")
         return cfg
 
 
@@ -272,7 +273,7 @@ def _photo_bank(dirs: tuple[str, ...]) -> tuple[np.ndarray, ...]:
         for d in dirs:
             folder = Path(d).expanduser()
             if not folder.is_dir():
-                raise FileNotFoundError(f"photo folder {folder} does not exist; fix data.effects.photo_dirs")
+                raise DataNotFoundError(f"photo folder {folder} does not exist; fix data.effects.photo_dirs")
             paths += sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     else:
         import matplotlib
@@ -291,7 +292,7 @@ def _photo_bank(dirs: tuple[str, ...]) -> tuple[np.ndarray, ...]:
             im.thumbnail((1024, 1024))
         photos.append(np.asarray(im, dtype=np.float32) / 255.0)
     if not photos:
-        raise FileNotFoundError(f"no readable photo in {list(dirs)}; fix data.effects.photo_dirs")
+        raise DataNotFoundError(f"no readable photo in {list(dirs)}; fix data.effects.photo_dirs")
     return tuple(photos)
 
 

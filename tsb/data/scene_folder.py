@@ -33,6 +33,7 @@ from tsb.data.base import DataModule
 from tsb.data.content import render_content
 from tsb.data.imageio import check_width, fit_height, load_rgb
 from tsb.data.words import TextSampler
+from tsb.errors import ConfigError, DataNotFoundError
 from tsb.utils.image import pil_to_tensor
 
 TARGET_STREAM = 3  # seed stream of the sampled target strings (see tsb.data.synth for 0-2)
@@ -55,7 +56,7 @@ def read_labels_tsv(root: Path, labels: str = "labels.tsv") -> list[WordItem]:
             if not row or not row[0].strip() or row[0].startswith("#"):
                 continue
             if len(row) < 2:
-                raise ValueError(f"{path}:{n}: expected 'file<TAB>word', got {row!r}")
+                raise ConfigError(f"{path}:{n}: expected 'file<TAB>word', got {row!r}")
             if n == 1 and row[0].strip().lower() in ("file", "filename", "file_name", "image"):
                 continue  # a header line
             items.append(WordItem(str(root / row[0].strip()), row[1], row[0].strip()))
@@ -68,7 +69,7 @@ def parse_icdar_line(line: str) -> tuple[str, str] | None:
     if not line:
         return None
     if "," not in line:
-        raise ValueError(f"expected 'file, \"word\"', got {line!r}")
+        raise ConfigError(f"expected 'file, \"word\"', got {line!r}")
     name, word = line.split(",", 1)
     word = word.strip()
     if len(word) >= 2 and word[0] == '"' and word[-1] == '"':
@@ -83,7 +84,7 @@ def read_icdar_gt(root: Path, gt: str = "gt.txt") -> list[WordItem]:
         try:
             parsed = parse_icdar_line(line)
         except ValueError as e:
-            raise ValueError(f"{path}:{n}: {e}") from None
+            raise ConfigError(f"{path}:{n}: {e}") from None
         if parsed:
             items.append(WordItem(str(root / parsed[0]), parsed[1], parsed[0]))
     return items
@@ -93,23 +94,23 @@ def read_word_folder(root: str | Path, labels: str | None = None) -> list[WordIt
     """The items of a word folder, in file order; ``labels`` names the label file (auto if None)."""
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise FileNotFoundError(f"word image folder {root} does not exist; set data.root")
+        raise DataNotFoundError(f"word image folder {root} does not exist; set data.root")
     name = labels
     if name is None:
         name = next((n for n in ("labels.tsv", "gt.txt") if (root / n).is_file()), None)
         if name is None:
-            raise FileNotFoundError(
+            raise DataNotFoundError(
                 f"{root} has neither labels.tsv (file<TAB>word) nor gt.txt (ICDAR 'word_1.png, \"Word\"'); "
                 "add one or set data.labels"
             )
     if not (root / name).is_file():
-        raise FileNotFoundError(f"label file {root / name} does not exist; fix data.labels")
+        raise DataNotFoundError(f"label file {root / name} does not exist; fix data.labels")
     items = read_icdar_gt(root, name) if name.endswith(".txt") else read_labels_tsv(root, name)
     missing = [it.path for it in items if not Path(it.path).is_file()]
     if missing:
-        raise FileNotFoundError(f"{len(missing)} labelled images are missing in {root}, e.g. {missing[0]}")
+        raise DataNotFoundError(f"{len(missing)} labelled images are missing in {root}, e.g. {missing[0]}")
     if not items:
-        raise ValueError(f"{root / name} lists no image")
+        raise ConfigError(f"{root / name} lists no image")
     return items
 
 

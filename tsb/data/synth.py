@@ -42,6 +42,7 @@ from tsb.data.content import natural_width, render_content
 from tsb.data.fonts import CYRILLIC, DEFAULT_EXCLUDE, LATIN, PACKAGES, FontInfo, FontSet, load_fonts
 from tsb.data.render import EffectConfig, RenderedPair, render_pair, sample_style
 from tsb.data.words import TextSampler
+from tsb.errors import ConfigError, DataNotFoundError
 
 ALPHABETS = {"latin": LATIN, "cyrillic": CYRILLIC, "latin+cyrillic": LATIN + CYRILLIC}
 TRAIN_STREAM, VAL_STREAM, RENDER_STREAM = 0, 1, 2
@@ -51,7 +52,7 @@ def resolve_alphabet(alphabet: str) -> str:
     """A named alphabet ('latin', 'cyrillic', 'latin+cyrillic') or the characters themselves."""
     out = ALPHABETS.get(alphabet, alphabet)
     if not out:
-        raise ValueError("data.alphabet is empty")
+        raise ConfigError("data.alphabet is empty")
     return "".join(dict.fromkeys(out))
 
 
@@ -81,7 +82,7 @@ class SynthDataset(Dataset):
         p_same_text: float = 0.0,
     ) -> None:
         if length < 1:
-            raise ValueError(f"synthetic data set length must be >= 1, got {length}")
+            raise ConfigError(f"synthetic data set length must be >= 1, got {length}")
         self.length = length
         self.seed = int(seed)
         self.stream = stream
@@ -115,7 +116,7 @@ class SynthDataset(Dataset):
             cands = self.font_set.candidates(a + b, self.font_split)
             if cands:
                 return a, b, cands[int(rng.integers(len(cands)))]
-        raise RuntimeError(
+        raise ConfigError(
             f"no {self.font_split!r} font draws the sampled strings (last: {a!r}, {b!r}); "
             "check data.alphabet against the installed fonts (python -m tsb.data.fonts)"
         )
@@ -206,7 +207,7 @@ class BucketBatchSampler(Sampler[list[int]]):
                     yield batch[self.rank :: self.world_size]
                 n += 1
             if not produced:
-                raise RuntimeError(
+                raise ConfigError(
                     "no width bucket collects a full batch; lower data.batch_size, raise "
                     "data.width_multiple or data.train_size"
                 )
@@ -256,7 +257,7 @@ class SynthData(DataModule):
     ) -> None:
         super().__init__(**loader)  # batch_size, num_workers, seed, ...: see DataModule
         if height < 16 or width < 16:
-            raise ValueError(f"data.height and data.width must be >= 16, got {height}x{width}")
+            raise ConfigError(f"data.height and data.width must be >= 16, got {height}x{width}")
         self.train_size, self.val_size = int(train_size), int(val_size)
         self.height, self.width = int(height), int(width)
         self.variable_width = bool(variable_width)
@@ -359,7 +360,7 @@ def write_shards(ds: SynthDataset, n: int, out: Path, shard_size: int = 1000, wo
     written atomically (a temporary file, then a rename), so an interrupted run leaves whole shards.
     """
     if ds.variable_width:
-        raise ValueError("shards hold fixed-size images: render them with variable_width off (--data synth)")
+        raise ConfigError("shards hold fixed-size images: render them with variable_width off (--data synth)")
     out.mkdir(parents=True, exist_ok=True)
     loader = torch.utils.data.DataLoader(
         torch.utils.data.Subset(ds, range(n)), batch_size=shard_size, num_workers=workers, collate_fn=_items
@@ -393,7 +394,7 @@ class ShardDataset(Dataset):
     def __init__(self, root: str | Path) -> None:
         files = sorted(Path(root).glob("shard_*.pt"))
         if not files:
-            raise FileNotFoundError(
+            raise DataNotFoundError(
                 f"no shard_*.pt in {root}; write them with "
                 f"python -m tsb.data.synth render --format shards --split train --n 100000 --out {root}"
             )

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tsb.errors import ConfigError, DataNotFoundError
+
 WORDLIST_DIR = Path(__file__).parent / "wordlists"
 BUILTIN = {"en": WORDLIST_DIR / "en_scowl.txt", "ru": WORDLIST_DIR / "ru_basic.txt"}
 
@@ -27,7 +29,7 @@ BUILTIN = {"en": WORDLIST_DIR / "en_scowl.txt", "ru": WORDLIST_DIR / "ru_basic.t
 def _read_lexicon(lexicon: str) -> tuple[str, ...]:
     path = BUILTIN.get(lexicon, Path(lexicon).expanduser())
     if not path.is_file():
-        raise FileNotFoundError(
+        raise DataNotFoundError(
             f"word list {lexicon!r} not found; use one of {sorted(BUILTIN)} or a path to a text file "
             "with one word per line (data.lexicon)"
         )
@@ -51,7 +53,7 @@ class TextSampler:
         p_digits: float = 0.1,
     ) -> None:
         if min_len < 1 or max_len < min_len:
-            raise ValueError(f"need 1 <= min_len <= max_len, got min_len={min_len}, max_len={max_len}")
+            raise ConfigError(f"need 1 <= min_len <= max_len, got min_len={min_len}, max_len={max_len}")
         self.alphabet = alphabet
         self.letters = "".join(c for c in dict.fromkeys(alphabet) if c.isalpha()) or alphabet
         self.digits = "".join(c for c in dict.fromkeys(alphabet) if c.isdigit())
@@ -64,7 +66,7 @@ class TextSampler:
                 w for w in _read_lexicon(lexicon) if min_len <= len(w) <= max_len and set(w) <= allowed
             )
             if not self.words:
-                raise ValueError(
+                raise ConfigError(
                     f"no word of the lexicon {lexicon!r} fits the alphabet and lengths {min_len}..{max_len}; "
                     "fix data.lexicon or data.alphabet"
                 )

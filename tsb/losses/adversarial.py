@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from tsb.errors import ConfigError
 from tsb.losses.base import D_REG, G_REG, D, G, LossTerm
 from tsb.losses.context import LossContext
 
@@ -54,7 +55,7 @@ class R1Penalty(LossTerm):
     def __init__(self, weight: float = 1.0, gamma: float = 10.0, interval: int = 16) -> None:
         super().__init__(weight)
         if interval < 1:
-            raise ValueError(f"loss.r1.interval must be >= 1, got {interval}")
+            raise ConfigError(f"loss.r1.interval must be >= 1, got {interval}")
         self.gamma = float(gamma)
         self.interval = int(interval)
 
@@ -107,7 +108,7 @@ class PathLengthPenalty(LossTerm):
     ) -> None:
         super().__init__(weight)
         if interval < 1 or batch_shrink < 1:
-            raise ValueError("loss.path_length.interval and batch_shrink must be >= 1")
+            raise ConfigError("loss.path_length.interval and batch_shrink must be >= 1")
         self.interval = int(interval)
         self.batch_shrink = int(batch_shrink)
         self.decay = float(decay)

@@ -32,13 +32,13 @@ class LossSet(nn.Module):
             if term is None:
                 continue
             if not isinstance(term, LossTerm):
-                raise TypeError(
+                raise ConfigError(
                     f"loss.{name} is a {type(term).__name__}, not a tsb.losses.base.LossTerm; "
                     f"check loss.{name}._target_"
                 )
             bad = set(term.phases) - set(PHASES)
             if bad:
-                raise ValueError(f"loss.{name} declares unknown phases {sorted(bad)}; known: {PHASES}")
+                raise ConfigError(f"loss.{name} declares unknown phases {sorted(bad)}; known: {PHASES}")
             self.terms[name] = term
 
     def __contains__(self, name: object) -> bool:

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from tsb.errors import ConfigError
 from tsb.losses.base import LossTerm
 from tsb.losses.context import GeneratorOutputLike, LossContext
 
@@ -32,7 +33,7 @@ class MaskLoss(LossTerm):
     ) -> None:
         super().__init__(weight)
         if kind not in ("l1", "bce"):
-            raise ValueError(f"loss.mask.kind must be 'l1' or 'bce', got {kind!r}")
+            raise ConfigError(f"loss.mask.kind must be 'l1' or 'bce', got {kind!r}")
         self.kind = kind
         self.all_scales = bool(all_scales)
         self.recon = bool(recon)

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from tsb.errors import ConfigError
 from tsb.models.generator import GeneratorOutput
 from tsb.models.resnet import make_norm
 from tsb.models.stylebrush import StyleCode, broadcast_style
@@ -59,7 +60,7 @@ class UNetBaseline(nn.Module):
         super().__init__()
         channels = list(channels)
         if len(channels) < 2:
-            raise ValueError(f"baseline.channels needs >= 2 widths (one per scale), got {channels}")
+            raise ConfigError(f"baseline.channels needs >= 2 widths (one per scale), got {channels}")
         self.style_channels = style_channels
         self.content_channels = content_channels
         self.image_channels = image_channels
@@ -78,7 +79,7 @@ class UNetBaseline(nn.Module):
     def encode_style(self, style: Tensor) -> StyleCode:
         """The baseline's "style code" is the style image (B, 3, Hs, Ws) itself."""
         if style.ndim != 4 or style.shape[1] != self.style_channels:
-            raise ValueError(
+            raise ConfigError(
                 f"style image must be (B, {self.style_channels}, H, W); got {tuple(style.shape)}"
             )
         return style
@@ -90,7 +91,7 @@ class UNetBaseline(nn.Module):
             or content.shape[-1] % self.downscale
             or content.shape[-2] % self.downscale
         ):
-            raise ValueError(
+            raise ConfigError(
                 f"content image must be (B, {self.content_channels}, 64, W) with W a multiple of "
                 f"{self.downscale}; got shape {tuple(content.shape)}"
             )

@@ -18,6 +18,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from tsb.errors import ConfigError
 from tsb.models.resnet import ResNetBody
 
 #: total downsampling factor of the content encoder (content height 64 -> generator input height 4)
@@ -39,7 +40,7 @@ class ContentEncoder(nn.Module):
         super().__init__()
         widths = list(widths)
         if len(widths) < 3:
-            raise ValueError(
+            raise ConfigError(
                 f"content_encoder.widths needs >= 3 stages to reach stride 16 (stem 2 x pool 2 x 2 x 2); got {widths}"
             )
         # stem /2, pool /2, stage 1 /1, stages 2 and 3 /2 each = /16; later stages keep the size
@@ -79,7 +80,7 @@ class ContentEncoder(nn.Module):
             or content.shape[-1] % CONTENT_STRIDE
             or content.shape[-2] % CONTENT_STRIDE
         ):
-            raise ValueError(
+            raise ConfigError(
                 f"content image must be (B, {self.in_channels}, 64, W) with W a multiple of {CONTENT_STRIDE} "
                 f"(render it with tsb.data.content.render_content); got shape {tuple(content.shape)}"
             )

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from tsb.errors import ConfigError
 from tsb.models.layers import DEFAULT_BLUR, ConvLayer, EqualLinear, ResBlock
 
 
@@ -49,12 +50,12 @@ class Discriminator(nn.Module):
         channels = list(channels)
         self.downscale = 2 ** (len(channels) - 1)
         if len(channels) < 2 or height % self.downscale:
-            raise ValueError(
+            raise ConfigError(
                 f"discriminator.channels {channels}: needs >= 2 scales and height {height} divisible by "
                 f"2**(len(channels) - 1) = {self.downscale}"
             )
         if channels[-1] % stddev_feat:
-            raise ValueError(
+            raise ConfigError(
                 f"discriminator: last width {channels[-1]} must be divisible by stddev_feat {stddev_feat}"
             )
         self.image_channels = image_channels
@@ -79,7 +80,7 @@ class Discriminator(nn.Module):
             or image.shape[2] != self.height
             or image.shape[3] % self.downscale
         ):
-            raise ValueError(
+            raise ConfigError(
                 f"discriminator input must be (B, {self.image_channels}, {self.height}, W) with W a multiple "
                 f"of {self.downscale}; got {tuple(image.shape)}"
             )

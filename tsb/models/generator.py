@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from tsb.errors import ConfigError
 from tsb.models.layers import DEFAULT_BLUR, StyledConv, ToRGB
 
 #: (B, n_styles, style_dim): one style vector per generator scale, coarse to fine
@@ -64,7 +65,7 @@ class Generator(nn.Module):
         super().__init__()
         channels = list(channels)
         if len(channels) < 1:
-            raise ValueError("generator.channels needs one width per scale (e.g. 5 for 4 -> 64 pixels high)")
+            raise ConfigError("generator.channels needs one width per scale (e.g. 5 for 4 -> 64 pixels high)")
         self.in_channels = in_channels
         self.style_dim = style_dim
         self.channels = channels
@@ -84,7 +85,7 @@ class Generator(nn.Module):
             self.to_rgbs.append(ToRGB(cout, style_dim, out, **kw))
         content_skips = list(content_skips)
         if len(content_skips) > len(channels) - 1:
-            raise ValueError(
+            raise ConfigError(
                 f"generator.content_skips has {len(content_skips)} entries but the generator has only "
                 f"{len(channels) - 1} upsampling scales; give at most that many (coarse to fine)"
             )
@@ -100,17 +101,17 @@ class Generator(nn.Module):
         """``content``: the (B, in_channels, 4, W/16) map; ``skips``: one content feature map per
         entry of ``content_skips`` (coarse to fine, heights 8, 16, ...)."""
         if style_code.ndim != 3 or style_code.shape[1:] != (self.n_styles, self.style_dim):
-            raise ValueError(
+            raise ConfigError(
                 f"style code must be (B, {self.n_styles}, {self.style_dim}) (one vector per generator scale); "
                 f"got {tuple(style_code.shape)}: check that style_encoder and generator configs agree"
             )
         if content.ndim != 4 or content.shape[1] != self.in_channels:
-            raise ValueError(
+            raise ConfigError(
                 f"content map must be (B, {self.in_channels}, h, w); got {tuple(content.shape)}: "
                 "check content_encoder.out_channels == generator.in_channels"
             )
         if len(skips) != len(self.skip_convs):
-            raise ValueError(
+            raise ConfigError(
                 f"the generator takes {len(self.skip_convs)} content skip maps (generator.content_skips), "
                 f"got {len(skips)}"
             )

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from tsb.errors import ConfigError
+
 DEFAULT_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -26,12 +28,12 @@ class Alphabet:
 
     def __init__(self, chars: str) -> None:
         if not chars:
-            raise ValueError(
+            raise ConfigError(
                 "the recognizer alphabet is empty; set model.net.alphabet to the characters to read"
             )
         if len(set(chars)) != len(chars):
             dup = sorted({c for c in chars if chars.count(c) > 1})
-            raise ValueError(f"the recognizer alphabet repeats characters {dup!r}; list each character once")
+            raise ConfigError(f"the recognizer alphabet repeats characters {dup!r}; list each character once")
         self.chars = chars
         self.index = {c: i + 1 for i, c in enumerate(chars)}
 
@@ -50,7 +52,7 @@ class Alphabet:
         for t in texts:
             for c in t:
                 if c not in self.index:
-                    raise ValueError(
+                    raise ConfigError(
                         f"character {c!r} of the word {t!r} is not in the recognizer alphabet "
                         f"{self.chars!r}; add it to the alphabet (model.net.alphabet) and retrain, "
                         "or restrict the data's alphabet"
@@ -107,9 +109,9 @@ class CRNN(nn.Module):
     ) -> None:
         super().__init__()
         if int(input_size[0]) != 32:
-            raise ValueError(f"CRNN input height must be 32, got input_size={list(input_size)}")
+            raise ConfigError(f"CRNN input height must be 32, got input_size={list(input_size)}")
         if int(input_size[1]) % 4 or int(input_size[1]) < 16:
-            raise ValueError(f"CRNN input width must be a multiple of 4 and >= 16, got {input_size[1]}")
+            raise ConfigError(f"CRNN input width must be a multiple of 4 and >= 16, got {input_size[1]}")
         from tsb.data.synth import resolve_alphabet
 
         alphabet = resolve_alphabet(str(alphabet))

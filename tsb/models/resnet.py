@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
+from tsb.errors import ConfigError
+
 NORMS = ("batch", "group", "instance", "none")
 
 
@@ -30,7 +32,7 @@ def make_norm(kind: str, channels: int) -> nn.Module:
         return nn.GroupNorm(channels, channels)
     if kind == "none":
         return nn.Identity()
-    raise ValueError(f"unknown norm {kind!r}; use one of {', '.join(NORMS)}")
+    raise ConfigError(f"unknown norm {kind!r}; use one of {', '.join(NORMS)}")
 
 
 class BasicBlock(nn.Module):
@@ -76,12 +78,12 @@ class ResNetBody(nn.Module):
         super().__init__()
         widths, blocks, strides = list(widths), list(blocks), list(strides)
         if not (len(widths) == len(blocks) == len(strides)) or not widths:
-            raise ValueError(
+            raise ConfigError(
                 f"ResNet body: widths {widths}, blocks {blocks} and strides {strides} must be "
                 "non-empty lists of the same length (one entry per stage)"
             )
         if min(blocks) < 1 or min(widths) < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"ResNet body: every stage needs >= 1 block and >= 1 channel, got {blocks}, {widths}"
             )
         self.stem = nn.Sequential(

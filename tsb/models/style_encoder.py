@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from tsb.errors import ConfigError
 from tsb.models.layers import EqualLinear
 from tsb.models.resnet import ResNetBody
 
@@ -53,7 +54,7 @@ class StyleEncoder(nn.Module):
     ) -> None:
         super().__init__()
         if head_layers < 1:
-            raise ValueError(f"style_encoder.head_layers must be >= 1, got {head_layers}")
+            raise ConfigError(f"style_encoder.head_layers must be >= 1, got {head_layers}")
         strides = (1,) + (2,) * (len(widths) - 1)  # ResNet: every stage after the first halves
         self.body = ResNetBody(in_channels, stem_channels, widths, blocks, strides, norm)
         self.in_channels = in_channels
@@ -67,7 +68,7 @@ class StyleEncoder(nn.Module):
 
     def forward(self, style: Tensor) -> Tensor:
         if style.ndim != 4 or style.shape[1] != self.in_channels:
-            raise ValueError(
+            raise ConfigError(
                 f"style image must be (B, {self.in_channels}, H, W) in [-1, 1]; "
                 f"got shape {tuple(style.shape)}"
             )

@@ -19,6 +19,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from tsb.errors import ConfigError
 from tsb.models.content_encoder import ContentEncoder
 from tsb.models.generator import Generator, GeneratorOutput, StyleCode
 from tsb.models.style_encoder import StyleEncoder
@@ -32,7 +33,7 @@ def broadcast_style(style_code: Tensor, batch: int) -> Tensor:
         return style_code
     if style_code.shape[0] == 1:
         return style_code.expand(batch, *style_code.shape[1:])
-    raise ValueError(
+    raise ConfigError(
         f"style batch {style_code.shape[0]} does not match content batch {batch} (give one style per "
         "content image, or a single style for all)"
     )
@@ -50,25 +51,25 @@ class StyleBrushNet(nn.Module):
     ) -> None:
         super().__init__()
         if style_encoder.style_dim != generator.style_dim:
-            raise ValueError(
+            raise ConfigError(
                 f"net.style_encoder.style_dim={style_encoder.style_dim} != net.generator.style_dim="
                 f"{generator.style_dim}; set both to the same value"
             )
         if style_encoder.n_styles != generator.n_styles:
-            raise ValueError(
+            raise ConfigError(
                 f"the style encoder gives {style_encoder.n_styles} style vectors (stem + one per stage of "
                 f"net.style_encoder.widths) but the generator has {generator.n_styles} scales "
                 "(len(net.generator.channels)); make them equal"
             )
         if content_encoder.out_channels != generator.in_channels:
-            raise ValueError(
+            raise ConfigError(
                 f"net.content_encoder.out_channels={content_encoder.out_channels} != "
                 f"net.generator.in_channels={generator.in_channels}; set both to the same value"
             )
         if generator.content_skips and generator.content_skips != content_encoder.skip_channels[
             : len(generator.content_skips)
         ]:
-            raise ValueError(
+            raise ConfigError(
                 f"net.generator.content_skips={generator.content_skips} must list the content encoder's "
                 f"finer feature widths, coarse to fine: a prefix of {content_encoder.skip_channels} "
                 "(net.content_encoder.widths[1], widths[0], stem_channels)"

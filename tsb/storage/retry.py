@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
+from tsb.errors import ConfigError
+
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
@@ -28,9 +30,9 @@ class Backoff:
 
     def __post_init__(self) -> None:
         if self.retries < 0:
-            raise ValueError(f"retries must be >= 0, got {self.retries}")
+            raise ConfigError(f"retries must be >= 0, got {self.retries}")
         if self.base < 0 or self.cap < 0:
-            raise ValueError(f"backoff delays must be >= 0, got base={self.base}, cap={self.cap}")
+            raise ConfigError(f"backoff delays must be >= 0, got base={self.base}, cap={self.cap}")
 
     def delays(self) -> Iterator[float]:
         """The waits before each retry, in order."""

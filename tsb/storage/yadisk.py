@@ -56,6 +56,7 @@ from yadisk import exceptions as yex
 from yadisk._import_session import import_session
 from yadisk._session import Response, Session
 
+from tsb.errors import ConfigError, TsbError
 from tsb.storage.base import Storage
 from tsb.storage.retry import Backoff, retry_call
 from tsb.utils.secrets import register_secret_env
@@ -73,7 +74,7 @@ TOKEN_HELP = (
 _PUBLIC_LINK = re.compile(r"^https?://(yadi\.sk/|(?:disk\.)(?:360\.)?yandex\.[a-z.]+/(?:d|i|public)\b)", re.I)
 
 
-class StorageError(RuntimeError):
+class StorageError(TsbError):
     """A storage operation failed in a way the user must fix."""
 
 
@@ -141,7 +142,7 @@ class RebasedSession(Session):
 
     def __init__(self, inner: Session, api_base: str) -> None:
         if not api_base.startswith(("http://", "https://")):
-            raise ValueError(f"storage.api_base must be an http(s) address, got {api_base!r}")
+            raise ConfigError(f"storage.api_base must be an http(s) address, got {api_base!r}")
         self.inner = inner
         self.api_base = api_base.rstrip("/")
 
@@ -271,14 +272,16 @@ class YaDiskStorage(Storage):
         background: bool = True,
     ) -> None:
         if not remote_dir or not (is_disk_path(remote_dir) or remote_dir.startswith("/")):
-            raise ValueError(
+            raise ConfigError(
                 f"storage.remote_dir must be a Disk path like 'disk:/tsb/runs', got {remote_dir!r}"
             )
         if not token_env or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token_env):
-            raise ValueError(
+            raise ConfigError(
                 "storage.token_env must be the NAME of an environment variable (e.g. YADISK_TOKEN), and the "
                 "value given is not a variable name; the token itself never goes in the config"
             )
+        if api_base is not None and not str(api_base).startswith(("http://", "https://")):
+            raise ConfigError(f"storage.api_base must be an http(s) address or null, got {api_base!r}")
         self.remote_dir = join_remote(remote_dir)
         self.token_env = token_env
         self.api_base = api_base

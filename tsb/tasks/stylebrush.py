@@ -77,7 +77,7 @@ class StyleBrushTask(Task):
     # the trainer's interface -----------------------------------------------------------------
     def _loss(self) -> LossSet:
         if self.loss is None:
-            raise RuntimeError(
+            raise ConfigError(
                 "this StyleBrushTask was built without a loss (loss=None): it can generate but not train; "
                 "build it with cfg.loss (e.g. loss=quickstart)"
             )
@@ -87,9 +87,9 @@ class StyleBrushTask(Task):
         loss = self._loss()
         intervals = loss.phase_intervals()
         if G not in intervals:
-            raise ValueError("the loss config has no active generator term; give at least one term a weight")
+            raise ConfigError("the loss config has no active generator term; give at least one term a weight")
         if (D in intervals or D_REG in intervals) and self.discriminator is None:
-            raise ValueError(
+            raise ConfigError(
                 "the loss has adversarial terms but the model has no discriminator; "
                 "configure model.discriminator or drop loss.adversarial / loss.r1"
             )

@@ -14,11 +14,13 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from tsb.errors import ConfigError
+
 
 class EMA:
     def __init__(self, task: nn.Module, names: list[str], decay: float, start_step: int = 0) -> None:
         if not 0.0 < decay < 1.0:
-            raise ValueError(f"trainer.ema_decay must be in (0, 1), got {decay}")
+            raise ConfigError(f"trainer.ema_decay must be in (0, 1), got {decay}")
         self.names = list(names)
         self.decay = decay
         self.start_step = start_step

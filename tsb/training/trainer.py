@@ -27,7 +27,7 @@ from torchvision.utils import save_image
 from tqdm import tqdm
 
 from tsb.data.base import DataModule
-from tsb.errors import ConfigError, NonFiniteLossError, TrainingInterrupted
+from tsb.errors import CheckpointError, ConfigError, NonFiniteLossError, TrainingInterrupted
 from tsb.logger.base import Logger
 from tsb.storage.base import Storage
 from tsb.tasks.base import Batch, Phase, Task, lazy_ratio
@@ -120,6 +120,8 @@ class Trainer:
                 raise ConfigError(f"trainer.{key} must be a whole number >= 1, got {value!r}; e.g. trainer.{key}=100")
         if max_steps is None and max_epochs is None:
             raise ConfigError("set trainer.max_steps or trainer.max_epochs (both are null)")
+        if ema_decay is not None and not 0 <= ema_decay < 1:
+            raise ConfigError(f"trainer.ema_decay must be in [0, 1) (e.g. 0.999; null or 0 = off), got {ema_decay}")
         if monitor_mode not in ("min", "max"):
             raise ConfigError(f"trainer.monitor_mode must be 'min' or 'max', got {monitor_mode!r}")
         if precision not in (None, "bf16", "fp16", "32", "fp32"):
@@ -581,6 +583,32 @@ class Trainer:
             self.storage.upload(path, "checkpoints/best.ckpt")
         dist.barrier()
 
+    def _check_same_model(self, path: str | Path, state: dict[str, Any]) -> None:
+        """One message, naming the checkpoint's own model, when its weights do not fit this run's."""
+        own = {k: tuple(v.shape) for k, v in self.task.state_dict().items()}
+        theirs = {k: tuple(v.shape) for k, v in state["task"].items()}
+        missing = sorted(set(own) - set(theirs))
+        unexpected = sorted(set(theirs) - set(own))
+        reshaped = sorted(k for k in set(own) & set(theirs) if own[k] != theirs[k])
+        if not (missing or unexpected or reshaped):
+            return
+        from tsb.training.checkpoint import checkpoint_config
+
+        cfg = checkpoint_config(state, path)
+        choices = cfg.get("choices") or {}
+        mine = self.config.get("choices") or {}
+        if choices.get("model"):
+            was = f"model={choices['model']}" + (f" (this run: model={mine['model']})" if mine.get("model") else "")
+        else:
+            was = f"a model built by {cfg.get('model', {}).get('_target_', 'an unknown class')}"
+        first = (reshaped and f"{reshaped[0]} is {theirs[reshaped[0]]} there, {own[reshaped[0]]} here") or (
+            missing and f"{missing[0]} is missing there") or f"{unexpected[0]} is extra there"  # fmt: skip
+        raise CheckpointError(
+            f"{path} was trained with {was}: its weights do not fit this run's model ({len(missing)} "
+            f"missing, {len(unexpected)} unexpected, {len(reshaped)} of another shape; e.g. {first}). "
+            "Resume with the model (and model.* overrides) that wrote it, or start fresh with ckpt_path=null"
+        )
+
     def _improved(self, value: float) -> bool:
         if math.isnan(value):
             return False
@@ -591,6 +619,7 @@ class Trainer:
     def load(self, path: str | Path) -> None:
         """Restore everything a checkpoint holds; the next step continues exactly where it stopped."""
         state = load_checkpoint(path, map_location=self.device)
+        self._check_same_model(path, state)
         self.task.load_state_dict(state["task"])
         for k, o in self.optimizers.items():
             if k in state["optimizers"]:
