@@ -22,9 +22,12 @@ For each edit:
    which matches the generated background's colour to the photo around it; it needs a pixel of
    photo around the box and falls back to ``alpha`` where the box touches the image border.
 
-A longer string than the box holds is squeezed into the box; pixels outside the boxes are
-unchanged. Input photos may be RGB, RGBA (alpha kept), grey (kept grey), palette, CMYK, or
-EXIF-rotated JPEGs (edited as displayed); boxes are in the displayed orientation. Errors (box
+A longer string than the box holds is squeezed into the box, up to ``MAX_SQUEEZE`` (4x) narrower
+than its natural width (a longer one is refused); pixels outside the boxes are unchanged. Input
+photos may be RGB, RGBA (alpha kept), grey (kept grey), 16-bit grey (kept 16-bit), palette,
+CMYK, or EXIF-rotated JPEGs (edited as displayed); boxes are in the displayed orientation; an
+animation (several frames) is refused. The photo is held as 8-bit; only the window around a box
+is worked on in float, so a large photo costs little more than its pixels. Errors (box
 outside the image, empty string, a character outside the model's alphabet, unreadable files)
 print one message and exit with status 2. ``--verbose`` prints each word's latency.
 """
@@ -34,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -55,6 +59,8 @@ HEIGHT = 64
 WIDTH_MULTIPLE = 16
 MAX_STYLE_WIDTH = 1024
 BOX_TOLERANCE = 1.0  # pixels a box corner may stick out of the image (rounding)
+MAX_SQUEEZE = 4.0  # a text may be drawn at most this many times narrower than its natural width
+WIDE_GREY = ("I;16", "I;16B", "I;16L", "I")  # 16-bit grey (PNG): edited as grey, written as 16-bit
 
 
 class EditError(TsbError):
@@ -126,7 +132,9 @@ def load_edits(path: str | Path) -> list[Edit]:
     for i, item in enumerate(data):
         if not isinstance(item, dict) or "box" not in item or "text" not in item:
             raise EditError(f'edit {i} in {p} needs "box" and "text" keys, got {item!r}')
-        edits.append(Edit(parse_box(item["box"]), str(item["text"])))
+        if not isinstance(item["text"], str):
+            raise EditError(f'edit {i} in {p}: "text" must be a string, got {item["text"]!r}')
+        edits.append(Edit(parse_box(item["box"]), item["text"]))
     return edits
 
 
@@ -137,6 +145,11 @@ def open_image(path: str | Path) -> Image.Image:
         raise EditError(f"image {p} does not exist")
     try:
         with Image.open(p) as img:
+            frames = int(getattr(img, "n_frames", 1))
+            if frames > 1:
+                raise EditError(
+                    f"image {p} has {frames} frames (an animation); edit one frame: save it as a PNG first"
+                )
             img.load()
             return ImageOps.exif_transpose(img)
     except Image.DecompressionBombError as e:
@@ -153,7 +166,17 @@ def working_mode(img: Image.Image) -> str:
         return "RGBA"
     if img.mode in ("L", "1"):
         return "L"
+    if img.mode in WIDE_GREY:
+        return "I;16"
     return "RGB"
+
+
+def as_rgb(img: Image.Image) -> Image.Image:
+    """The photo as 8-bit RGB for the network (16-bit grey scaled down, not clipped to white)."""
+    if img.mode in WIDE_GREY:
+        grey = np.asarray(img).astype(np.float64) / 257.0
+        return Image.fromarray(np.clip(grey + 0.5, 0, 255).astype(np.uint8), mode="L").convert("RGB")
+    return img.convert("RGB")
 
 
 def model_alphabet(cfg: Any) -> tuple[str, str]:
@@ -226,6 +249,16 @@ class Editor:
                 f"({self.alphabet_source}: {self.alphabet!r}); use only those characters and spaces"
             )
 
+    def check_fits(self, text: str, box: Box) -> None:
+        """Refuse a text far longer than its box holds (it would be squeezed past reading)."""
+        need = natural_width(text, HEIGHT) * box[3] / HEIGHT  # pixels at the box's height
+        if need > MAX_SQUEEZE * box[2]:
+            raise EditError(
+                f"the text {text[:40]!r}{'...' if len(text) > 40 else ''} ({len(text)} characters) needs a box "
+                f"about {need:.0f} pixels wide at its height of {box[3]:g}, and the box is {box[2]:g} wide; "
+                f"give a wider box or a shorter text (at most {MAX_SQUEEZE:g}x squeezed)"
+            )
+
     @staticmethod
     def check_box(box: Box, size: tuple[int, int]) -> None:
         w, h = size
@@ -284,11 +317,13 @@ class Editor:
         if not edits:
             raise EditError("nothing to edit: give --box and --text, or --edits FILE")
         mode = working_mode(image)
-        rgb = image.convert("RGB")
+        rgb = as_rgb(image)
         for e in edits:
             self.check_text(e.text)
             self.check_box(e.box, rgb.size)
-        base = np.asarray(rgb, dtype=np.float32)
+            self.check_fits(e.text, e.box)
+        # uint8 for the whole photo; only the window around each box is worked on in float
+        base = np.asarray(rgb)
         out = base.copy()
         infos = []
         for e in edits:
@@ -301,11 +336,11 @@ class Editor:
                     e.text, e.box, (patch.shape[1], patch.shape[0]), time.perf_counter() - t0, t_gen, used
                 )
             )
-        result = Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8), mode="RGB")
+        result = Image.fromarray(out, mode="RGB")
         return _restore_mode(result, image, mode, base, out), infos
 
     def _paste(self, out: np.ndarray, patch: np.ndarray, alpha: np.ndarray, grown: Box, box: Box) -> str:
-        """Blend ``patch`` into ``out`` (H, W, 3) float in place; only pixels inside ``box`` change."""
+        """Blend ``patch`` into ``out`` (H, W, 3) uint8 in place; only pixels inside ``box`` change."""
         H, W = out.shape[:2]
         ph, pw = alpha.shape
         corners = box_corners(box)
@@ -323,7 +358,25 @@ class Editor:
         # hard limit: pixels whose centre lies in the box, so nothing outside the box changes
         inside = pixels_inside(box, (x0, y0), roi_size)
         a *= inside
-        region = out[y0:y1, x0:x1]
+        window = out[y0:y1, x0:x1]
+        region = window.astype(np.float32)
+        used = self._blend(region, warped, a, inside, (x0, y0, x1, y1), (W, H))
+        window[...] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+        return used
+
+    def _blend(
+        self,
+        region: np.ndarray,
+        warped: np.ndarray,
+        a: np.ndarray,
+        inside: np.ndarray,
+        bounds: tuple[int, int, int, int],
+        size: tuple[int, int],
+    ) -> str:
+        """Blend ``warped`` into ``region`` (float, in place) with weights ``a``; the blend used."""
+        x0, y0, x1, y1 = bounds
+        W, H = size
+        roi_size = (x1 - x0, y1 - y0)
         used = self.blend
         if used == "poisson":
             ys, xs = np.nonzero(inside)
@@ -385,7 +438,11 @@ def _restore_mode(
     """Back to the input's mode family; untouched pixels keep their original values exactly."""
     if mode == "RGB":
         return result
-    changed = np.any(np.abs(out - base) > 0, axis=2)
+    changed = np.any(out != base, axis=2)
+    if mode == "I;16":
+        wide = np.asarray(original).astype(np.int64)
+        edited = np.asarray(result.convert("L")).astype(np.int64) * 257
+        return Image.fromarray(np.where(changed, edited, wide).astype(np.uint16))
     if mode == "RGBA":
         alpha = np.asarray(original.convert("RGBA"))[..., 3]
         return Image.fromarray(np.dstack([np.asarray(result), alpha]), mode="RGBA")
@@ -400,6 +457,8 @@ def save_image(img: Image.Image, path: str | Path) -> Path:
         raise EditError(f"the output folder {p.parent} does not exist")
     if p.suffix.lower() in (".jpg", ".jpeg") and img.mode == "RGBA":
         img = img.convert("RGB")
+    if p.suffix.lower() in (".jpg", ".jpeg") and img.mode.startswith("I"):
+        img = Image.fromarray(np.clip(np.asarray(img) / 257.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
     try:
         img.save(p)
     except (ValueError, OSError) as e:
@@ -444,6 +503,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result, infos = editor.edit(image, edits)
         save_image(result, args.out)
     except TsbError as e:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise  # the traceback, as train.py and evaluate.py give it
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.verbose:
