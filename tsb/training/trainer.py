@@ -175,6 +175,8 @@ class Trainer:
         self._is_setup = False
         self._ddp: dict[str, torch.nn.parallel.DistributedDataParallel] = {}
         self._stop_signal: int | None = None  # set by SIGINT / SIGTERM: stop after this step
+        # phase -> (first bad step + 1, its loss) on the device; 0 = all finite so far
+        self._non_finite: dict[str, tuple[Tensor, Tensor]] = {}
 
     # ------------------------------------------------------------------------------------ set-up
     @property
@@ -406,6 +408,7 @@ class Trainer:
             self.step += 1
             self._pbar.update(1)
             if self.step % self.log_every == 0 or self.step == stop:
+                self._check_finite()
                 scalars = {k: float(v) for k, v in logs.items()}
                 self.last_train_logs = scalars
                 self._log(scalars)
@@ -466,8 +469,7 @@ class Trainer:
                             out = self.task.phase_loss(phase, batch, self.step)
                             loss, logs = out.loss, out.logs
                     loss = loss.float()
-                    if not torch.isfinite(loss.detach()).item():
-                        self._raise_non_finite(phase, logs, loss)
+                    self._note_non_finite(phase, loss.detach())  # no host sync: checked at log steps
                     # the phase's interval gain: a phase run every k steps pulls k times as hard
                     scaler.scale(loss * (phase.interval / len(batches))).backward()
                 for k, v in logs.items():
@@ -480,15 +482,44 @@ class Trainer:
         scaler.update()
         return {f"train/{phase.name}/{k}": v for k, v in totals.items()}
 
-    def _raise_non_finite(self, phase: Phase, logs: Mapping[str, Tensor], loss: Tensor) -> None:
-        terms = ", ".join(f"{k}={float(v):.4g}" for k, v in logs.items())
+    def _note_non_finite(self, phase: Phase, loss: Tensor) -> None:
+        """Remember, on the device, the first step at which ``phase``'s loss was not finite."""
+        first, value = self._non_finite.get(phase.name, (None, None))
+        bad = ~torch.isfinite(loss)
+        if first is None or value is None:
+            first = torch.zeros((), dtype=torch.int64, device=loss.device)
+            value = torch.zeros((), dtype=loss.dtype, device=loss.device)
+        new = bad & (first == 0)
+        self._non_finite[phase.name] = (torch.where(new, self.step + 1, first), torch.where(new, loss, value))
+
+    def _check_finite(self) -> None:
+        """Raise :class:`NonFiniteLossError` if a loss was NaN / infinite since the last check.
+
+        Checked at log steps and before every checkpoint (one host sync there, not one per phase
+        and micro-batch), so a non-finite state is never saved; the steps after the bad one are
+        lost with it (at most ``log_every_n_steps``)."""
+        if not self._non_finite:
+            return
+        names = list(self._non_finite)
+        firsts = torch.stack([self._non_finite[n][0] for n in names]).tolist()
+        bad_steps = [(f - 1, n) for f, n in zip(firsts, names) if f > 0]
+        worst = dist.max_over_ranks(int(bool(bad_steps)), self.device) if dist.is_distributed() else int(bool(bad_steps))
+        if not worst:
+            return
+        if not bad_steps:
+            raise NonFiniteLossError(
+                "a loss became NaN or infinite on another process; see its message. Lower the learning rate "
+                "(optimizer.default.lr) or clip gradients (trainer.grad_clip_norm=1.0), then resume with ckpt_path=auto."
+            )
+        step, name = min(bad_steps)
+        value = float(self._non_finite[name][1])
         last = self.ckpt_dir / "last.ckpt"
         kept = f"the last good checkpoint {last} is kept" if last.exists() else "no checkpoint was written yet"
         raise NonFiniteLossError(
-            f"the loss of phase {phase.name!r} is {float(loss.detach())} at step {self.step} ({terms}); the "
-            f"optimizer step was skipped and {kept}. Lower the learning rate "
-            f"(optimizer.default.lr), clip gradients (trainer.grad_clip_norm=1.0) or use "
-            f"trainer.precision=bf16 / null, then resume with ckpt_path=auto."
+            f"the loss of phase {name!r} is {value} at step {step}; training stopped at step {self.step} "
+            f"without saving, and {kept}. Lower the learning rate (optimizer.default.lr), clip gradients "
+            f"(trainer.grad_clip_norm=1.0) or use trainer.precision=bf16 / null, then resume with "
+            f"ckpt_path=auto."
         )
 
     # ------------------------------------------------------------------------------ validation
@@ -559,6 +590,7 @@ class Trainer:
     def save(self, last: bool = True, best: bool = True) -> None:
         """Write ``last.ckpt`` (``last``) and ``best.ckpt`` when the monitored metric of the latest
         validation improved (``best``: call it right after a validation)."""
+        self._check_finite()  # every rank: a NaN anywhere means no rank saves
         if not self.is_main:
             dist.barrier()
             return
