@@ -13,7 +13,6 @@ A task never opens files, prints or saves: it returns tensors and scalars.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,12 +115,3 @@ class Task(nn.Module):
         """
         for child in self.children():
             child.compile(*args, **kwargs)
-
-    # helpers -----------------------------------------------------------------------------------
-    def named_submodule(self, name: str) -> nn.Module:
-        return self.get_submodule(name)
-
-    def group_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
-        for group, params in self.param_groups().items():
-            for p in params:
-                yield group, p

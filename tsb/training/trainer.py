@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 from torch import Tensor
 from torchvision.utils import save_image
 from tqdm import tqdm
@@ -728,12 +728,4 @@ class Trainer:
         return out
 
 
-def as_plain(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(cfg, DictConfig):
-        out = OmegaConf.to_container(cfg, resolve=True)
-        assert isinstance(out, dict)
-        return out  # type: ignore[return-value]
-    return dict(cfg)
-
-
-__all__ = ["Trainer", "as_plain", "move_batch", "select_device"]
+__all__ = ["Trainer", "move_batch", "select_device"]
