@@ -13,7 +13,7 @@ from tests.conftest import compose_config
 from tsb.data import keys as K
 from tsb.data.synth import RENDER_STREAM, ShardData, ShardDataset, SynthData, write_shards
 
-TENSORS = (K.STYLE, K.TARGET, K.CONTENT_SRC, K.CONTENT_TGT, K.MASK_SRC, K.MASK_TGT, K.FONT_ID)
+TENSORS = (K.STYLE, K.TARGET, K.BACKGROUND, K.CONTENT_SRC, K.CONTENT_TGT, K.MASK_SRC, K.MASK_TGT, K.FONT_ID)
 
 
 def small(**kw: object) -> SynthData:

@@ -68,6 +68,7 @@ def test_item_keys_shapes_ranges(synth_default: SynthData) -> None:
     assert set(item) == {
         K.STYLE,
         K.TARGET,
+        K.BACKGROUND,
         K.MASK_SRC,
         K.MASK_TGT,
         K.CONTENT_SRC,

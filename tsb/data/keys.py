@@ -9,6 +9,8 @@ key        shape / type     meaning
 ========== ================ ==================================================================
 style      (3, H, W)        the style example: string A in style S (source image, RGB)
 target     (3, H, W)        ground truth: string B in style S (synthetic / paired data only)
+background (3, H, W)        the clean background of style and target, no text (synthetic data;
+                            paired folders with t_b/, SRNet's name)
 content_src (1, H, W)       string A rendered plain (standard font, black on white, grey)
 content_tgt (1, H, W)       string B rendered plain
 mask_src   (1, H, W)        foreground (text) mask of ``style``
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 STYLE = "style"
 TARGET = "target"
+BACKGROUND = "background"
 CONTENT_SRC = "content_src"
 CONTENT_TGT = "content_tgt"
 MASK_SRC = "mask_src"
@@ -33,6 +36,6 @@ TEXT_TGT = "text_tgt"
 FONT_ID = "font_id"
 NAME = "name"
 
-IMAGE_KEYS = (STYLE, TARGET)
+IMAGE_KEYS = (STYLE, TARGET, BACKGROUND)
 GREY_KEYS = (CONTENT_SRC, CONTENT_TGT)
 MASK_KEYS = (MASK_SRC, MASK_TGT)

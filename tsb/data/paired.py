@@ -5,6 +5,7 @@
     root/
       i_s/        source images (the style examples)
       t_f/        ground-truth targets, same file names (optional: only when known)
+      t_b/        the clean backgrounds (no text), same file names (optional; SRNet's name)
       i_t.txt     lines "file_name target_word"
       i_s.txt     lines "file_name source_word" (optional)
       mask_s/     source foreground masks (optional; written by our renderer)
@@ -13,7 +14,7 @@
 A line's first white-space separated field is the file name, the rest of the line is the word
 (so words may hold spaces). Files of ``i_s/`` without a line in ``i_t.txt`` are ignored; a line
 whose image is missing is an error. Items carry ``style``, ``content_tgt``, ``text_tgt``, ``name``
-and, when available, ``target``, ``text_src`` + ``content_src``, ``mask_src``, ``mask_tgt``.
+and, when available, ``target``, ``text_src`` + ``content_src``, ``mask_src``, ``mask_tgt``, ``background``.
 
 Evaluation iterates ``val_dataset()``; for a paired folder both ``train_dataset()`` and
 ``val_dataset()`` return all pairs, in file-name order.
@@ -81,7 +82,7 @@ class PairedFolderDataset(Dataset):
                 f"{len(missing)} sources listed in i_t.txt are missing in {self.root / 'i_s'}, e.g. {missing[0]}"
             )
         self.targets, self.sources = targets, sources
-        self.has = {d: (self.root / d).is_dir() for d in ("t_f", "mask_s", "mask_t")}
+        self.has = {d: (self.root / d).is_dir() for d in ("t_f", "t_b", "mask_s", "mask_t")}
         # a folder holds a file for every pair or none (batches and metrics need the same keys)
         for d, present in self.has.items():
             lacking = [n for n in self.names if present and not (self.root / d / n).is_file()]
@@ -120,9 +121,10 @@ class PairedFolderDataset(Dataset):
         if name in self.sources:
             out[K.TEXT_SRC] = self.sources[name]
             out[K.CONTENT_SRC] = render_content(self.sources[name], self.height, w)
-        tf = self.root / "t_f" / name
-        if self.has["t_f"] and tf.is_file():
-            out[K.TARGET] = pil_to_tensor(load_rgb(tf).resize((w, self.height), Image.Resampling.BICUBIC))
+        for key, sub in ((K.TARGET, "t_f"), (K.BACKGROUND, "t_b")):
+            p = self.root / sub / name
+            if self.has[sub] and p.is_file():
+                out[key] = pil_to_tensor(load_rgb(p).resize((w, self.height), Image.Resampling.BICUBIC))
         for key, sub in ((K.MASK_SRC, "mask_s"), (K.MASK_TGT, "mask_t")):
             p = self.root / sub / name
             if self.has[sub] and p.is_file():

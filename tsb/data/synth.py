@@ -145,6 +145,7 @@ class SynthDataset(Dataset):
         return {
             K.STYLE: u8_to_tensor(pair.images[0]),
             K.TARGET: u8_to_tensor(pair.images[1]),
+            K.BACKGROUND: u8_to_tensor(pair.background),
             K.MASK_SRC: torch.from_numpy(pair.masks[0])[None],
             K.MASK_TGT: torch.from_numpy(pair.masks[1])[None],
             K.CONTENT_SRC: render_content(a, self.height, w),
@@ -330,8 +331,8 @@ class SynthData(DataModule):
 
 # ------------------------------------------------------------------------------- writing to disk
 def write_paired(ds: SynthDataset, n: int, out: Path) -> None:
-    """The paired benchmark layout: i_s/, t_f/, mask_s/, mask_t/, i_s.txt, i_t.txt, font.txt."""
-    for sub in ("i_s", "t_f", "mask_s", "mask_t"):
+    """The paired benchmark layout: i_s/, t_f/, t_b/ (clean background), mask_s/, mask_t/, i_s.txt, i_t.txt, font.txt."""
+    for sub in ("i_s", "t_f", "t_b", "mask_s", "mask_t"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     lines_s, lines_t, lines_f = [], [], []
     for i in range(n):
@@ -339,6 +340,7 @@ def write_paired(ds: SynthDataset, n: int, out: Path) -> None:
         name = f"{i:05d}.png"
         Image.fromarray(pair.images[0]).save(out / "i_s" / name)
         Image.fromarray(pair.images[1]).save(out / "t_f" / name)
+        Image.fromarray(pair.background).save(out / "t_b" / name)
         for sub, m in (("mask_s", pair.masks[0]), ("mask_t", pair.masks[1])):
             Image.fromarray((m * 255 + 0.5).astype(np.uint8)).save(out / sub / name)
         lines_s.append(f"{name} {a}")
@@ -369,7 +371,7 @@ def write_shards(ds: SynthDataset, n: int, out: Path, shard_size: int = 1000, wo
         shard: dict[str, Any] = {}
         for k in items[0]:
             vals = [it[k] for it in items]
-            if k in (K.STYLE, K.TARGET, K.CONTENT_SRC, K.CONTENT_TGT, K.MASK_SRC, K.MASK_TGT):
+            if k in (*K.IMAGE_KEYS, *K.GREY_KEYS, *K.MASK_KEYS):
                 t = torch.stack(vals)
                 t = (t + 1) * 127.5 if k not in K.MASK_KEYS else t * 255
                 shard[k] = t.round().clamp(0, 255).to(torch.uint8)
