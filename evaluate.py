@@ -7,6 +7,7 @@ checkpoints with ``-m ckpt_path=A,B`` and gather the reports with ``python -m ts
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import hydra
@@ -24,8 +25,10 @@ def main(cfg: DictConfig) -> None:
     try:
         evaluate(cfg)
     except TsbError as e:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise  # the full traceback, as Hydra does for its own errors
         log.error("%s", e)
-        sys.exit(1)
+        sys.exit(e.exit_code)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from tsb.data import keys as K
-from tsb.errors import CheckpointError, ConfigError
+from tsb.errors import CheckpointError, ConfigError, TsbError
 from tsb.metrics.image import IMAGE_METRIC_KEYS, ImageMetrics, match_size
 from tsb.metrics.recognition import RECOGNITION_METRIC_KEYS, RecognitionMetrics
 from tsb.pretrained.packages import PretrainedUnavailable
@@ -354,6 +354,9 @@ def _load_dataset(cfg: DictConfig) -> Sequence[dict[str, Any]]:
     try:
         data = instantiate(cfg.data)
     except Exception as e:
+        cause = e.__cause__ if isinstance(e.__cause__, TsbError) else e
+        if isinstance(cause, TsbError):
+            raise cause from None  # already names the thing and the fix
         raise ConfigError(f"cannot build the data set of data={cfg.data.get('_target_')}: {e}") from e
     ds = data.val_dataset()
     if ds is None:

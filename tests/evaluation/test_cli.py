@@ -50,6 +50,10 @@ def test_missing_ckpt_path_is_one_message(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "evaluate.py", f"hydra.run.dir={tmp_path}"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode != 0
+    assert proc.returncode == 2  # a usage mistake (ConfigError)
     out = proc.stdout + proc.stderr
     assert "ckpt_path is required" in out and "Traceback" not in out
+    full = subprocess.run(
+        cmd, cwd=ROOT, env={**env, "HYDRA_FULL_ERROR": "1"}, capture_output=True, text=True, timeout=300
+    )
+    assert full.returncode != 0 and "Traceback" in full.stdout + full.stderr

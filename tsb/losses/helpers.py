@@ -19,7 +19,6 @@ built with ``loss=None`` loads the same checkpoint), while ``task.to(device)`` s
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +41,6 @@ class HelperCheckpointError(CheckpointError):
     """A helper network's checkpoint is missing, unreadable, or of the wrong kind."""
 
 
-def make_command(kind: str) -> str:
-    """The command line that trains and writes the helper of this kind."""
-    return _KINDS[kind][1]
-
-
 def net_spec(net: nn.Module) -> dict[str, Any]:
     """``{"_target_": class path, **constructor arguments}`` of a network that keeps ``hparams``."""
     hparams = getattr(net, "hparams", None)
@@ -65,16 +59,17 @@ def helper_payload(kind: str, net: nn.Module, **extra: Any) -> dict[str, Any]:
 
 
 def _build(spec: dict[str, Any]) -> nn.Module:
+    """The network a helper checkpoint names: only a tsb network class (a file may not run code)."""
+    from tsb.utils.safe_config import allowed_class
+
     target = str(spec.get("_target_", ""))
-    if not target.startswith("tsb.models."):
-        raise ValueError(f"helper network class {target!r} is not a tsb.models class")
-    module_name, _, cls_name = target.rpartition(".")
-    cls = getattr(importlib.import_module(module_name), cls_name)
+    cls = allowed_class(target)
+    if cls is None:
+        raise ValueError(f"helper network class {target!r} is not a tsb network class; refusing to build it")
     kwargs = {k: v for k, v in spec.items() if k != "_target_"}
-    net = cls(**kwargs)
-    if not isinstance(net, nn.Module):
-        raise TypeError(f"{target} is not an nn.Module")
-    return net
+    if any(isinstance(v, dict) and "_target_" in v for v in kwargs.values()):
+        raise ValueError("a helper network's arguments may not name further classes (_target_)")
+    return cls(**kwargs)  # type: ignore[no-any-return]
 
 
 def read_helper_checkpoint(path: str | Path, kind: str) -> dict[str, Any]:
