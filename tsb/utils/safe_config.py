@@ -21,12 +21,12 @@ resolver (``${oc.env:...}``) would read from the loading machine.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from tsb.errors import CheckpointError
+from tsb.utils.secrets import walk_config
 
 #: Packages whose ``nn.Module`` classes a checkpoint's model config may build.
 ALLOWED_PACKAGES: tuple[str, ...] = ("tsb.models.", "tsb.tasks.")
@@ -36,20 +36,6 @@ _HYDRA_KEYS = frozenset({"_target_", "_args_", "_recursive_", "_convert_", "_par
 
 class UnsafeConfigError(CheckpointError):
     """A stored config would run code other than building the project's networks."""
-
-
-def _walk(node: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
-    """``(path, key, value)`` for every entry of nested dicts and lists (plain containers)."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            sub = f"{path}.{k}" if path else str(k)
-            yield sub, k, v
-            yield from _walk(v, sub)
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            sub = f"{path}[{i}]"
-            yield sub, i, v
-            yield from _walk(v, sub)
 
 
 def allowed_class(target: str) -> type | None:
@@ -89,7 +75,7 @@ def check_targets(node: DictConfig | dict[str, Any], where: str) -> None:
     )
     if "_target_" not in plain:
         raise UnsafeConfigError(f"{where}: the stored model config has no _target_. {hint}")
-    for path, key, value in _walk(plain, ""):
+    for path, key, value in walk_config(plain, ""):
         if isinstance(value, str) and "${" in value:
             raise UnsafeConfigError(
                 f"{where}: the stored config holds an interpolation at {path} ({value[:60]!r}); "

@@ -140,18 +140,18 @@ def install_log_redaction(logger: logging.Logger | None = None) -> RedactingFilt
     return flt
 
 
-def _walk(obj: Any, path: str) -> Iterable[tuple[str, Any, Any]]:
+def walk_config(obj: Any, path: str) -> Iterable[tuple[str, Any, Any]]:
     """Yield ``(dotted path, key, value)`` for every leaf of a nested mapping / sequence."""
     if isinstance(obj, Mapping):
         for k, v in obj.items():
             sub = f"{path}.{k}" if path else str(k)
             yield sub, k, v
-            yield from _walk(v, sub)
+            yield from walk_config(v, sub)
     elif isinstance(obj, (list, tuple)):
         for i, v in enumerate(obj):
             sub = f"{path}[{i}]"
             yield sub, None, v
-            yield from _walk(v, sub)
+            yield from walk_config(v, sub)
 
 
 def _as_containers(cfg: Any) -> tuple[Any, Any]:
@@ -185,7 +185,7 @@ def assert_no_secrets_in_config(cfg: Any) -> None:
     for container in (raw, resolved):
         if container is None:
             continue
-        for path, key, value in _walk(container, ""):
+        for path, key, value in walk_config(container, ""):
             literal = isinstance(value, (str, int, float)) and not isinstance(value, bool)
             if isinstance(key, str) and _SECRET_KEY.match(key) and literal and value not in ("", "???"):
                 problems.append(f"`{path}` holds a secret value; put it in an environment variable instead")
