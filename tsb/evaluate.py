@@ -354,7 +354,7 @@ def _load_dataset(cfg: DictConfig) -> Sequence[dict[str, Any]]:
     try:
         data = instantiate(cfg.data)
     except Exception as e:
-        cause = e.__cause__ if isinstance(e.__cause__, TsbError) else e
+        cause = e if isinstance(e, TsbError) else e.__cause__  # Hydra wraps what the data module raised
         if isinstance(cause, TsbError):
             raise cause from None  # already names the thing and the fix
         raise ConfigError(f"cannot build the data set of data={cfg.data.get('_target_')}: {e}") from e

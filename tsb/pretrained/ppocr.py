@@ -24,8 +24,6 @@ from tsb.pretrained.packages import PPOCR_REC, PretrainedUnavailable
 class PPOCRReader:
     """``read(images) -> list[str]``; one ONNX Runtime session, ``threads`` intra-op threads."""
 
-    name = "PP-OCRv6 small (rapidocr)"
-
     def __init__(self, threads: int | None = None) -> None:
         model = PPOCR_REC.path()
         try:
