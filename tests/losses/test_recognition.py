@@ -91,3 +91,15 @@ def test_missing_checkpoint_names_the_command(tmp_path: Path) -> None:
 def test_mask_as_image() -> None:
     m = torch.tensor([[[[0.0, 1.0]]]])
     assert mask_as_image(m).tolist() == [[[[1.0, -1.0]]]]  # text dark on white
+
+
+def test_crop_to_text_cuts_to_the_ink_columns_and_pads_by_repetition() -> None:
+    from tsb.losses.recognition import crop_to_text
+
+    images = torch.arange(20.0).view(2, 1, 1, 10).expand(2, 3, 4, 10)
+    content = torch.ones(2, 1, 4, 10)
+    content[0, 0, 1, 3:5] = -1.0  # ink in columns 3-4 of the first word; none in the second
+    out = crop_to_text(images, content, margin=1)
+    assert out.shape == (2, 3, 4, 10)
+    assert out[0, 0, 0].tolist() == [2, 3, 4, 5, 5, 5, 5, 5, 5, 5]  # columns 2-5, then the last repeated
+    assert torch.equal(out[1], images[1])  # no ink: the whole image

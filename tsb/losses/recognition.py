@@ -63,25 +63,28 @@ def crop_to_text(images: Tensor, content: Tensor, margin: int = 8) -> Tensor:
 
     ``content``: (B, 1, H, W) standard-font renderings in [-1, 1], dark text on white, aligned with
     ``images`` (B, C, H, W). Narrower crops are padded by repeating their last column (EasyOCR's
-    padding). A content image without ink keeps the whole image.
+    padding). A content image without ink keeps the whole image. One host sync for the batch.
     """
-    ink = (content < 0).flatten(1, 2).any(dim=1)  # (B, W)
     w = images.shape[-1]
-    spans: list[tuple[int, int]] = []
-    for row in ink:
-        cols = row.nonzero()
-        if cols.numel() == 0:
-            spans.append((0, w))
-        else:
-            spans.append((max(0, int(cols.min()) - margin), min(w, int(cols.max()) + 1 + margin)))
+    ink = (content < 0).flatten(1, 2).any(dim=1)  # (B, W)
+    cols = torch.arange(w, device=ink.device)
+    first = torch.where(ink, cols, w).amin(dim=1)
+    last = torch.where(ink, cols, -1).amax(dim=1)
+    spans = [
+        (max(0, a - margin), min(w, b + 1 + margin)) if b >= 0 else (0, w)
+        for a, b in torch.stack([first, last], dim=1).tolist()
+    ]
     width = max(b - a for a, b in spans)
-    out = []
-    for image, (a, b) in zip(images, spans):
-        crop = image[..., a:b]
-        if b - a < width:
-            crop = torch.cat([crop, crop[..., -1:].expand(*crop.shape[:-1], width - (b - a))], dim=-1)
-        out.append(crop)
-    return torch.stack(out)
+    return torch.stack([pad_to_width(image[..., a:b], width) for image, (a, b) in zip(images, spans)])
+
+
+def pad_to_width(x: Tensor, width: int) -> Tensor:
+    """Pad the last dimension to ``width`` by repeating the last column (EasyOCR's NormalizePAD)."""
+    extra = width - x.shape[-1]
+    if extra <= 0:
+        return x
+    flat = F.pad(x.reshape(-1, 1, x.shape[-1]), (0, extra), mode="replicate")
+    return flat.reshape(*x.shape[:-1], width)
 
 
 def mask_as_image(mask: Tensor) -> Tensor:

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from tsb.losses.recognition import pad_to_width
 from tsb.models.recognizer import Alphabet, to_grey
 from tsb.pretrained.packages import EASYOCR_G2, PretrainedUnavailable
 
@@ -81,9 +82,7 @@ class EasyOCRRecognizer(nn.Module):
         width = max(1, math.ceil(INPUT_HEIGHT * w / h))
         if (h, w) != (INPUT_HEIGHT, width):
             grey = F.interpolate(grey, size=(INPUT_HEIGHT, width), mode="bilinear", align_corners=False)
-        if width < self.min_width:  # NormalizePAD: repeat the last column
-            grey = torch.cat([grey, grey[..., -1:].expand(-1, -1, -1, self.min_width - width)], dim=-1)
-        return grey.clamp(-1.0, 1.0)
+        return pad_to_width(grey, self.min_width).clamp(-1.0, 1.0)
 
     def forward(self, images: Tensor) -> Tensor:
         x = self.preprocess(images)
