@@ -53,6 +53,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from tsb.data.content import natural_width, render_content
 from tsb.data.crop import Box, box_affine, box_corners, crop_rotated, expand_box
 from tsb.errors import TsbError
+from tsb.published import resolve_checkpoint
 from tsb.utils.image import pil_to_tensor
 
 HEIGHT = 64
@@ -73,6 +74,8 @@ class Edit:
 
     box: Box
     text: str
+    #: remove the word instead (the background branch's output only; ``text`` is ignored)
+    erase: bool = False
 
 
 @dataclass
@@ -114,7 +117,8 @@ def format_box(box: Box) -> str:
 
 
 def load_edits(path: str | Path) -> list[Edit]:
-    """Edits from a JSON file: a list (or ``{"edits": [...]}``) of ``{"box": ..., "text": ...}``."""
+    """Edits from a JSON file: a list (or ``{"edits": [...]}``) of ``{"box": ..., "text": ...}``
+    (or ``{"box": ..., "erase": true}`` to remove a word)."""
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
@@ -130,8 +134,13 @@ def load_edits(path: str | Path) -> list[Edit]:
         )
     edits = []
     for i, item in enumerate(data):
+        if isinstance(item, dict) and "box" in item and item.get("erase") is True and "text" not in item:
+            edits.append(Edit(parse_box(item["box"]), "", erase=True))
+            continue
         if not isinstance(item, dict) or "box" not in item or "text" not in item:
-            raise EditError(f'edit {i} in {p} needs "box" and "text" keys, got {item!r}')
+            raise EditError(
+                f'edit {i} in {p} needs "box" and "text" keys (or "box" and "erase": true), got {item!r}'
+            )
         if not isinstance(item["text"], str):
             raise EditError(f'edit {i} in {p}: "text" must be a string, got {item["text"]!r}')
         edits.append(Edit(parse_box(item["box"]), item["text"]))
@@ -208,7 +217,7 @@ class Editor:
 
     def __init__(
         self,
-        ckpt: str | Path,
+        ckpt: str | Path | None = None,
         device: str | torch.device = "cpu",
         context: float = 0.15,
         feather: float = 0.08,
@@ -223,9 +232,9 @@ class Editor:
         self.device = torch.device(device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise EditError("--device cuda but no CUDA device is available; use --device cpu")
-        task, self.cfg = load_task(str(ckpt), self.device)
+        self.ckpt_path = resolve_checkpoint(ckpt)
+        task, self.cfg = load_task(self.ckpt_path, self.device)
         self.task: Any = task  # a Task with generate(style, content)
-        self.ckpt_path = Path(ckpt)
         self.task.eval()
         self.alphabet, self.alphabet_source = model_alphabet(self.cfg)
         self.context, self.feather, self.blend = float(context), float(feather), blend
@@ -280,23 +289,46 @@ class Editor:
             )
 
     # one word ------------------------------------------------------------------------------------
-    def _generate(self, photo: Image.Image, box: Box, text: str) -> tuple[np.ndarray, np.ndarray, Box, float]:
-        """Generated patch (64, W, 3) float [0, 255], mask (64, W) [0, 1], the grown box, seconds."""
+    def _style(self, photo: Image.Image, box: Box) -> tuple[torch.Tensor, Box, int]:
+        """The style crop (1, 3, 64, W) of ``box`` grown by the context margin, the grown box, W."""
         w, h = box[2], box[3]
         m = self.context * h
         grown = expand_box(box, (w + 2 * m) / w, (h + 2 * m) / h)
         gw, gh = grown[2], grown[3]
         style_w = int(min(MAX_STYLE_WIDTH, max(WIDTH_MULTIPLE, round(HEIGHT * gw / gh))))
         style_img = _crop_local(photo, grown, (style_w, HEIGHT))
+        return pil_to_tensor(style_img, "RGB")[None].to(self.device), grown, style_w
+
+    def _generate(self, photo: Image.Image, box: Box, text: str) -> tuple[np.ndarray, np.ndarray, Box, float]:
+        """Generated patch (64, W, 3) float [0, 255], mask (64, W) [0, 1], the grown box, seconds."""
+        style, grown, style_w = self._style(photo, box)
         width = max(natural_width(text, HEIGHT), _round_up(style_w, WIDTH_MULTIPLE))
         content = render_content(text, HEIGHT, width)[None].to(self.device)
-        style = pil_to_tensor(style_img, "RGB")[None].to(self.device)
         t0 = time.perf_counter()
         with torch.inference_mode():
             out = self.task.generate(style, content)
         image = ((out.image[0].float().clamp(-1, 1) + 1) * 127.5).permute(1, 2, 0).cpu().numpy()
         mask = out.mask[0, 0].float().clamp(0, 1).cpu().numpy()
         return image, mask, grown, time.perf_counter() - t0
+
+    @property
+    def can_erase(self) -> bool:
+        """Whether the model has a background branch (``model=stylebrush_bg``, the published weights)."""
+        return callable(getattr(getattr(self.task, "net", None), "erase", None))
+
+    def _erase(self, photo: Image.Image, box: Box) -> tuple[np.ndarray, np.ndarray, Box, float]:
+        """The box's crop with its word removed, as :meth:`_generate` returns a patch (mask all 0)."""
+        if not self.can_erase:
+            raise EditError(
+                f"--erase needs a model with a background branch (model=stylebrush_bg, the published "
+                f"weights); {self.ckpt_path} has none"
+            )
+        style, grown, _ = self._style(photo, box)
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            bg = self.task.net.erase(style)
+        image = ((bg[0].float().clamp(-1, 1) + 1) * 127.5).permute(1, 2, 0).cpu().numpy()
+        return image, np.zeros(image.shape[:2], np.float32), grown, time.perf_counter() - t0
 
     def _alpha(self, shape: tuple[int, int], grown: Box, box: Box, mask: np.ndarray) -> np.ndarray:
         """Blend weights over the generated patch: 0 in the context margin, a feathered box, the text mask."""
@@ -319,8 +351,10 @@ class Editor:
         mode = working_mode(image)
         rgb = as_rgb(image)
         for e in edits:
-            self.check_text(e.text)
             self.check_box(e.box, rgb.size)
+            if e.erase:
+                continue
+            self.check_text(e.text)
             self.check_fits(e.text, e.box)
         # uint8 for the whole photo; only the window around each box is worked on in float
         base = np.asarray(rgb)
@@ -328,7 +362,10 @@ class Editor:
         infos = []
         for e in edits:
             t0 = time.perf_counter()
-            patch, mask, grown, t_gen = self._generate(rgb, e.box, e.text)
+            if e.erase:
+                patch, mask, grown, t_gen = self._erase(rgb, e.box)
+            else:
+                patch, mask, grown, t_gen = self._generate(rgb, e.box, e.text)
             alpha = self._alpha(mask.shape, grown, e.box, mask)
             used = self._paste(out, patch, alpha, grown, e.box)
             infos.append(
@@ -470,15 +507,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m tsb.edit",
         description="Replace words in a photo with new text in the same style.",
-        epilog='example: python -m tsb.edit --ckpt last.ckpt --image photo.jpg --box 120,40,200,60,5 --text "new words" --out edited.png',
+        epilog='example: python -m tsb.edit --image photo.jpg --box 120,40,200,60,5 --text "new words" --out edited.png',
     )
-    p.add_argument("--ckpt", required=True, help="model checkpoint (RUN/checkpoints/last.ckpt)")
+    p.add_argument(
+        "--ckpt",
+        default=None,
+        help="model checkpoint (RUN/checkpoints/last.ckpt); default: the published weights",
+    )
     p.add_argument("--image", required=True, help="the photo (RGB, RGBA, grey; EXIF rotation is applied)")
     p.add_argument(
         "--box",
         help="X,Y,W,H[,ANGLE]: top-left corner, size, degrees counter-clockwise (write --box=X,... when X is negative)",
     )
     p.add_argument("--text", help="the new text")
+    p.add_argument(
+        "--erase",
+        action="store_true",
+        help="remove the word in --box instead (needs a model with a background branch)",
+    )
     p.add_argument("--edits", help='JSON file: [{"box": "X,Y,W,H[,ANGLE]", "text": "..."}, ...]')
     p.add_argument("--out", required=True, help="where to write the edited image (.png, .jpg)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, ...")
@@ -488,12 +534,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         edits: list[Edit] = load_edits(args.edits) if args.edits else []
-        if (args.box is None) != (args.text is None):
+        if args.erase:
+            if args.box is None or args.text is not None:
+                raise EditError("--erase takes --box (the word to remove) and no --text")
+            edits.append(Edit(parse_box(args.box), "", erase=True))
+        elif (args.box is None) != (args.text is None):
             raise EditError("--box and --text go together: give both (or neither with --edits FILE)")
-        if args.box is not None:
+        elif args.box is not None:
             edits.append(Edit(parse_box(args.box), args.text))
         if not edits:
-            raise EditError("nothing to edit: give --box and --text, or --edits FILE")
+            raise EditError("nothing to edit: give --box and --text (or --box and --erase), or --edits FILE")
         image = open_image(args.image)
         if args.device not in ("cpu",) and not args.device.startswith("cuda"):
             raise EditError(f"--device {args.device!r}: use cpu or cuda[:N]")

@@ -50,6 +50,7 @@ from tsb.errors import CheckpointError, ConfigError, TsbError
 from tsb.metrics.image import IMAGE_METRIC_KEYS, ImageMetrics, match_size
 from tsb.metrics.recognition import RECOGNITION_METRIC_KEYS, RecognitionMetrics
 from tsb.pretrained.packages import PretrainedUnavailable
+from tsb.published import resolve_checkpoint
 from tsb.summary import flatten
 from tsb.utils.image import tensor_to_pil, to_unit
 
@@ -421,8 +422,6 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Run the evaluation described by ``cfg`` (conf/evaluate.yaml); returns the report dict."""
     from tsb.training.checkpoint import load_task
 
-    if cfg.get("ckpt_path") in (None, "", "???"):
-        raise ConfigError("ckpt_path is required: python evaluate.py ckpt_path=RUN/checkpoints/last.ckpt")
     device = resolve_device(str(cfg.get("device", "auto")))
     out_dir = Path(str(cfg.get("output_dir") or cfg.paths.output_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -434,7 +433,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
 
-    loaded, _ = load_task(str(cfg.ckpt_path), device)
+    ckpt = resolve_checkpoint(None if cfg.get("ckpt_path") in (None, "", "???") else str(cfg.ckpt_path))
+    loaded, _ = load_task(ckpt, device)
     task: Any = loaded.eval()  # a Task with generate(style, content)
     unavailable: dict[str, str] = {}
     recognizer: Any = None
@@ -567,7 +567,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         make_grid(grid_rows, headers if paired else headers[:3]).save(out_dir / grid_name)
     _write_samples(out_dir / "samples.tsv", per_sample)
     report: dict[str, Any] = {
-        "checkpoint": str(cfg.ckpt_path),
+        "checkpoint": str(ckpt),
         "mode": mode,
         "data": str(cfg.data.get("root", cfg.data.get("_target_", ""))),
         "num_samples": len(items),

@@ -24,7 +24,11 @@ def test_shards_hold_the_renderer_pairs_whatever_the_worker_count(tmp_path: Path
     ds = small().dataset(5, RENDER_STREAM, "train")
     write_shards(ds, 5, tmp_path / "one", shard_size=2, workers=0)
     write_shards(ds, 5, tmp_path / "two", shard_size=2, workers=2)
-    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["shard_00000.pt", "shard_00001.pt", "shard_00002.pt"]
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == [
+        "shard_00000.pt",
+        "shard_00001.pt",
+        "shard_00002.pt",
+    ]
     one, two = ShardDataset(tmp_path / "one"), ShardDataset(tmp_path / "two")
     assert len(one) == len(two) == 5
     for i in range(5):
@@ -35,7 +39,11 @@ def test_shards_hold_the_renderer_pairs_whatever_the_worker_count(tmp_path: Path
             # uint8 storage: within half a grey level of the rendered floats
             tol = 0.5 / 255 if k in K.MASK_KEYS else 0.5 / 127.5
             assert torch.allclose(a[k].float(), rendered[k].float(), atol=tol + 1e-6), k
-        assert (a[K.TEXT_SRC], a[K.TEXT_TGT], a[K.NAME]) == (rendered[K.TEXT_SRC], rendered[K.TEXT_TGT], rendered[K.NAME])
+        assert (a[K.TEXT_SRC], a[K.TEXT_TGT], a[K.NAME]) == (
+            rendered[K.TEXT_SRC],
+            rendered[K.TEXT_TGT],
+            rendered[K.NAME],
+        )
 
 
 def test_synth_shards_config_trains_resumes_and_splits_ranks(tmp_path: Path) -> None:
@@ -78,3 +86,22 @@ def test_shard_errors_name_the_fix(tmp_path: Path) -> None:
         ShardDataset(tmp_path)
     with pytest.raises(ValueError, match="variable_width"):
         write_shards(small(variable_width=True).dataset(2, RENDER_STREAM, "train"), 2, tmp_path)
+
+
+def test_parallel_shards_do_not_need_a_file_descriptor_per_sample(tmp_path: Path) -> None:
+    """A worker hands a shard over as a few stacked tensors: under an open-file limit far below
+    samples x keys, parallel rendering still works (it died with 'Too many open files' when each
+    sample's tensors crossed the process boundary one by one)."""
+    import subprocess
+    import sys
+
+    code = f"""
+import resource
+from tsb.data.synth import RENDER_STREAM, SynthData, write_shards
+resource.setrlimit(resource.RLIMIT_NOFILE, (96, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+ds = SynthData(seed=5, train_size=100, val_size=4, batch_size=2, height=32, width=64).dataset(60, RENDER_STREAM, "train")
+write_shards(ds, 60, __import__("pathlib").Path({str(tmp_path / "s")!r}), shard_size=30, workers=1)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(ShardDataset(tmp_path / "s")) == 60

@@ -46,13 +46,13 @@ def test_multirun_two_checkpoints_and_summary(tmp_path: Path, paired_root: Path)
 
 
 @pytest.mark.slow  # a subprocess: ~15 s of imports on a busy machine
-def test_missing_ckpt_path_is_one_message(tmp_path: Path) -> None:
+def test_missing_checkpoint_is_one_message(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "evaluate.py", f"hydra.run.dir={tmp_path}"]
+    cmd = [sys.executable, "evaluate.py", f"hydra.run.dir={tmp_path}", f"ckpt_path={tmp_path / 'none.ckpt'}"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 2  # a usage mistake (ConfigError)
+    assert proc.returncode == 1  # a missing file (CheckpointError)
     out = proc.stdout + proc.stderr
-    assert "ckpt_path is required" in out and "Traceback" not in out
+    assert "checkpoint not found" in out and "Traceback" not in out
     full = subprocess.run(
         cmd, cwd=ROOT, env={**env, "HYDRA_FULL_ERROR": "1"}, capture_output=True, text=True, timeout=300
     )

@@ -27,7 +27,10 @@ def test_paired_report_has_every_key_and_numbers(eval_cfg: Callable[..., DictCon
         assert set(vals) == set(METRICS), row
     for row in ("model", "copy_source", "rendered_target"):
         for m in METRICS:  # every column has a number on a fresh install, offline
-            assert on_disk["metrics"][row][m] is not None and math.isfinite(on_disk["metrics"][row][m]), (row, m)
+            assert on_disk["metrics"][row][m] is not None and math.isfinite(on_disk["metrics"][row][m]), (
+                row,
+                m,
+            )
         assert on_disk["metrics"][row]["lpips"] > 0 and on_disk["metrics"][row]["fid"] > 0
     assert "lpips" not in on_disk["unavailable"] and "fid" not in on_disk["unavailable"]
     assert on_disk["metrics"]["ground_truth"]["mse"] is None
@@ -98,7 +101,9 @@ def test_missing_judge_checkpoint_is_explained(eval_cfg: Callable[..., DictConfi
 def test_judge_name_typo_is_one_message(eval_cfg: Callable[..., DictConfig]) -> None:
     from tsb.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"judge='ppcor' is neither a pretrained network \(easyocr, ppocr\)"):
+    with pytest.raises(
+        ConfigError, match=r"judge='ppcor' is neither a pretrained network \(easyocr, ppocr\)"
+    ):
         evaluate(eval_cfg(["metrics=[rec_acc]", "judge=ppcor"]))
 
 
@@ -140,7 +145,7 @@ def test_scene_mode_samples_targets_and_skips_image_metrics(
 
 
 def test_unknown_metric_and_missing_checkpoint_are_clear(
-    eval_cfg: Callable[..., DictConfig], tmp_path: Path
+    eval_cfg: Callable[..., DictConfig], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tsb.errors import TsbError
 
@@ -150,8 +155,10 @@ def test_unknown_metric_and_missing_checkpoint_are_clear(
     cfg.ckpt_path = str(tmp_path / "missing.ckpt")
     with pytest.raises(TsbError, match="checkpoint not found"):
         evaluate(cfg)
-    cfg.ckpt_path = "???"  # as composed when the command line gives none
-    with pytest.raises(TsbError, match="ckpt_path is required"):
+    # none given: the published weights, here a manifest that lists none
+    monkeypatch.setattr("tsb.published.MANIFEST", tmp_path / "manifest.json")
+    cfg.ckpt_path = None
+    with pytest.raises(TsbError, match="no published weights named 'stylebrush_bg'"):
         evaluate(cfg)
 
 

@@ -83,3 +83,34 @@ def make_paired_folder(root: Path, size: tuple[int, int] = (128, 64)) -> Path:
     (root / "i_t.txt").write_text("".join(f"{n} {t}\n" for n, _, t in PAIRS))
     (root / "i_s.txt").write_text("".join(f"{n} {s}\n" for n, s, _ in PAIRS))
     return root
+
+
+TINY_SPLIT = [
+    "net.background.channels=[4,8,8]",
+    "net.layout.channels=[4,8]",
+    "net.layout.hidden=8",
+    "net.text.channels=[4,8,8]",
+    "discriminator=null",
+]
+
+
+def make_split_checkpoint(path: Path, seed: int = 0, ema_shift: float = 0.0) -> Path:
+    """``conf/model/stylebrush_bg.yaml`` with tiny widths; with ``ema_shift`` an EMA copy of ``net``
+    whose weights differ from the live ones by that much (to see which ones a loader takes)."""
+    from tsb.training.checkpoint import save_checkpoint
+
+    torch.manual_seed(seed)
+    model = OmegaConf.load(ROOT / "conf" / "model" / "stylebrush_bg.yaml")
+    model.merge_with_dotlist(TINY_SPLIT)
+    cfg = OmegaConf.create({"model": model, "task_name": "stylebrush_bg"})
+    task = instantiate(cfg.model, loss=None)
+    OmegaConf.resolve(cfg)
+    state: dict[str, object] = {"task": task.state_dict(), "config": OmegaConf.to_yaml(cfg), "step": 7}
+    if ema_shift:
+        state["ema"] = {
+            f"net.{k}": v + ema_shift if v.is_floating_point() else v
+            for k, v in task.net.state_dict().items()
+        }
+        state["ema_names"] = ["net"]
+    save_checkpoint(path, state)
+    return path

@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
-PRESETS = ("stylebrush_small", "stylebrush", "baseline")
+PRESETS = ("stylebrush_small", "stylebrush", "baseline", "stylebrush_bg")
 
 
 def load_model_cfg(name: str, **updates: object) -> DictConfig:

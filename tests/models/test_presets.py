@@ -16,9 +16,15 @@ from tests.models.conftest import PRESETS, build, load_model_cfg
 from tsb.models import summary
 from tsb.models.baseline import UNetBaseline
 from tsb.models.discriminator import Discriminator
+from tsb.models.split import SplitBrushNet
 from tsb.models.stylebrush import StyleBrushNet
 
-EXPECTED_NET = {"stylebrush_small": StyleBrushNet, "stylebrush": StyleBrushNet, "baseline": UNetBaseline}
+EXPECTED_NET = {
+    "stylebrush_small": StyleBrushNet,
+    "stylebrush": StyleBrushNet,
+    "baseline": UNetBaseline,
+    "stylebrush_bg": SplitBrushNet,
+}
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +136,9 @@ def test_paper_preset_runs_and_trains(inputs) -> None:  # type: ignore[no-untype
     assert missing == []
 
 
-def test_quickstart_preset_is_the_small_one_plus_content_skips(cfg_factory: Callable[..., DictConfig]) -> None:
+def test_quickstart_preset_is_the_small_one_plus_content_skips(
+    cfg_factory: Callable[..., DictConfig],
+) -> None:
     """`model=stylebrush_quickstart` (experiment=quickstart's network) = stylebrush_small + skips;
     other model choices get no skips from the default experiment."""
     model = OmegaConf.to_container(cfg_factory(["model=stylebrush_quickstart"]).model, resolve=True)

@@ -351,34 +351,41 @@ def write_paired(ds: SynthDataset, n: int, out: Path) -> None:
     (out / "font.txt").write_text("\n".join(lines_f) + "\n", encoding="utf-8")
 
 
-def _items(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return samples
+def _shard(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """One shard's content from its samples: images and masks stacked as uint8, the rest as lists.
+
+    Used as the loader's ``collate_fn``, so with ``workers`` it runs in the worker and a shard
+    crosses the process boundary as a few large tensors (one file descriptor each), not as
+    thousands of small ones (which exhausts the open-file limit).
+    """
+    shard: dict[str, Any] = {}
+    for k in items[0]:
+        vals = [it[k] for it in items]
+        if k in (*K.IMAGE_KEYS, *K.GREY_KEYS, *K.MASK_KEYS):
+            t = torch.stack(vals)
+            t = (t + 1) * 127.5 if k not in K.MASK_KEYS else t * 255
+            shard[k] = t.round().clamp(0, 255).to(torch.uint8)
+        elif k == K.FONT_ID:
+            shard[k] = torch.stack(vals)
+        else:
+            shard[k] = vals
+    return shard
 
 
 def write_shards(ds: SynthDataset, n: int, out: Path, shard_size: int = 1000, workers: int = 0) -> None:
     """``shard_XXXXX.pt`` files of up to ``shard_size`` samples, uint8 images (see ShardDataset).
 
-    ``workers`` processes render the samples (a DataLoader over the index range); each shard is
-    written atomically (a temporary file, then a rename), so an interrupted run leaves whole shards.
+    ``workers`` processes render the samples (a DataLoader over the index range, each worker
+    building whole shards); each shard is written atomically (a temporary file, then a rename),
+    so an interrupted run leaves whole shards.
     """
     if ds.variable_width:
         raise ConfigError("shards hold fixed-size images: render them with variable_width off (--data synth)")
     out.mkdir(parents=True, exist_ok=True)
     loader = torch.utils.data.DataLoader(
-        torch.utils.data.Subset(ds, range(n)), batch_size=shard_size, num_workers=workers, collate_fn=_items
+        torch.utils.data.Subset(ds, range(n)), batch_size=shard_size, num_workers=workers, collate_fn=_shard
     )
-    for number, items in enumerate(loader):
-        shard: dict[str, Any] = {}
-        for k in items[0]:
-            vals = [it[k] for it in items]
-            if k in (*K.IMAGE_KEYS, *K.GREY_KEYS, *K.MASK_KEYS):
-                t = torch.stack(vals)
-                t = (t + 1) * 127.5 if k not in K.MASK_KEYS else t * 255
-                shard[k] = t.round().clamp(0, 255).to(torch.uint8)
-            elif k == K.FONT_ID:
-                shard[k] = torch.stack(vals)
-            else:
-                shard[k] = vals
+    for number, shard in enumerate(loader):
         path = out / f"shard_{number:05d}.pt"
         tmp = path.with_suffix(".pt.tmp")
         torch.save(shard, tmp)

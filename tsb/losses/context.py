@@ -34,6 +34,10 @@ class GeneratorOutputLike(Protocol):
     image: Tensor
     mask: Tensor
     masks: list[Tensor]
+    # split designs only (tsb.models.split), else None
+    background: Tensor | None
+    foreground: Tensor | None
+    layout: Tensor | None
 
 
 class StyleNet(Protocol):

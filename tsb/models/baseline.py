@@ -23,23 +23,8 @@ from torch import Tensor, nn
 
 from tsb.errors import ConfigError
 from tsb.models.generator import GeneratorOutput
-from tsb.models.resnet import make_norm
 from tsb.models.stylebrush import StyleCode, broadcast_style
-
-
-class _ConvBlock(nn.Sequential):
-    """(3x3 conv - norm - ReLU) x 2, the first conv optionally with stride 2."""
-
-    def __init__(self, cin: int, cout: int, stride: int, norm: str) -> None:
-        bias = norm == "none"
-        super().__init__(
-            nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=bias),
-            make_norm(norm, cout),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(cout, cout, 3, padding=1, bias=bias),
-            make_norm(norm, cout),
-            nn.ReLU(inplace=True),
-        )
+from tsb.models.unet import ConvBlock as _ConvBlock
 
 
 class UNetBaseline(nn.Module):

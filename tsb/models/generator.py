@@ -42,11 +42,17 @@ class GeneratorOutput:
     image: (B, 3, 64, W) float, [-1, 1] by training (linear output, no tanh; clamp for display).
     mask: (B, 1, 64, W) in [0, 1], the final-scale foreground (text) mask.
     masks: per-scale masks, coarse to fine, ``masks[-1] is mask``; scale k has height 4 * 2**k.
+    background / foreground / layout: only from split designs, else None.
     """
 
     image: Tensor
     mask: Tensor
     masks: list[Tensor]
+    #: split designs (``tsb.models.split``): the erased background (B, 3, 64, W), the text layer
+    #: (B, 3, 64, W) that ``mask`` composes over it, and the content's ink moved into place (B, 1, 64, W)
+    background: Tensor | None = None
+    foreground: Tensor | None = None
+    layout: Tensor | None = None
 
 
 class Generator(nn.Module):

@@ -130,8 +130,9 @@ class StyleBrushTask(Task):
 
     @torch.no_grad()
     def validation_step(self, batch: Batch) -> dict[str, Tensor]:
-        """``l1`` / ``mse`` / ``psnr`` (on [0,1]) against ``target``, ``mask_l1``, ``recon_l1`` where
-        the batch allows (the trainer logs them as ``val/<name>``)."""
+        """``l1`` / ``mse`` / ``psnr`` (on [0,1]) against ``target`` (and ``copy_psnr``, the PSNR of
+        the style image itself, the row to beat), ``mask_l1``, ``recon_l1`` where the batch allows
+        (the trainer logs them as ``val/<name>``)."""
         style: Tensor = batch["style"]  # type: ignore[assignment]
         out = self.generate(style, batch["content_tgt"])  # type: ignore[arg-type]
         metrics: dict[str, Tensor] = {}
@@ -141,6 +142,9 @@ class StyleBrushTask(Task):
             mse = (to_unit(out.image.float()) - to_unit(target.float())).square().flatten(1).mean(1)
             metrics["mse"] = mse.mean()
             metrics["psnr"] = (10 * torch.log10(1.0 / mse.clamp_min(1e-10))).mean()
+            if style.shape == target.shape:  # the trivial row a result must beat: copy the source
+                copy = (to_unit(style.float()) - to_unit(target.float())).square().flatten(1).mean(1)
+                metrics["copy_psnr"] = (10 * torch.log10(1.0 / copy.clamp_min(1e-10))).mean()
         mask_tgt = batch.get("mask_tgt")
         if isinstance(mask_tgt, Tensor):
             metrics["mask_l1"] = (out.mask.float() - mask_tgt.float()).abs().mean()

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The split design's ablation at equal budget (docs/models.md): each row trains STEPS steps from the
+# same shards with the same optimizer and schedule, then evaluate.py measures it on the fixed
+# held-out benchmark and tsb.summary gathers one table. From the repository root, after the shards
+# of experiment=stylebrush_bg (docs/training.md) and the benchmark
+#   python -m tsb.data.synth render --n 200 --split heldout --seed 0 --out data_cache/bench_heldout200
+# exist:
+#   bash benchmarks/split_ablation.sh [OUT_DIR]      # default outputs/ablation_split
+# Environment: STEPS (default 400), ROWS (a subset of the row names below, default all).
+# Rows:
+#   split          model=stylebrush_bg loss=split (everything)
+#   no_layout      without the spatial transformer (the content ink stays where it was rendered)
+#   no_bg_loss     without the background L1 (the background branch learns only from the image terms)
+#   no_layout_loss without the layout term (the transformer learns only from the image terms)
+#   paper_gen      the paper's generator (model=stylebrush_quickstart: style code + StyleGAN2 G,
+#                  content skips) with its pixel losses (loss=quickstart), same data and budget
+set -euo pipefail
+out=${1:-outputs/ablation_split}
+steps=${STEPS:-400}
+rows=${ROWS:-"split no_layout no_bg_loss no_layout_loss paper_gen"}
+bench=${BENCH:-data_cache/bench_heldout200}
+common=(experiment=stylebrush_bg "trainer.max_steps=$steps" trainer.val_every_n_steps=$steps
+        trainer.checkpoint_every_n_steps=$steps trainer.progress_bar=false)
+declare -A extra=(
+  [split]=""
+  [no_layout]="model.net.layout=null ~loss.layout"
+  [no_bg_loss]="loss.background.weight=0"
+  [no_layout_loss]="loss.layout.weight=0"
+  [paper_gen]="model=stylebrush_quickstart loss=quickstart ~model.net.background ~model.net.text"
+)
+for row in $rows; do
+  run="$out/$row"
+  if [ ! -f "$run/checkpoints/last.ckpt" ] || [ ! -f "$run/summary.json" ]; then
+    # shellcheck disable=SC2086
+    python train.py "${common[@]}" ${extra[$row]} "hydra.run.dir=$run" > "$out.$row.log" 2>&1
+  fi
+  python evaluate.py "ckpt_path=$run/checkpoints/last.ckpt" data=paired "data.root=$bench" \
+    "metrics=[mse,psnr,ssim,lpips,rec_acc,ned]" save_images=false progress=false \
+    "hydra.run.dir=$out/eval/$row" > "$out.eval.$row.log" 2>&1
+done
+python -m tsb.summary "$out/eval" --columns 'metrics/model/*' 'metrics/copy_source/psnr' --sort model/psnr --desc

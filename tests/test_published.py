@@ -1,0 +1,135 @@
+"""Published weights: written by `python -m tsb.publish`, hash-checked on load, used by default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.evaluation.tiny import make_split_checkpoint
+from tsb import published
+from tsb.errors import CheckpointError
+from tsb.publish import main as publish_main
+from tsb.publish import publish
+from tsb.training.checkpoint import load_checkpoint, load_task
+
+REPORT = {
+    "data": "data_cache/bench",
+    "num_samples": 3,
+    "mode": "paired",
+    "judge": "ppocr",
+    "device": "cpu",
+    "rows": {"model": "model", "copy_source": "copy the source"},
+    "metrics": {
+        "model": {
+            "mse": 0.01,
+            "psnr": 20.5,
+            "ssim": 0.8,
+            "lpips": 0.1,
+            "fid": 30.0,
+            "rec_acc": 90.0,
+            "ned": 0.05,
+        },
+        "copy_source": {
+            "mse": 0.04,
+            "psnr": 14.7,
+            "ssim": 0.65,
+            "lpips": 0.26,
+            "fid": 53.4,
+            "rec_acc": 0.0,
+            "ned": 0.93,
+        },
+    },
+}
+
+
+@pytest.fixture
+def weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A run checkpoint with EMA weights, published into a temporary weights folder."""
+    run = tmp_path / "run"
+    ckpt = make_split_checkpoint(run / "checkpoints" / "last.ckpt", ema_shift=0.01)
+    (run / ".hydra").mkdir()
+    (run / ".hydra" / "overrides.yaml").write_text("- experiment=stylebrush_bg\n")
+    (run / "summary.json").write_text(json.dumps({"wall_s": 600.0}))
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps(REPORT))
+    wdir = tmp_path / "weights"
+    monkeypatch.setattr(published, "MANIFEST", wdir / "manifest.json")
+    published._verified.clear()
+    card = tmp_path / "model_card.md"
+    publish(ckpt, report, "tiny", weights_dir=wdir, card=card)
+    return ckpt, card
+
+
+def test_published_file_is_the_ema_network_only(weights: tuple[Path, Path]) -> None:
+    ckpt, _ = weights
+    path = published.published_checkpoint("tiny")
+    state = load_checkpoint(path)
+    assert all(k.startswith("net.") for k in state["task"]) and not state.get("ema")
+    assert "optimizers" not in state and "rng" not in state
+    pub, _ = load_task(path)
+    ema, _ = load_task(ckpt, use_ema=True)
+    live, _ = load_task(ckpt, use_ema=False)
+    style, content = torch.rand(1, 3, 64, 64) * 2 - 1, torch.ones(1, 1, 64, 64)
+    with torch.no_grad():
+        a, b, c = (
+            pub.generate(style, content).image,
+            ema.generate(style, content).image,
+            live.generate(style, content).image,
+        )
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+def test_manifest_and_card_describe_the_run(weights: tuple[Path, Path]) -> None:
+    _, card = weights
+    entry = published.read_manifest()["tiny"]
+    assert entry["steps"] == 7 and entry["wall_s"] == 600.0
+    assert entry["command"] == "python train.py experiment=stylebrush_bg"
+    assert entry["target"] == "tsb.models.split.SplitBrushNet"
+    text = card.read_text()
+    assert entry["sha256"] in text and "python train.py experiment=stylebrush_bg" in text
+    assert "| copy the source | 0.0400 | 14.70 |" in text and "| model | 0.0100 | 20.50 |" in text
+
+
+def test_a_changed_file_is_refused(weights: tuple[Path, Path]) -> None:
+    path = published.published_checkpoint("tiny")
+    published._verified.clear()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="not the published file"):
+        published.published_checkpoint("tiny")
+    path.write_text("version https://git-lfs.github.com/spec/v1\n")
+    with pytest.raises(CheckpointError, match="Git LFS pointer"):
+        published.published_checkpoint("tiny")
+    path.unlink()
+    with pytest.raises(CheckpointError, match="missing"):
+        published.published_checkpoint("tiny")
+
+
+def test_unknown_name_lists_what_is_published(weights: tuple[Path, Path]) -> None:
+    with pytest.raises(CheckpointError, match=r"published: tiny"):
+        published.published_checkpoint("nope")
+    assert published.resolve_checkpoint("some/run.ckpt") == Path("some/run.ckpt")
+    assert published.resolve_checkpoint("published:tiny") == published.published_checkpoint("tiny")
+
+
+def test_publish_command_reports_a_bad_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert publish_main([str(tmp_path / "none.ckpt"), "--no-card"]) == 1
+    err = capsys.readouterr().err
+    assert "checkpoint not found" in err and "Traceback" not in err
+
+
+def test_the_repository_default_is_published_and_loads() -> None:
+    """The shipped weights: in the manifest, within the size limit, the split design, hash intact."""
+    entries = published.read_manifest(published.WEIGHTS_DIR / "manifest.json")
+    if published.DEFAULT not in entries:
+        pytest.skip("no published weights in this checkout yet")
+    entry = entries[published.DEFAULT]
+    assert entry["bytes"] <= 25 * 1024 * 1024
+    path = published.published_checkpoint(published.DEFAULT, published.WEIGHTS_DIR / "manifest.json")
+    task, _ = load_task(path)
+    assert type(task.net).__name__ == "SplitBrushNet"

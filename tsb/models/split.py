@@ -1,0 +1,93 @@
+"""SplitBrushNet: the split design (``model=stylebrush_bg``): erase, place, restyle, compose.
+
+The paper's generator draws the whole crop, background included, from a style vector; at CPU
+budgets that smears the background, and copying the source image scores better. SRNet and
+MOSTEL split the job, and so does this network:
+
+1. **background** (:class:`~tsb.models.background.BackgroundNet`): the style crop with its word
+   erased, supervised by the renderer's clean background;
+2. **layout** (:class:`~tsb.models.layout.TextLayout`): an affine warp that moves the content
+   rendering's ink to the source word's place, height and angle;
+3. **text** (:class:`~tsb.models.unet.UNet`) on [placed ink, style, background]: a mask logit (a
+   residual on the placed ink, so the letters are sharp from the first step) and the text colour
+   layer ``foreground``;
+4. **fusion**: ``image = mask * foreground + (1 - mask) * background``.
+
+Same interface as :class:`~tsb.models.stylebrush.StyleBrushNet`, so the task, losses, evaluation
+and editing need no change: ``encode_style(style)`` returns the style image (the branches work
+pixel-aligned, in the content's frame) and ``synthesize(style, content)`` does the rest. The
+output's ``background``, ``foreground`` and ``layout`` feed the split design's own loss terms.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from tsb.errors import ConfigError
+from tsb.models.background import BackgroundNet
+from tsb.models.generator import GeneratorOutput
+from tsb.models.layout import TextLayout, warp
+from tsb.models.stylebrush import StyleCode, broadcast_style
+from tsb.models.unet import UNet
+
+
+class SplitBrushNet(nn.Module):
+    """Background branch + layout + text branch + fusion: ``forward(style, content) -> GeneratorOutput``.
+
+    Args:
+        background: the text eraser.
+        layout: the localisation network, or None to use the content rendering where it is.
+        text: U-Net with 1 + 3 + 3 inputs (placed ink, style, background) and 4 outputs
+            (mask logit, text RGB).
+        ink_gain: initial scale of the placed ink in the mask logit (learned).
+    """
+
+    def __init__(
+        self, background: BackgroundNet, text: UNet, layout: TextLayout | None = None, ink_gain: float = 4.0
+    ) -> None:
+        super().__init__()
+        if text.in_channels != 7 or text.out_channels != 4:
+            raise ConfigError(
+                f"the text branch takes 7 channels (placed ink, style, background) and gives 4 (mask logit, RGB); "
+                f"got net.text.in_channels={text.in_channels}, net.text.out_channels={text.out_channels}"
+            )
+        self.background = background
+        self.layout = layout
+        self.text = text
+        self.ink_gain = nn.Parameter(torch.tensor(float(ink_gain)))
+
+    def encode_style(self, style: Tensor) -> StyleCode:
+        """The split design has no style vector: its "code" is the style image (B, 3, H, W) itself."""
+        if style.ndim != 4 or style.shape[1] != 3:
+            raise ConfigError(f"style image must be (B, 3, H, W); got {tuple(style.shape)}")
+        return style
+
+    def erase(self, style: Tensor) -> Tensor:
+        """The style crop with its text removed (B, 3, H, W) (``tsb.edit --erase``)."""
+        return self.background(self.encode_style(style))
+
+    def synthesize(self, style_code: StyleCode, content: Tensor) -> GeneratorOutput:
+        if content.ndim != 4 or content.shape[1] != 1:
+            raise ConfigError(f"content image must be (B, 1, 64, W); got shape {tuple(content.shape)}")
+        style = broadcast_style(self.encode_style(style_code), content.shape[0]).to(dtype=content.dtype)
+        if style.shape[-2:] != content.shape[-2:]:
+            style = F.interpolate(
+                style, size=content.shape[-2:], mode="bilinear", align_corners=False, antialias=True
+            )
+        background = self.background(style)
+        ink = (1 - content) / 2  # the content is black (-1) text on white (1)
+        if self.layout is not None:
+            ink = warp(ink, self.layout(style, background))
+        out = self.text(torch.cat([ink * 2 - 1, style, background], dim=1))
+        logit = out[:, :1] + self.ink_gain * (ink * 2 - 1)
+        mask = torch.sigmoid(logit)
+        foreground = out[:, 1:]
+        image = mask * foreground + (1 - mask) * background
+        return GeneratorOutput(
+            image=image, mask=mask, masks=[mask], background=background, foreground=foreground, layout=ink
+        )
+
+    def forward(self, style: Tensor, content: Tensor) -> GeneratorOutput:
+        return self.synthesize(self.encode_style(style), content)

@@ -1,0 +1,213 @@
+"""Publish a trained run: inference weights into ``tsb/weights/``, the manifest, the model card.
+
+``python -m tsb.publish RUN/checkpoints/last.ckpt --report EVAL/report.json [--name stylebrush_bg]``
+
+1. loads the checkpoint as evaluation does (allow-listed config, ``weights_only``), with its EMA
+   weights applied;
+2. writes ``tsb/weights/<name>.ckpt``: the model config (no discriminator) and the generator
+   network's weights only, float32 — what ``tsb.edit`` and ``evaluate.py`` need, nothing more;
+3. records its SHA-256, size, the run's steps, wall time and command in ``tsb/weights/manifest.json``;
+4. writes ``docs/model_card.md`` from that entry and the evaluation report (``evaluate.py``'s
+   ``report.json`` on the held-out benchmark), copy-source and standard-font rows included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from tsb.data.remote import file_digest
+from tsb.errors import TsbError
+from tsb.published import DEFAULT, MANIFEST, WEIGHTS_DIR, read_manifest
+from tsb.training.checkpoint import load_checkpoint, load_task, save_checkpoint
+
+#: the largest file the repository takes (docs: published weights <= 25 MB)
+MAX_BYTES = 25 * 1024 * 1024
+ROOT = Path(__file__).resolve().parents[1]
+CARD = ROOT / "docs" / "model_card.md"
+
+
+def _run_dir(ckpt: Path) -> Path:
+    return ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
+
+
+def _command(run: Path) -> str:
+    overrides = run / ".hydra" / "overrides.yaml"
+    if not overrides.is_file():
+        return "(unknown: the run folder has no .hydra/overrides.yaml)"
+    items = OmegaConf.load(overrides)
+    return " ".join(["python train.py", *(str(o) for o in items)])  # type: ignore[union-attr]
+
+
+def _wall_s(run: Path) -> float | None:
+    summary = run / "summary.json"
+    if summary.is_file():
+        value = json.loads(summary.read_text(encoding="utf-8")).get("wall_s")
+        return float(value) if value is not None else None
+    return None
+
+
+def export_weights(ckpt: Path, out: Path) -> dict[str, Any]:
+    """Write the inference-only checkpoint; returns what the manifest records of the run."""
+    state = load_checkpoint(ckpt)
+    task, cfg = load_task(ckpt, "cpu", use_ema=True)
+    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+    assert isinstance(model_cfg, dict)
+    model_cfg["discriminator"] = None
+    net_state = {f"net.{k}": v.detach().cpu().clone() for k, v in task.get_submodule("net").state_dict().items()}
+    save_checkpoint(
+        out,
+        {
+            "task": net_state,
+            "ema": None,
+            "ema_names": [],
+            "step": int(state.get("step", 0)),
+            "config": OmegaConf.to_yaml(
+                OmegaConf.create({"model": model_cfg, "task_name": cfg.get("task_name")})
+            ),
+        },
+    )
+    run = _run_dir(ckpt)
+    return {
+        "steps": int(state.get("step", 0)),
+        "wall_s": _wall_s(run),
+        "command": _command(run),
+        "parameters": sum(v.numel() for v in net_state.values() if v.is_floating_point()),
+        "data": OmegaConf.to_container(cfg.data, resolve=True) if "data" in cfg else None,
+    }
+
+
+def _fmt(v: Any, digits: int) -> str:
+    return "n/a" if v is None else f"{float(v):.{digits}f}"
+
+
+def model_card(name: str, entry: dict[str, Any], report: dict[str, Any] | None) -> str:
+    """The model card (markdown) of published weights ``name``."""
+    wall = entry.get("wall_s")
+    lines = [
+        f"# Model card: `{name}` (published weights)",
+        "",
+        "Written by `python -m tsb.publish` from the training run and its evaluation report; do not edit by hand.",
+        "",
+        "## What it is",
+        f"- file: `tsb/weights/{entry['file']}`, {entry['bytes'] / 1e6:.1f} MB, sha256 `{entry['sha256']}` "
+        "(checked on every load)",
+        f"- network: `{entry.get('target')}`, {entry.get('parameters', 0) / 1e6:.2f} M parameters, EMA weights, float32",
+        "- used by `python -m tsb.edit` and `python evaluate.py` when no checkpoint is given",
+        "",
+        "## How it was trained",
+        f"- command: `{entry.get('command')}`",
+        f"- steps: {entry.get('steps')}, wall time: "
+        + (f"{wall / 60:.1f} min" if isinstance(wall, (int, float)) else "n/a")
+        + f" on {entry.get('machine', 'n/a')}",
+    ]
+    data = entry.get("data") or {}
+    if data:
+        lines.append(
+            "- data: `"
+            + str(data.get("_target_"))
+            + "`"
+            + (f" from `{data.get('root')}`" if data.get("root") else "")
+            + " (synthetic pairs rendered by `python -m tsb.data.synth`, training fonts only; docs/data.md)"
+        )
+    lines += [f"- published: {entry.get('published')}", ""]
+    if report:
+        m = report.get("metrics", {})
+        rows = report.get("rows", {})
+        lines += [
+            "## Measured",
+            f"`python evaluate.py` on `{report.get('data')}` ({report.get('num_samples')} pairs, {report.get('mode')} "
+            f"mode, judge `{report.get('judge')}`, {report.get('device')}):",
+            "",
+            "| row | MSE ↓ | PSNR (dB) ↑ | SSIM ↑ | LPIPS ↓ | FID ↓ | judge acc. (%) ↑ | NED ↓ |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for key, label in rows.items():
+            r = m.get(key, {})
+            lines.append(
+                f"| {label} | {_fmt(r.get('mse'), 4)} | {_fmt(r.get('psnr'), 2)} | {_fmt(r.get('ssim'), 3)} | "
+                f"{_fmt(r.get('lpips'), 3)} | {_fmt(r.get('fid'), 1)} | {_fmt(r.get('rec_acc'), 1)} | {_fmt(r.get('ned'), 3)} |"
+            )
+        lines.append("")
+    lines += [
+        "## Known limits",
+        "- Trained on synthetic words only (Latin alphabet, the fonts of `tsb.data.fonts` train split, 64x256 crops);",
+        "  real photos are out of its training distribution (README grid).",
+        "- The letters keep much of the content font's shapes: the typeface is the part of the style it",
+        "  transfers least (docs/models.md); colour, size, placement and background are what it does well.",
+        "- One word per box; long strings in a short box are squeezed.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def publish(
+    ckpt: str | Path,
+    report: str | Path | None = None,
+    name: str = DEFAULT,
+    weights_dir: Path = WEIGHTS_DIR,
+    card: Path | None = CARD,
+    machine: str = "2 CPU cores",
+) -> dict[str, Any]:
+    ckpt = Path(ckpt)
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    out = weights_dir / f"{name}.ckpt"
+    info = export_weights(ckpt, out)
+    size = out.stat().st_size
+    if size > MAX_BYTES:
+        out.unlink()
+        raise TsbError(
+            f"{out} would be {size / 1e6:.1f} MB, over the {MAX_BYTES / 1e6:.0f} MB the repository takes"
+        )
+    state = load_checkpoint(out)
+    target = OmegaConf.create(state["config"]).model.net._target_
+    entry = {
+        "file": out.name,
+        "sha256": file_digest(out, "sha256"),
+        "bytes": size,
+        "target": str(target),
+        "machine": machine,
+        "published": _dt.date.today().isoformat(),
+        **info,
+    }
+    manifest_path = weights_dir / MANIFEST.name
+    entries = read_manifest(manifest_path)
+    entries[name] = entry
+    manifest_path.write_text(json.dumps({"weights": entries}, indent=2) + "\n", encoding="utf-8")
+    if card is not None:
+        rep = json.loads(Path(report).read_text(encoding="utf-8")) if report else None
+        card.parent.mkdir(parents=True, exist_ok=True)
+        card.write_text(model_card(name, entry, rep), encoding="utf-8")
+    return entry
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tsb.publish", description=__doc__.splitlines()[0])
+    p.add_argument("ckpt", help="the run's checkpoint (RUN/checkpoints/last.ckpt)")
+    p.add_argument("--report", help="evaluate.py's report.json of this checkpoint (for the model card)")
+    p.add_argument("--name", default=DEFAULT, help=f"name of the published weights (default {DEFAULT})")
+    p.add_argument("--machine", default="2 CPU cores", help="what it was trained on, for the card")
+    p.add_argument("--no-card", action="store_true", help="do not write docs/model_card.md")
+    args = p.parse_args(argv)
+    try:
+        entry = publish(
+            args.ckpt, args.report, args.name, card=None if args.no_card else CARD, machine=args.machine
+        )
+    except TsbError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(
+        f"published {args.name}: tsb/weights/{entry['file']} ({entry['bytes'] / 1e6:.1f} MB, sha256 {entry['sha256']})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
