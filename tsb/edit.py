@@ -1,5 +1,7 @@
-"""Edit the text in one's own photo: ``python -m tsb.edit --ckpt CKPT --image photo.jpg
---box X,Y,W,H[,ANGLE] --text "new words" --out edited.png``.
+"""Edit the text in one's own photo: ``python -m tsb.edit --image photo.jpg
+--box X,Y,W,H[,ANGLE] --text "new words" --out edited.png`` (the published weights,
+``tsb/weights/``, docs/model_card.md; ``--ckpt CKPT`` for a run of your own), or remove a word:
+``--box ... --erase`` (the background branch of ``model=stylebrush_bg``).
 
 Boxes: ``X,Y`` is the top-left corner of the *unrotated* box, ``W,H`` its size in pixels, and the
 box turns about its centre by ``ANGLE`` degrees counter-clockwise as seen on screen (IMGUR5K's
@@ -38,6 +40,7 @@ import argparse
 import json
 import math
 import os
+import string
 import sys
 import time
 from collections.abc import Sequence
@@ -52,6 +55,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from tsb.data.content import natural_width, render_content
 from tsb.data.crop import Box, box_affine, box_corners, crop_rotated, expand_box
+from tsb.detect import Word
 from tsb.errors import TsbError
 from tsb.published import resolve_checkpoint
 from tsb.utils.image import pil_to_tensor
@@ -503,6 +507,59 @@ def save_image(img: Image.Image, path: str | Path) -> Path:
     return p
 
 
+def _normal(text: str, exact: bool) -> str:
+    return text if exact else text.strip(string.punctuation + " ").casefold()
+
+
+def word_edits(words: Sequence[Word], replace: Sequence[str], erase: str | None, exact: bool = False) -> list[Edit]:
+    """The edits that ``--replace OLD=NEW`` and ``--erase WORD`` ask for on the detected ``words``.
+
+    A word is matched as read, case-insensitive and without surrounding punctuation unless
+    ``exact``; a request that matches nothing is one error listing what was found.
+    """
+    requests: list[tuple[str, str | None]] = []
+    for item in replace:
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise EditError(f"--replace {item!r}: write OLD=NEW, e.g. --replace SALE=OPEN")
+        requests.append((old, new))
+    if erase is not None:
+        requests.append((erase, None))
+    edits = []
+    for old, new in requests:
+        hits = [w for w in words if _normal(w.text, exact) == _normal(old, exact)]
+        if not hits:
+            found = ", ".join(repr(w.text) for w in words[:30]) + (" ..." if len(words) > 30 else "")
+            raise EditError(
+                f"no word reads {old!r} in the photo (found: {found or 'no words'}); "
+                "check the spelling (--list shows what was read)"
+            )
+        edits += [Edit(w.box, "", erase=True) if new is None else Edit(w.box, new) for w in hits]
+    return edits
+
+
+def print_words(words: Sequence[Word]) -> None:
+    if not words:
+        print("no words found")
+    for i, w in enumerate(words, start=1):
+        box = tuple(round(v, 1) for v in w.box)
+        print(f"{i:3d}  {w.text!r:24}  confidence {w.score:.2f}  --box={format_box(box)}")  # type: ignore[arg-type]
+
+
+def preview(image: Image.Image, words: Sequence[Word]) -> Image.Image:
+    """The photo with each word's box drawn and numbered as ``--list`` prints them."""
+    from PIL import ImageDraw
+
+    out = as_rgb(image).copy()
+    draw = ImageDraw.Draw(out)
+    for i, w in enumerate(words, start=1):
+        corners = [tuple(map(float, c)) for c in box_corners(w.box)]
+        draw.polygon(corners, outline=(255, 0, 0), width=2)
+        x, y = corners[0]
+        draw.text((x + 2, max(0.0, y - 12)), str(i), fill=(255, 0, 0))
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m tsb.edit",
@@ -522,11 +579,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--text", help="the new text")
     p.add_argument(
         "--erase",
-        action="store_true",
-        help="remove the word in --box instead (needs a model with a background branch)",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="WORD",
+        help="remove a word instead: the one in --box, or every detected word that reads WORD "
+        "(needs a model with a background branch, as the published weights have)",
     )
+    p.add_argument("--list", action="store_true", help="print the words found in the photo (text, confidence, --box)")
+    p.add_argument("--preview", help="with --list: write the photo with numbered word boxes here")
+    p.add_argument(
+        "--replace",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="replace every detected word that reads OLD by NEW (repeatable; case-insensitive unless --exact)",
+    )
+    p.add_argument("--exact", action="store_true", help="--replace / --erase WORD match case and punctuation exactly")
     p.add_argument("--edits", help='JSON file: [{"box": "X,Y,W,H[,ANGLE]", "text": "..."}, ...]')
-    p.add_argument("--out", required=True, help="where to write the edited image (.png, .jpg)")
+    p.add_argument("--out", help="where to write the edited image (.png, .jpg); not needed for --list alone")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, ...")
     p.add_argument("--blend", default="alpha", choices=["alpha", "poisson"], help="paste-back blending")
     p.add_argument("--context", type=float, default=0.15, help="style context around the box, x box height")
@@ -534,17 +605,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         edits: list[Edit] = load_edits(args.edits) if args.edits else []
-        if args.erase:
+        by_box = args.erase is True
+        if by_box:
             if args.box is None or args.text is not None:
-                raise EditError("--erase takes --box (the word to remove) and no --text")
+                raise EditError("--erase takes --box (the word to remove) and no --text; or --erase WORD")
             edits.append(Edit(parse_box(args.box), "", erase=True))
         elif (args.box is None) != (args.text is None):
             raise EditError("--box and --text go together: give both (or neither with --edits FILE)")
         elif args.box is not None:
             edits.append(Edit(parse_box(args.box), args.text))
-        if not edits:
-            raise EditError("nothing to edit: give --box and --text (or --box and --erase), or --edits FILE")
+        if args.preview and not args.list:
+            raise EditError("--preview goes with --list")
         image = open_image(args.image)
+        words = None
+        if args.list or args.replace or isinstance(args.erase, str):
+            from tsb.detect import find_words
+
+            t0 = time.perf_counter()
+            words = find_words(image)
+            t_detect = time.perf_counter() - t0
+            if args.verbose:
+                print(f"found {len(words)} words in {t_detect:.2f} s")
+        if args.list:
+            assert words is not None
+            print_words(words)
+            if args.preview:
+                save_image(preview(image, words), args.preview)
+                print(f"wrote {args.preview}")
+        if words is not None:
+            edits += word_edits(words, args.replace, args.erase if isinstance(args.erase, str) else None, args.exact)
+        if not edits:
+            if args.list:
+                return 0
+            raise EditError(
+                "nothing to edit: give --box and --text, --replace OLD=NEW, --erase (WORD, or with --box), "
+                "or --edits FILE"
+            )
+        if not args.out:
+            raise EditError("give --out: where to write the edited image")
         if args.device not in ("cpu",) and not args.device.startswith("cuda"):
             raise EditError(f"--device {args.device!r}: use cpu or cuda[:N]")
         t0 = time.perf_counter()

@@ -50,7 +50,7 @@ from tsb.errors import CheckpointError, ConfigError, TsbError
 from tsb.metrics.image import IMAGE_METRIC_KEYS, ImageMetrics, match_size
 from tsb.metrics.recognition import RECOGNITION_METRIC_KEYS, RecognitionMetrics
 from tsb.pretrained.packages import PretrainedUnavailable
-from tsb.published import resolve_checkpoint
+from tsb.published import display_path, resolve_checkpoint
 from tsb.summary import flatten
 from tsb.utils.image import tensor_to_pil, to_unit
 
@@ -567,7 +567,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         make_grid(grid_rows, headers if paired else headers[:3]).save(out_dir / grid_name)
     _write_samples(out_dir / "samples.tsv", per_sample)
     report: dict[str, Any] = {
-        "checkpoint": str(ckpt),
+        "checkpoint": str(cfg.ckpt_path) if cfg.get("ckpt_path") not in (None, "", "???") else display_path(ckpt),
         "mode": mode,
         "data": str(cfg.data.get("root", cfg.data.get("_target_", ""))),
         "num_samples": len(items),

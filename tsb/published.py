@@ -79,6 +79,14 @@ def published_checkpoint(name: str = DEFAULT, manifest: Path | None = None) -> P
     return path
 
 
+def display_path(path: Path) -> str:
+    """``path`` relative to the repository when it is inside it (for reports), else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(WEIGHTS_DIR.parents[1]))
+    except ValueError:
+        return str(path)
+
+
 def resolve_checkpoint(ckpt: str | Path | None) -> Path:
     """``ckpt`` itself, or the default published weights when it is None / empty / ``published``."""
     if ckpt in (None, "", "published"):

@@ -9,6 +9,8 @@ background; a network without a background branch is a configuration error.
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from tsb.errors import ConfigError
@@ -36,3 +38,24 @@ class BackgroundL1(LossTerm):
                 "drop the term (~loss.background) for this model"
             )
         return masked_l1(pred, truth, ctx.get("mask_src"), self.fg_weight, self.bg_weight)
+
+
+class SourceMaskBCE(LossTerm):
+    """Binary cross entropy between the eraser's mask of the old word and ``mask_src``.
+
+    The layout places the new word on this mask's moments, and it shows the eraser where to
+    work. Skipped on batches without ``mask_src``.
+    """
+
+    def forward(self, ctx: LossContext) -> Tensor | None:
+        truth = ctx.get("mask_src")
+        if truth is None:
+            return None
+        pred = ctx.fake.source_mask
+        if pred is None:
+            raise ConfigError(
+                "loss.source_mask needs a network with a background branch (model=stylebrush_bg); "
+                "drop the term (~loss.source_mask) for this model"
+            )
+        with torch.autocast(device_type=pred.device.type, enabled=False):
+            return F.binary_cross_entropy(pred.float().clamp(1e-6, 1 - 1e-6), truth.float().clamp(0, 1))

@@ -38,6 +38,7 @@ class GeneratorOutputLike(Protocol):
     background: Tensor | None
     foreground: Tensor | None
     layout: Tensor | None
+    source_mask: Tensor | None
 
 
 class StyleNet(Protocol):

@@ -53,6 +53,8 @@ class GeneratorOutput:
     background: Tensor | None = None
     foreground: Tensor | None = None
     layout: Tensor | None = None
+    #: split designs: where the old word of the style image was (B, 1, 64, W), the eraser's mask
+    source_mask: Tensor | None = None
 
 
 class Generator(nn.Module):

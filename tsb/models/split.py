@@ -5,9 +5,11 @@ budgets that smears the background, and copying the source image scores better. 
 MOSTEL split the job, and so does this network:
 
 1. **background** (:class:`~tsb.models.background.BackgroundNet`): the style crop with its word
-   erased, supervised by the renderer's clean background;
+   erased, and a mask of that old word, supervised by the renderer's clean background and
+   the source's text mask;
 2. **layout** (:class:`~tsb.models.layout.TextLayout`): an affine warp that moves the content
-   rendering's ink to the source word's place, height and angle;
+   rendering's ink to the old word's place, letter height and angle (moments of that mask, plus
+   a learned correction);
 3. **text** (:class:`~tsb.models.unet.UNet`) on [placed ink, style, background]: a mask logit (a
    residual on the placed ink, so the letters are sharp from the first step) and the text colour
    layer ``foreground``;
@@ -66,7 +68,7 @@ class SplitBrushNet(nn.Module):
 
     def erase(self, style: Tensor) -> Tensor:
         """The style crop with its text removed (B, 3, H, W) (``tsb.edit --erase``)."""
-        return self.background(self.encode_style(style))
+        return self.background(self.encode_style(style))[0]
 
     def synthesize(self, style_code: StyleCode, content: Tensor) -> GeneratorOutput:
         if content.ndim != 4 or content.shape[1] != 1:
@@ -76,17 +78,23 @@ class SplitBrushNet(nn.Module):
             style = F.interpolate(
                 style, size=content.shape[-2:], mode="bilinear", align_corners=False, antialias=True
             )
-        background = self.background(style)
+        background, source_mask = self.background(style)
         ink = (1 - content) / 2  # the content is black (-1) text on white (1)
         if self.layout is not None:
-            ink = warp(ink, self.layout(style, background))
+            ink = warp(ink, self.layout(style, background, source_mask, ink))
         out = self.text(torch.cat([ink * 2 - 1, style, background], dim=1))
         logit = out[:, :1] + self.ink_gain * (ink * 2 - 1)
         mask = torch.sigmoid(logit)
         foreground = out[:, 1:]
         image = mask * foreground + (1 - mask) * background
         return GeneratorOutput(
-            image=image, mask=mask, masks=[mask], background=background, foreground=foreground, layout=ink
+            image=image,
+            mask=mask,
+            masks=[mask],
+            background=background,
+            foreground=foreground,
+            layout=ink,
+            source_mask=source_mask,
         )
 
     def forward(self, style: Tensor, content: Tensor) -> GeneratorOutput:

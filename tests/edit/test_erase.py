@@ -1,0 +1,69 @@
+"""``tsb.edit --erase``: the background branch's output pasted into the box, nothing else."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from tests.edit.test_edit import _outside_mask
+from tests.evaluation.tiny import make_split_checkpoint
+from tsb.edit import Edit, EditError, Editor, main, parse_box
+
+
+@pytest.fixture(scope="module")
+def split_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_split_checkpoint(tmp_path_factory.mktemp("split") / "last.ckpt")
+
+
+def _photo() -> Image.Image:
+    rng = np.random.default_rng(0)
+    arr = np.full((60, 160, 3), (30, 120, 200), np.uint8)
+    arr[20:40, 40:120] = 250  # the "word"
+    arr += rng.integers(0, 5, arr.shape, dtype=np.uint8)
+    return Image.fromarray(arr)
+
+
+def test_erase_pastes_the_background_branch_inside_the_box_only(split_ckpt: Path) -> None:
+    editor = Editor(split_ckpt, "cpu")
+    assert editor.can_erase
+    # a stand-in eraser that paints the crop mid-grey: the box must come out grey, the rest unchanged
+    editor.task.net.background.forward = lambda style: torch.zeros_like(style)  # type: ignore[method-assign]
+    photo = _photo()
+    box_arg = "30,15,100,30"
+    out, infos = editor.edit(photo, [Edit(parse_box(box_arg), "", erase=True)])
+    a, b = np.asarray(photo), np.asarray(out)
+    outside = _outside_mask(photo.size, box_arg)
+    assert np.array_equal(a[outside], b[outside])
+    core = b[22:38, 45:115].astype(int)  # well inside the box (past the feathered edge)
+    assert np.abs(core - 127).max() <= 2
+    assert infos[0].text == ""
+
+
+def test_erase_needs_a_background_branch(tiny_ckpt: Path) -> None:
+    editor = Editor(tiny_ckpt, "cpu")  # the paper's network: no eraser
+    assert not editor.can_erase
+    with pytest.raises(EditError, match="background branch"):
+        editor.edit(_photo(), [Edit(parse_box("30,15,100,30"), "", erase=True)])
+
+
+def test_erase_on_the_command_line_and_in_an_edits_file(
+    split_ckpt: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "in.png"
+    _photo().save(src)
+    out = tmp_path / "out.png"
+    base = ["--ckpt", str(split_ckpt), "--image", str(src), "--out", str(out)]
+    assert main([*base, "--box", "30,15,100,30", "--erase"]) == 0
+    assert Image.open(out).size == (160, 60)
+    assert main([*base, "--box", "30,15,100,30", "--erase", "--text", "x"]) == 2
+    assert main([*base, "--erase"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("--erase takes --box") == 2 and "Traceback" not in err
+    edits = tmp_path / "edits.json"
+    edits.write_text(json.dumps([{"box": "30,15,100,30", "erase": True}, {"box": "0,0,20,20", "text": "a"}]))
+    assert main([*base, "--edits", str(edits)]) == 0
