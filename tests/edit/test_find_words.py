@@ -1,0 +1,87 @@
+"""Edit by naming the word: PP-OCRv6 word boxes (tsb.detect), --list, --replace, --erase WORD."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tsb.data.crop import box_corners
+from tsb.detect import Word, find_words, quad_to_box
+from tsb.edit import EditError, main, word_edits
+
+SCENE = Path(__file__).resolve().parents[3] / "shared" / "data" / "scenes" / "english.png"
+
+
+def test_quad_to_box_round_trips_a_rotated_box() -> None:
+    box = (120.0, 60.0, 80.0, 20.0, 12.0)
+    quad = box_corners(box)
+    xc, yc, w, h, a = quad_to_box(quad, pad=0.0)
+    assert (xc, yc, w, h, a) == pytest.approx(box, abs=1e-6)
+    padded = quad_to_box(quad, pad=0.1)
+    assert padded[2] == pytest.approx(84.0) and padded[3] == pytest.approx(24.0)
+
+
+def _words() -> list[Word]:
+    return [
+        Word("SALE", 0.99, (50.0, 20.0, 60.0, 20.0, 0.0)),
+        Word("sale!", 0.95, (150.0, 20.0, 60.0, 20.0, 0.0)),
+        Word("today", 0.97, (100.0, 60.0, 80.0, 20.0, 5.0)),
+    ]
+
+
+def test_replace_and_erase_match_words_as_read() -> None:
+    edits = word_edits(_words(), ["sale=OPEN"], None)
+    assert [(e.box[0], e.text, e.erase) for e in edits] == [(50.0, "OPEN", False), (150.0, "OPEN", False)]
+    exact = word_edits(_words(), ["SALE=OPEN"], "today", exact=True)
+    assert [(e.box[0], e.erase) for e in exact] == [(50.0, False), (100.0, True)]
+    with pytest.raises(EditError, match=r"no word reads 'closed'.*'SALE', 'sale!', 'today'"):
+        word_edits(_words(), ["closed=OPEN"], None)
+    with pytest.raises(EditError, match="OLD=NEW"):
+        word_edits(_words(), ["SALE"], None)
+
+
+@pytest.fixture(scope="module")
+def scene() -> Image.Image:
+    if not SCENE.is_file():
+        pytest.skip(f"{SCENE} is not present")
+    return Image.open(SCENE)
+
+
+def test_the_detector_finds_the_words_of_a_real_scene(scene: Image.Image) -> None:
+    words = find_words(scene)
+    texts = [w.text for w in words]
+    for expected in ("Reduce", "coronavirus", "soap", "water", "Health", "Organization"):
+        assert expected in texts
+    soap = words[texts.index("soap")]
+    xc, yc, w, h, angle = soap.box
+    # the box lies on the word: the detector's pixels, a little padded
+    assert 460 < xc < 500 and 100 < yc < 125 and 30 < w < 60 and 20 < h < 40 and abs(angle) < 5
+    assert all(0.5 < w.score <= 1.0 for w in words)
+
+
+def test_list_preview_and_replace_on_the_command_line(
+    scene: Image.Image, tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_ckpt: Path
+) -> None:
+    src = tmp_path / "scene.png"
+    scene.convert("RGB").save(src)
+    preview = tmp_path / "preview.png"
+    assert main(["--image", str(src), "--list", "--preview", str(preview)]) == 0
+    out = capsys.readouterr().out
+    assert "'coronavirus'" in out and "--box=" in out
+    shown = np.asarray(Image.open(preview).convert("RGB")).astype(int)
+    assert shown.shape == np.asarray(scene.convert("RGB")).shape
+    assert (np.abs(shown - np.asarray(scene.convert("RGB")).astype(int)).sum(-1) > 0).any()  # boxes drawn
+    edited = tmp_path / "edited.png"
+    assert main(["--ckpt", str(tiny_ckpt), "--image", str(src), "--replace", "soap=gel", "--out", str(edited)]) == 0
+    a = np.asarray(scene.convert("RGB")).astype(int)
+    b = np.asarray(Image.open(edited).convert("RGB")).astype(int)
+    changed = np.nonzero(np.abs(a - b).sum(-1))
+    assert changed[0].size > 0
+    # only the word's box changed: rows and columns around "soap" (x 473..508, y 99..122)
+    assert changed[1].min() >= 460 and changed[1].max() <= 520 and changed[0].min() >= 90 and changed[0].max() <= 132
+    assert main(["--ckpt", str(tiny_ckpt), "--image", str(src), "--replace", "virus=x", "--out", str(edited)]) == 2
+    err = capsys.readouterr().err
+    assert "no word reads 'virus'" in err and "'coronavirus'" in err and "Traceback" not in err
