@@ -46,12 +46,13 @@ def _command(run: Path) -> str:
     return " ".join(["python train.py", *(str(o) for o in items)])  # type: ignore[union-attr]
 
 
-def _wall_s(run: Path) -> float | None:
+def _run_summary(run: Path) -> dict[str, Any]:
+    """The run's ``summary.json`` (wall time, last step), or {}."""
     summary = run / "summary.json"
     if summary.is_file():
-        value = json.loads(summary.read_text(encoding="utf-8")).get("wall_s")
-        return float(value) if value is not None else None
-    return None
+        data = json.loads(summary.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    return {}
 
 
 def export_weights(ckpt: Path, out: Path) -> dict[str, Any]:
@@ -75,9 +76,13 @@ def export_weights(ckpt: Path, out: Path) -> dict[str, Any]:
         },
     )
     run = _run_dir(ckpt)
+    summary = _run_summary(run)
+    wall = summary.get("wall_s")
     return {
         "steps": int(state.get("step", 0)),
-        "wall_s": _wall_s(run),
+        "run_steps": int(summary.get("step", state.get("step", 0))),
+        "checkpoint": ckpt.name,
+        "wall_s": float(wall) if wall is not None else None,
         "command": _command(run),
         "parameters": sum(v.numel() for v in net_state.values() if v.is_floating_point()),
         "data": OmegaConf.to_container(cfg.data, resolve=True) if "data" in cfg else None,
@@ -104,9 +109,11 @@ def model_card(name: str, entry: dict[str, Any], report: dict[str, Any] | None) 
         "",
         "## How it was trained",
         f"- command: `{entry.get('command')}`",
-        f"- steps: {entry.get('steps')}, wall time: "
-        + (f"{wall / 60:.1f} min" if isinstance(wall, (int, float)) else "n/a")
-        + f" on {entry.get('machine', 'n/a')}",
+        f"- weights: `{entry.get('checkpoint', 'last.ckpt')}` of the run, step {entry.get('steps')} "
+        f"(the run took {entry.get('run_steps', entry.get('steps'))} steps"
+        + (f", {wall / 60:.1f} min wall" if isinstance(wall, (int, float)) else "")
+        + f" on {entry.get('machine', 'n/a')}; `best.ckpt` is the step with the best `val/psnr` on 64 "
+        "held-out-font validation pairs, which are not the benchmark's)",
     ]
     data = entry.get("data") or {}
     if data:
