@@ -519,10 +519,10 @@ def word_edits(words: Sequence[Word], replace: Sequence[str], erase: str | None,
     """
     requests: list[tuple[str, str | None]] = []
     for item in replace:
-        old, sep, new = item.partition("=")
-        if not sep or not old.strip() or not new.strip():
+        before, sep, after = item.partition("=")
+        if not sep or not before.strip() or not after.strip():
             raise EditError(f"--replace {item!r}: write OLD=NEW, e.g. --replace SALE=OPEN")
-        requests.append((old, new))
+        requests.append((before, after))
     if erase is not None:
         requests.append((erase, None))
     edits = []
