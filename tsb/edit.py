@@ -317,15 +317,15 @@ class Editor:
 
     @property
     def can_erase(self) -> bool:
-        """Whether the model has a background branch (``model=stylebrush_bg``, the published weights)."""
+        """Whether the model has a background branch (``model=stylebrush_bg``)."""
         return callable(getattr(getattr(self.task, "net", None), "erase", None))
 
     def _erase(self, photo: Image.Image, box: Box) -> tuple[np.ndarray, np.ndarray, Box, float]:
         """The box's crop with its word removed, as :meth:`_generate` returns a patch (mask all 0)."""
         if not self.can_erase:
             raise EditError(
-                f"--erase needs a model with a background branch (model=stylebrush_bg, the published "
-                f"weights); {self.ckpt_path} has none"
+                f"--erase needs a model with a background branch (a run of model=stylebrush_bg); "
+                f"{self.ckpt_path} has none"
             )
         style, grown, _ = self._style(photo, box)
         t0 = time.perf_counter()
@@ -584,7 +584,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         metavar="WORD",
         help="remove a word instead: the one in --box, or every detected word that reads WORD "
-        "(needs a model with a background branch, as the published weights have)",
+        "(needs a model with a background branch: model=stylebrush_bg)",
     )
     p.add_argument("--list", action="store_true", help="print the words found in the photo (text, confidence, --box)")
     p.add_argument("--preview", help="with --list: write the photo with numbered word boxes here")
