@@ -32,7 +32,10 @@ def test_erase_pastes_the_background_branch_inside_the_box_only(split_ckpt: Path
     editor = Editor(split_ckpt, "cpu")
     assert editor.can_erase
     # a stand-in eraser that paints the crop mid-grey: the box must come out grey, the rest unchanged
-    editor.task.net.background.forward = lambda style: torch.zeros_like(style)  # type: ignore[method-assign]
+    editor.task.net.background.forward = lambda style: (  # type: ignore[method-assign]
+        torch.zeros_like(style),
+        torch.zeros_like(style[:, :1]),
+    )
     photo = _photo()
     box_arg = "30,15,100,30"
     out, infos = editor.edit(photo, [Edit(parse_box(box_arg), "", erase=True)])

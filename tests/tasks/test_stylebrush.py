@@ -98,8 +98,10 @@ def test_validation_metrics(tiny_cfg: Callable[..., DictConfig]) -> None:
     task.eval()
     batch = make_pairs(2, 64)
     metrics = task.validation_step(batch)
-    assert set(metrics) == {"l1", "mse", "psnr", "mask_l1", "recon_l1"}
+    assert set(metrics) == {"l1", "mse", "psnr", "copy_psnr", "mask_l1", "recon_l1"}
     assert all(torch.isfinite(v) and v.dim() == 0 for v in metrics.values())
+    copy = ((batch["style"] - batch["target"]) / 2).square().flatten(1).mean(1)  # the row to beat
+    assert float(metrics["copy_psnr"]) == pytest.approx(float((10 * torch.log10(1 / copy)).mean()), rel=1e-4)
     with torch.no_grad():
         out = task.generate(batch["style"], batch["content_tgt"]).image.clamp(-1, 1)
     mse = ((out - batch["target"]) / 2).square().flatten(1).mean(1)  # on [0, 1] pixels, per image
