@@ -19,6 +19,17 @@ from tsb.losses.context import LossContext
 from tsb.losses.reconstruction import masked_l1
 
 
+def split_part(ctx: LossContext, part: str, term: str) -> Tensor:
+    """``ctx.fake.<part>`` of a split design; a network without it is one configuration error."""
+    value = getattr(ctx.fake, part, None)
+    if value is None:
+        raise ConfigError(
+            f"loss.{term} needs a network with a background branch (model=stylebrush_bg); "
+            f"drop the term (~loss.{term}) for this model"
+        )
+    return value  # type: ignore[no-any-return]
+
+
 class BackgroundL1(LossTerm):
     """Masked L1 between the predicted background and ``background``."""
 
@@ -31,12 +42,7 @@ class BackgroundL1(LossTerm):
         truth = ctx.get("background")
         if truth is None:
             return None
-        pred = ctx.fake.background
-        if pred is None:
-            raise ConfigError(
-                "loss.background needs a network with a background branch (model=stylebrush_bg); "
-                "drop the term (~loss.background) for this model"
-            )
+        pred = split_part(ctx, "background", "background")
         return masked_l1(pred, truth, ctx.get("mask_src"), self.fg_weight, self.bg_weight)
 
 
@@ -51,11 +57,6 @@ class SourceMaskBCE(LossTerm):
         truth = ctx.get("mask_src")
         if truth is None:
             return None
-        pred = ctx.fake.source_mask
-        if pred is None:
-            raise ConfigError(
-                "loss.source_mask needs a network with a background branch (model=stylebrush_bg); "
-                "drop the term (~loss.source_mask) for this model"
-            )
+        pred = split_part(ctx, "source_mask", "source_mask")
         with torch.autocast(device_type=pred.device.type, enabled=False):
             return F.binary_cross_entropy(pred.float().clamp(1e-6, 1 - 1e-6), truth.float().clamp(0, 1))

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from tsb.errors import ConfigError
+from tsb.losses.background import split_part
 from tsb.losses.base import LossTerm
 from tsb.losses.context import LossContext
 
@@ -29,12 +30,7 @@ class LayoutLoss(LossTerm):
         truth = ctx.get("mask_tgt")
         if truth is None:
             return None
-        pred = ctx.fake.layout
-        if pred is None:
-            raise ConfigError(
-                "loss.layout needs a network that places the content (model=stylebrush_bg); "
-                "drop the term (~loss.layout) for this model"
-            )
+        pred = split_part(ctx, "layout", "layout")
         k = self.pool
         return (
             (F.avg_pool2d(pred.float(), k, ceil_mode=True) - F.avg_pool2d(truth.float(), k, ceil_mode=True))
