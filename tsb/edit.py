@@ -46,7 +46,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import cv2
 import numpy as np
@@ -156,21 +156,35 @@ def open_image(path: str | Path) -> Image.Image:
     p = Path(path)
     if not p.is_file():
         raise EditError(f"image {p} does not exist")
+    return decode_image(p, str(p))
+
+
+def decode_image(source: str | Path | BinaryIO, name: str, max_pixels: int | None = None) -> Image.Image:
+    """A photo from a file or a stream, as displayed; ``name`` is what messages call it.
+
+    Refused with one message: anything Pillow cannot read as an image, an animation, and an image
+    of more than ``max_pixels`` pixels (checked from the header, before decoding).
+    """
     try:
-        with Image.open(p) as img:
+        with Image.open(source) as img:
             frames = int(getattr(img, "n_frames", 1))
             if frames > 1:
                 raise EditError(
-                    f"image {p} has {frames} frames (an animation); edit one frame: save it as a PNG first"
+                    f"image {name} has {frames} frames (an animation); edit one frame: save it as a PNG first"
+                )
+            if max_pixels is not None and img.width * img.height > max_pixels:
+                raise EditError(
+                    f"image {name} is {img.width}x{img.height} pixels, over the limit of "
+                    f"{max_pixels / 1e6:g} megapixels; downscale it first"
                 )
             img.load()
             return ImageOps.exif_transpose(img)
     except Image.DecompressionBombError as e:
         raise EditError(
-            f"image {p} is too large for Pillow's safety limit ({e}); downscale it first"
+            f"image {name} is too large for Pillow's safety limit ({e}); downscale it first"
         ) from None
     except (UnidentifiedImageError, OSError) as e:
-        raise EditError(f"cannot read {p} as an image ({e})") from None
+        raise EditError(f"cannot read {name} as an image ({e})") from None
 
 
 def working_mode(img: Image.Image) -> str:

@@ -11,7 +11,7 @@ from torch import nn
 
 from tsb.errors import ConfigError
 from tsb.losses.layout import LayoutLoss
-from tsb.models.background import BackgroundNet
+from tsb.models.background import BackgroundNet, pull_push
 from tsb.models.layout import TextLayout, coordinates, placement, warp
 from tsb.models.split import SplitBrushNet
 from tsb.models.unet import UNet
@@ -39,11 +39,63 @@ def test_unet_names_the_expected_channels() -> None:
         UNet(3, 1, (8,))
 
 
-def test_eraser_starts_as_the_identity() -> None:
+def test_residual_eraser_starts_as_the_identity() -> None:
     x = torch.rand(2, 3, 64, 96) * 2 - 1
-    background, old_word = BackgroundNet(TINY)(x)
+    background, old_word = BackgroundNet(TINY, inpaint=False)(x)
     assert torch.equal(background, x)
     assert old_word.shape == (2, 1, 64, 96) and torch.allclose(old_word, torch.full_like(old_word, 0.5))
+
+
+def test_inpainting_eraser_starts_with_almost_no_hole() -> None:
+    x = torch.rand(2, 3, 64, 96) * 2 - 1
+    with torch.no_grad():
+        background, old_word = BackgroundNet(TINY)(x)
+    assert float(old_word.max()) < 0.02
+    assert float((background - x).abs().mean()) < 0.02
+
+
+def test_pull_push_keeps_known_pixels_and_fills_holes_from_around() -> None:
+    # a horizontal ramp with a hole in the middle: the fill is the ramp's colours around it
+    ramp = torch.linspace(-1, 1, 64).expand(1, 3, 32, 64).clone()
+    weight = torch.ones(1, 1, 32, 64)
+    weight[..., 8:24, 24:40] = 0
+    filled = pull_push(ramp, weight)
+    assert torch.equal(pull_push(ramp, torch.ones_like(weight)), ramp)
+    assert torch.allclose(filled[..., weight[0, 0] > 0], ramp[..., weight[0, 0] > 0])
+    hole = filled[..., 8:24, 24:40]
+    assert float(hole.min()) >= float(ramp[..., 20].min()) - 0.05
+    assert float(hole.max()) <= float(ramp[..., 43].max()) + 0.05
+    assert float(hole[..., :, :4].mean()) < float(hole[..., :, -4:].mean())  # the ramp goes on
+    constant = torch.full((2, 3, 17, 33), 0.3)
+    assert torch.allclose(pull_push(constant, weight.new_zeros(2, 1, 17, 33).bernoulli_(0.3)), constant)
+    assert torch.equal(pull_push(constant, torch.zeros(2, 1, 17, 33)), torch.zeros_like(constant))
+    with pytest.raises(ConfigError, match="weight"):
+        pull_push(constant, torch.ones(2, 3, 17, 33))
+
+
+class _FixedUNet(nn.Module):
+    def __init__(self, out: torch.Tensor) -> None:
+        super().__init__()
+        self.out = out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out
+
+
+def test_inpainting_eraser_removes_a_segmented_word() -> None:
+    """Where the mask says "word", the flat background around it comes back; elsewhere the input."""
+    style = torch.full((1, 3, 32, 64), -0.6)
+    word = torch.zeros(1, 1, 32, 64)
+    word[..., 10:22, 12:50] = 1
+    style = torch.where(word.bool(), torch.tensor(0.9), style)
+    eraser = BackgroundNet(TINY, dilate=1)
+    logit = (word * 2 - 1) * 20
+    eraser.unet = _FixedUNet(torch.cat([torch.zeros(1, 3, 32, 64), logit], dim=1))
+    background, old_word = eraser(style)
+    assert torch.allclose(old_word, word, atol=1e-6)
+    assert torch.allclose(background, torch.full_like(style, -0.6), atol=1e-4)
+    eraser.unet = _FixedUNet(torch.cat([torch.zeros(1, 3, 32, 64), -logit.abs()], dim=1))
+    assert torch.allclose(eraser(style)[0], style, atol=1e-4)  # no word found: nothing erased
 
 
 def test_coordinates_are_pixel_centres() -> None:
