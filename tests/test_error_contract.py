@@ -120,3 +120,52 @@ def test_stored_choices_travel_in_the_checkpoint(tmp_path: Path) -> None:
 def test_tsb_errors_keep_their_builtin_types() -> None:
     assert issubclass(ConfigError, ValueError) and issubclass(DataNotFoundError, FileNotFoundError)
     assert issubclass(ConfigError, TsbError)
+
+
+# ---------------------------------------------------------------------------------- config checks
+def _bad_typeface_source() -> None:
+    from tsb.losses.typeface import TypefacePerceptual
+
+    TypefacePerceptual(network="imagenet_vgg16", source="bogus")
+
+
+def _bad_lpips_reference() -> None:
+    from tsb.losses.lpips_loss import LPIPSLoss
+
+    LPIPSLoss(reference="bogus", pretrained_backbone=False)
+
+
+def _bad_wandb_mode() -> None:
+    from tsb.logger.wandb import WandbLogger
+
+    WandbLogger(mode="bogus")
+
+
+def _bad_content_height() -> None:
+    from tsb.data.content import render_content
+
+    render_content("a", 2)
+
+
+@pytest.mark.parametrize(
+    ("make", "named"),
+    [
+        (_bad_typeface_source, "source must be one of"),
+        (_bad_lpips_reference, "loss.lpips.reference"),
+        (_bad_wandb_mode, "logger.wandb.mode"),
+        (_bad_content_height, "content height"),
+    ],
+)
+def test_constructor_checks_are_config_errors(make: Callable[[], None], named: str) -> None:
+    with pytest.raises(ConfigError, match=named) as e:
+        make()
+    assert e.value.exit_code == 2
+
+
+def test_a_helper_checkpoint_naming_a_foreign_class_is_refused() -> None:
+    from tsb.losses.helpers import HelperCheckpointError, _build
+
+    with pytest.raises(HelperCheckpointError, match="not a tsb network class"):
+        _build({"_target_": "builtins.open", "file": "/tmp/x"})
+    with pytest.raises(HelperCheckpointError, match="may not name further classes"):
+        _build({"_target_": "tsb.models.unet.UNet", "in_channels": {"_target_": "builtins.open"}})

@@ -22,6 +22,7 @@ from PIL import ImageFont
 
 from tsb.data.fonts import get_font
 from tsb.data.glyphs import draw_text, text_width
+from tsb.errors import ConfigError
 
 MARGIN = 0.1  # of the height, above, below, left and right
 WIDTH_MULTIPLE = 16
@@ -55,14 +56,14 @@ def natural_width(text: str, height: int = 64) -> int:
 def render_content_array(text: str, height: int = 64, width: int | None = None) -> np.ndarray:
     """Like :func:`render_content` but a uint8 array (height, W), 255 = white background."""
     if height < 4:
-        raise ValueError(f"content height must be >= 4 pixels, got {height}")
+        raise ConfigError(f"content height must be >= 4 pixels, got {height}")
     path = content_font_path()
     size, baseline = _size_for_height(height)
     margin = round(MARGIN * height)
     text_w = math.ceil(text_width(path, size, text)) if text else 0
     out_w = natural_width(text, height) if width is None else int(width)
     if out_w < 1:
-        raise ValueError(f"content width must be >= 1, got {width}")
+        raise ConfigError(f"content width must be >= 1, got {width}")
     room = max(1, out_w - 2 * margin)
     ink = np.zeros((height, out_w), np.uint8)
     if text_w <= room:

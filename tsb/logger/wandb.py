@@ -17,6 +17,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from tsb.errors import ConfigError
 from tsb.logger.base import Logger
 from tsb.utils.secrets import assert_no_secrets_in_config, redact
 
@@ -49,7 +50,7 @@ class WandbLogger(Logger):
         job_type: str | None = None,
     ) -> None:
         if mode not in MODES:
-            raise ValueError(f"logger.wandb.mode must be one of {', '.join(MODES)}, got {mode!r}")
+            raise ConfigError(f"logger.wandb.mode must be one of {', '.join(MODES)}, got {mode!r}")
         self.project = project
         self.entity = entity
         self.name = name

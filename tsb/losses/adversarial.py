@@ -121,7 +121,7 @@ class PathLengthPenalty(LossTerm):
         code = ctx.net.encode_style(style[:n])
         tensors = [t for t in style_code_tensors(code) if t.requires_grad]
         if not tensors:
-            raise RuntimeError(
+            raise ConfigError(
                 "path-length regularisation needs a style code with gradients "
                 "(net.encode_style returned no tensor that requires grad)"
             )

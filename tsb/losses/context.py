@@ -25,6 +25,7 @@ from typing import Any, Protocol, TypeVar
 import torch
 from torch import Tensor
 
+from tsb.errors import ConfigError
 from tsb.losses.base import D
 
 T = TypeVar("T")
@@ -158,7 +159,7 @@ class LossContext:
 
     def discriminate(self, x: Tensor) -> Tensor:
         if self.discriminator is None:
-            raise RuntimeError(
+            raise ConfigError(
                 "a loss term needs the discriminator but the task has none; "
                 "configure model.discriminator or drop the adversarial terms"
             )

@@ -65,10 +65,10 @@ def _build(spec: dict[str, Any]) -> nn.Module:
     target = str(spec.get("_target_", ""))
     cls = allowed_class(target)
     if cls is None:
-        raise ValueError(f"helper network class {target!r} is not a tsb network class; refusing to build it")
+        raise HelperCheckpointError(f"helper network class {target!r} is not a tsb network class; refusing to build it")
     kwargs = {k: v for k, v in spec.items() if k != "_target_"}
     if any(isinstance(v, dict) and "_target_" in v for v in kwargs.values()):
-        raise ValueError("a helper network's arguments may not name further classes (_target_)")
+        raise HelperCheckpointError("a helper network's arguments may not name further classes (_target_)")
     return cls(**kwargs)  # type: ignore[no-any-return]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from torch import Tensor
 
+from tsb.errors import ConfigError
 from tsb.losses.base import LossTerm
 from tsb.losses.context import LossContext
 from tsb.losses.helpers import FrozenHelper
@@ -48,9 +49,9 @@ class LPIPSLoss(LossTerm):
     ) -> None:
         super().__init__(weight)
         if source not in ("fake", "recon", "cycle"):
-            raise ValueError(f"loss.lpips.source must be fake, recon or cycle, got {source!r}")
+            raise ConfigError(f"loss.lpips.source must be fake, recon or cycle, got {source!r}")
         if reference not in ("target", "style"):
-            raise ValueError(f"loss.lpips.reference must be target or style, got {reference!r}")
+            raise ConfigError(f"loss.lpips.reference must be target or style, got {reference!r}")
         self.source = source
         self.reference = reference
         try:

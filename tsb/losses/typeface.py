@@ -29,6 +29,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from tsb.errors import ConfigError
 from tsb.losses.base import LossTerm
 from tsb.losses.context import LossContext
 from tsb.losses.helpers import FrozenHelper
@@ -59,9 +60,9 @@ class _TypefaceTerm(LossTerm):
         super().__init__(weight)
         source = source or self.default_source
         if source not in SOURCES:
-            raise ValueError(f"typeface loss source must be one of {SOURCES}, got {source!r}")
+            raise ConfigError(f"typeface loss source must be one of {SOURCES}, got {source!r}")
         if reference not in REFERENCES:
-            raise ValueError(f"typeface loss reference must be one of {REFERENCES}, got {reference!r}")
+            raise ConfigError(f"typeface loss reference must be one of {REFERENCES}, got {reference!r}")
         self.source = source
         self.reference = reference
         self.layers = tuple(layers)
