@@ -46,6 +46,11 @@ def main() -> None:
         "model mask; true colours (target) and background": out.mask * t + (1 - out.mask) * bg,
         "true mask and background; model colours": m * out.foreground + (1 - m) * bg,
     }
+    if out.layout is not None:  # the placed content ink as the mask: sharp letters, content font
+        ink = torch.sigmoid(task.net.ink_gain * (out.layout * 2 - 1))
+        rows["placed ink as the mask; model colours and background"] = ink * out.foreground + (1 - ink) * out.background
+    hard = (out.mask > 0.5).float()
+    rows["model mask > 0.5; model colours and background"] = hard * out.foreground + (1 - hard) * out.background
     print(f"PSNR (dB) on {len(t)} pairs of {args.data}, {args.ckpt}")
     for name, img in rows.items():
         print(f"  {name:50s} {psnr(img, t):6.2f}")

@@ -98,6 +98,17 @@ def test_inpainting_eraser_removes_a_segmented_word() -> None:
     assert torch.allclose(eraser(style)[0], style, atol=1e-4)  # no word found: nothing erased
 
 
+def test_hole_gain_fills_uncertain_pixels_completely() -> None:
+    mask = torch.tensor([0.0, 0.25, 0.5, 0.9]).view(1, 1, 1, 4)
+    assert torch.equal(BackgroundNet(TINY, dilate=0).hole(mask), mask)
+    assert torch.equal(
+        BackgroundNet(TINY, dilate=0, hole_gain=2).hole(mask),
+        torch.tensor([0.0, 0.5, 1.0, 1.0]).view(1, 1, 1, 4),
+    )
+    with pytest.raises(ConfigError, match="hole_gain"):
+        BackgroundNet(TINY, hole_gain=0.5)
+
+
 def test_coordinates_are_pixel_centres() -> None:
     c = coordinates(torch.zeros(1, 1, 2, 4))
     assert torch.allclose(c[0, 0, 0], torch.tensor([-0.75, -0.25, 0.25, 0.75]))
@@ -242,3 +253,17 @@ def test_split_net_is_an_nn_module_the_allow_list_accepts() -> None:
     ):
         cls = allowed_class(target)
         assert cls is not None and issubclass(cls, nn.Module)
+
+
+def test_without_mask_residual_the_mask_is_the_placed_ink() -> None:
+    torch.manual_seed(0)
+    net = SplitBrushNet(BackgroundNet(TINY), UNet(7, 4, TINY), None, ink_gain=1.0, mask_residual=False)
+    for p in net.text.parameters():  # a text branch whose mask logit would be far from the ink
+        nn.init.normal_(p, std=0.5)
+    content = torch.ones(2, 1, 64, 96)
+    content[..., 20:44, 10:80] = -1  # black ink
+    out = net(torch.rand(2, 3, 64, 96) * 2 - 1, content)
+    ink = (1 - content) / 2
+    assert torch.allclose(out.mask, torch.sigmoid(1.0 * (ink * 2 - 1)), atol=1e-6)
+    net.mask_residual = True
+    assert not torch.allclose(net(torch.rand(2, 3, 64, 96) * 2 - 1, content).mask, out.mask, atol=1e-2)

@@ -67,6 +67,8 @@ class BackgroundNet(nn.Module):
         norm: normalisation of the U-Net's blocks.
         inpaint: segment then fill (True) or a residual on the whole input (False).
         dilate: pixels the hole grows beyond the predicted mask (``inpaint`` only).
+        hole_gain: the hole is ``min(1, hole_gain * mask)`` before growing: with 2, a pixel the
+            mask gives even odds is filled completely, so no ghost of a letter edge stays.
     """
 
     def __init__(
@@ -75,13 +77,17 @@ class BackgroundNet(nn.Module):
         norm: str = "batch",
         inpaint: bool = True,
         dilate: int = 2,
+        hole_gain: float = 1.0,
     ) -> None:
         super().__init__()
         if dilate < 0:
             raise ConfigError(f"model.net.background.dilate must be >= 0 pixels, got {dilate}")
+        if hole_gain < 1:
+            raise ConfigError(f"model.net.background.hole_gain must be >= 1, got {hole_gain}")
         self.unet = UNet(3, 4, channels, norm=norm, global_context=True)
         self.inpaint = bool(inpaint)
         self.dilate = int(dilate)
+        self.hole_gain = float(hole_gain)
         nn.init.zeros_(self.unet.head.weight)
         if self.unet.head.bias is not None:
             nn.init.zeros_(self.unet.head.bias)
@@ -89,10 +95,11 @@ class BackgroundNet(nn.Module):
                 nn.init.constant_(self.unet.head.bias[3:], -4.0)
 
     def hole(self, source_mask: Tensor) -> Tensor:
-        """The region the fill replaces: the old word's mask grown by ``dilate`` pixels."""
+        """The region the fill replaces: the old word's mask (times ``hole_gain``) grown by ``dilate`` pixels."""
+        hole = (source_mask * self.hole_gain).clamp(max=1) if self.hole_gain != 1 else source_mask
         if self.dilate == 0:
-            return source_mask
-        return F.max_pool2d(source_mask, 2 * self.dilate + 1, stride=1, padding=self.dilate)
+            return hole
+        return F.max_pool2d(hole, 2 * self.dilate + 1, stride=1, padding=self.dilate)
 
     def forward(self, style: Tensor) -> tuple[Tensor, Tensor]:
         out = self.unet(style)

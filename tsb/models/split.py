@@ -44,10 +44,18 @@ class SplitBrushNet(nn.Module):
         text: U-Net with 1 + 3 + 3 inputs (placed ink, style, background) and 4 outputs
             (mask logit, text RGB).
         ink_gain: initial scale of the placed ink in the mask logit (learned).
+        mask_residual: the text branch corrects the placed ink's mask (True), or the mask *is* the
+            placed ink, ``sigmoid(ink_gain * (2 ink - 1))``: sharp letters in the content font's
+            shapes, never a blend of the fonts the target could be in (False).
     """
 
     def __init__(
-        self, background: BackgroundNet, text: UNet, layout: TextLayout | None = None, ink_gain: float = 4.0
+        self,
+        background: BackgroundNet,
+        text: UNet,
+        layout: TextLayout | None = None,
+        ink_gain: float = 4.0,
+        mask_residual: bool = True,
     ) -> None:
         super().__init__()
         if text.in_channels != 7 or text.out_channels != 4:
@@ -59,6 +67,7 @@ class SplitBrushNet(nn.Module):
         self.layout = layout
         self.text = text
         self.ink_gain = nn.Parameter(torch.tensor(float(ink_gain)))
+        self.mask_residual = bool(mask_residual)
 
     def encode_style(self, style: Tensor) -> StyleCode:
         """The split design has no style vector: its "code" is the style image (B, 3, H, W) itself."""
@@ -83,7 +92,9 @@ class SplitBrushNet(nn.Module):
         if self.layout is not None:
             ink = warp(ink, self.layout(style, background, source_mask, ink))
         out = self.text(torch.cat([ink * 2 - 1, style, background], dim=1))
-        logit = out[:, :1] + self.ink_gain * (ink * 2 - 1)
+        logit = self.ink_gain * (ink * 2 - 1)
+        if self.mask_residual:
+            logit = logit + out[:, :1]
         mask = torch.sigmoid(logit)
         foreground = out[:, 1:]
         image = mask * foreground + (1 - mask) * background
