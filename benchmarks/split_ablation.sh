@@ -9,6 +9,7 @@
 # Environment: STEPS (default 400), ROWS (a subset of the row names below, default all).
 # Rows:
 #   split          model=stylebrush_bg loss=split (everything)
+#   mask_residual  the text branch corrects the placed ink's mask (learned letter shapes)
 #   residual_bg    the eraser as a residual on the whole crop (no segment-then-fill)
 #   no_layout      without the spatial transformer (the content ink stays where it was rendered)
 #   no_bg_loss     without the background L1 (the background branch learns only from the image terms)
@@ -18,12 +19,13 @@
 set -euo pipefail
 out=${1:-outputs/ablation_split}
 steps=${STEPS:-400}
-rows=${ROWS:-"split residual_bg no_layout no_bg_loss no_layout_loss paper_gen"}
+rows=${ROWS:-"split mask_residual residual_bg no_layout no_bg_loss no_layout_loss paper_gen"}
 bench=${BENCH:-data_cache/bench_heldout200}
 common=(experiment=stylebrush_bg "trainer.max_steps=$steps" trainer.val_every_n_steps=$steps
         trainer.checkpoint_every_n_steps=$steps trainer.progress_bar=false)
 declare -A extra=(
   [split]=""
+  [mask_residual]="model.net.mask_residual=true"
   [residual_bg]="model.net.background.inpaint=false"
   [no_layout]="model.net.layout=null ~loss.layout"
   [no_bg_loss]="loss.background.weight=0"

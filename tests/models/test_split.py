@@ -267,3 +267,19 @@ def test_without_mask_residual_the_mask_is_the_placed_ink() -> None:
     assert torch.allclose(out.mask, torch.sigmoid(1.0 * (ink * 2 - 1)), atol=1e-6)
     net.mask_residual = True
     assert not torch.allclose(net(torch.rand(2, 3, 64, 96) * 2 - 1, content).mask, out.mask, atol=1e-2)
+
+
+def test_sharp_inference_uses_the_correction_only_while_training() -> None:
+    torch.manual_seed(0)
+    net = SplitBrushNet(BackgroundNet(TINY), UNet(7, 4, TINY), None, ink_gain=1.0, sharp_inference=True)
+    for p in net.text.parameters():
+        nn.init.normal_(p, std=0.5)
+    content = torch.ones(2, 1, 64, 96)
+    content[..., 20:44, 10:80] = -1
+    style = torch.rand(2, 3, 64, 96) * 2 - 1
+    placed = torch.sigmoid(1.0 * (((1 - content) / 2) * 2 - 1))
+    net.train()
+    assert not torch.allclose(net(style, content).mask, placed, atol=1e-2)
+    net.eval()
+    with torch.no_grad():
+        assert torch.allclose(net(style, content).mask, placed, atol=1e-6)

@@ -47,6 +47,12 @@ class SplitBrushNet(nn.Module):
         mask_residual: the text branch corrects the placed ink's mask (True), or the mask *is* the
             placed ink, ``sigmoid(ink_gain * (2 ink - 1))``: sharp letters in the content font's
             shapes, never a blend of the fonts the target could be in (False).
+        sharp_inference: with ``mask_residual``, use the correction only while training; in
+            eval mode (validation, evaluation, editing) the mask is the placed ink. Trained with
+            the correction, the text colour layer stays the letters' colour (the correction
+            absorbs the uncertainty about their shapes); trained without it, the colour layer
+            learns to paint halos and bands around the content-font letters instead
+            (docs/models.md).
     """
 
     def __init__(
@@ -56,6 +62,7 @@ class SplitBrushNet(nn.Module):
         layout: TextLayout | None = None,
         ink_gain: float = 4.0,
         mask_residual: bool = True,
+        sharp_inference: bool = False,
     ) -> None:
         super().__init__()
         if text.in_channels != 7 or text.out_channels != 4:
@@ -68,6 +75,7 @@ class SplitBrushNet(nn.Module):
         self.text = text
         self.ink_gain = nn.Parameter(torch.tensor(float(ink_gain)))
         self.mask_residual = bool(mask_residual)
+        self.sharp_inference = bool(sharp_inference)
 
     def encode_style(self, style: Tensor) -> StyleCode:
         """The split design has no style vector: its "code" is the style image (B, 3, H, W) itself."""
@@ -93,7 +101,7 @@ class SplitBrushNet(nn.Module):
             ink = warp(ink, self.layout(style, background, source_mask, ink))
         out = self.text(torch.cat([ink * 2 - 1, style, background], dim=1))
         logit = self.ink_gain * (ink * 2 - 1)
-        if self.mask_residual:
+        if self.mask_residual and (self.training or not self.sharp_inference):
             logit = logit + out[:, :1]
         mask = torch.sigmoid(logit)
         foreground = out[:, 1:]
