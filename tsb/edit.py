@@ -72,6 +72,10 @@ class EditError(TsbError):
     """A bad edit request (box, text, image, file); the message says what to change."""
 
 
+class ImageTooLarge(EditError):
+    """An image over the pixel limit (the caller's, or Pillow's decompression-bomb guard)."""
+
+
 @dataclass(frozen=True)
 class Edit:
     """One word to replace: ``box`` = (xc, yc, w, h, angle) as in :mod:`tsb.data.crop`, ``text``."""
@@ -173,14 +177,14 @@ def decode_image(source: str | Path | BinaryIO, name: str, max_pixels: int | Non
                     f"image {name} has {frames} frames (an animation); edit one frame: save it as a PNG first"
                 )
             if max_pixels is not None and img.width * img.height > max_pixels:
-                raise EditError(
+                raise ImageTooLarge(
                     f"image {name} is {img.width}x{img.height} pixels, over the limit of "
                     f"{max_pixels / 1e6:g} megapixels; downscale it first"
                 )
             img.load()
             return ImageOps.exif_transpose(img)
     except Image.DecompressionBombError as e:
-        raise EditError(
+        raise ImageTooLarge(
             f"image {name} is too large for Pillow's safety limit ({e}); downscale it first"
         ) from None
     except (UnidentifiedImageError, OSError) as e:

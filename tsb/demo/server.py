@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import sys
 import threading
 import time
@@ -44,7 +45,7 @@ from typing import Any
 from PIL import Image
 
 from tsb.data.crop import Box, box_corners
-from tsb.edit import Edit, EditError, Editor, decode_image, format_box
+from tsb.edit import Edit, EditError, Editor, ImageTooLarge, decode_image, format_box
 from tsb.errors import TsbError
 
 LOCALHOST = "127.0.0.1"
@@ -104,11 +105,11 @@ class DemoApp:
         """Decode an uploaded file, find its words; the page's JSON."""
         try:
             image = decode_image(io.BytesIO(data), name, max_pixels=self.limits.max_pixels)
-        except EditError as e:
-            too_large = "megapixels" in str(e) or "safety limit" in str(e)
-            status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE if too_large else HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+        except ImageTooLarge as e:
+            raise DemoError(str(e), HTTPStatus.REQUEST_ENTITY_TOO_LARGE) from None
+        except EditError:
             raise DemoError(
-                f"{e}" if too_large else f"{name} is not an image this demo can read", status
+                f"{name} is not an image this demo can read", HTTPStatus.UNSUPPORTED_MEDIA_TYPE
             ) from None
         with self._lock:
             words = self.find_words(image)
@@ -164,7 +165,7 @@ def parse_request_box(value: Any) -> Box:
         box = tuple(float(v) for v in value)
     except (TypeError, ValueError):
         raise DemoError(f"a box is five numbers, got {value!r}") from None
-    if any(v != v or v in (float("inf"), float("-inf")) for v in box) or box[2] <= 0 or box[3] <= 0:
+    if not all(math.isfinite(v) for v in box) or box[2] <= 0 or box[3] <= 0:
         raise DemoError(f"a box needs finite numbers and a positive size, got {value!r}")
     return box  # type: ignore[return-value]
 

@@ -96,7 +96,7 @@ class BackgroundNet(nn.Module):
 
     def hole(self, source_mask: Tensor) -> Tensor:
         """The region the fill replaces: the old word's mask (times ``hole_gain``) grown by ``dilate`` pixels."""
-        hole = (source_mask * self.hole_gain).clamp(max=1) if self.hole_gain != 1 else source_mask
+        hole = (source_mask * self.hole_gain).clamp(max=1)
         if self.dilate == 0:
             return hole
         return F.max_pool2d(hole, 2 * self.dilate + 1, stride=1, padding=self.dilate)
