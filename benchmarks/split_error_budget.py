@@ -35,7 +35,7 @@ def main() -> None:
     ds = ShardDataset(args.data)
     b = torch.utils.data.default_collate([ds[i] for i in range(min(args.n, len(ds)))])
     with torch.no_grad():
-        out = task.generate(b["style"], b["content_tgt"])
+        out = task.generate(b["style"], b["content_tgt"], b["content_src"])
     t, bg, m = b["target"], b["background"], b["mask_tgt"]
     rows = {
         "model": out.image,

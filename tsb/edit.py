@@ -14,8 +14,11 @@ For each edit:
 1. **style**: the box grown by ``context`` x its height on every side, cut out upright
    (:func:`tsb.data.crop.crop_rotated`) at 64 pixels high, keeping its aspect ratio;
 2. **content**: the new string rendered plain at 64xW (:func:`tsb.data.content.render_content`),
-   W following the string but never narrower than the style crop;
-3. **generate**: ``task.generate(style, content)`` -> image and foreground mask, 64xW;
+   W following the string but never narrower than the style crop; and the *old* word rendered
+   the same way when it is known (``--replace`` reads it, ``--source-text`` or an edit's
+   ``"source"`` names it, else the packaged PP-OCRv6 recognizer reads the box): the split
+   design's layout draws the new word with the old font's width and baseline from it;
+3. **generate**: ``task.generate(style, content, source)`` -> image and foreground mask, 64xW;
 4. **paste back**: the output covers the grown box (rotated back with the crop's own affine map),
    but only the pixels inside the given box change. ``--blend alpha`` (default): a feathered box
    (a ramp of ``feather`` x the box height inwards from its edges) united with the predicted text
@@ -84,6 +87,8 @@ class Edit:
     text: str
     #: remove the word instead (the background branch's output only; ``text`` is ignored)
     erase: bool = False
+    #: the word the box holds now, when known (else the editor reads it)
+    source: str | None = None
 
 
 @dataclass
@@ -151,7 +156,12 @@ def load_edits(path: str | Path) -> list[Edit]:
             )
         if not isinstance(item["text"], str):
             raise EditError(f'edit {i} in {p}: "text" must be a string, got {item["text"]!r}')
-        edits.append(Edit(parse_box(item["box"]), item["text"]))
+        source = item.get("source")
+        if source is not None and not isinstance(source, str):
+            raise EditError(
+                f'edit {i} in {p}: "source" (the word the box holds now) must be a string, got {source!r}'
+            )
+        edits.append(Edit(parse_box(item["box"]), item["text"], source=source or None))
     return edits
 
 
@@ -244,6 +254,7 @@ class Editor:
         context: float = 0.15,
         feather: float = 0.08,
         blend: str = "alpha",
+        read_source: bool = True,
     ) -> None:
         from tsb.training.checkpoint import load_task
 
@@ -260,6 +271,8 @@ class Editor:
         self.task.eval()
         self.alphabet, self.alphabet_source = model_alphabet(self.cfg)
         self.context, self.feather, self.blend = float(context), float(feather), blend
+        self.read_source = bool(read_source)
+        self._reader: Any = None
         self._warmup()
 
     def _warmup(self) -> None:
@@ -321,14 +334,44 @@ class Editor:
         style_img = _crop_local(photo, grown, (style_w, HEIGHT))
         return pil_to_tensor(style_img, "RGB")[None].to(self.device), grown, style_w
 
-    def _generate(self, photo: Image.Image, box: Box, text: str) -> tuple[np.ndarray, np.ndarray, Box, float]:
-        """Generated patch (64, W, 3) float [0, 255], mask (64, W) [0, 1], the grown box, seconds."""
+    def read_word(self, photo: Image.Image, box: Box) -> str | None:
+        """The word in ``box`` as the packaged PP-OCRv6 recognizer reads it (None: nothing read, or
+        the recognizer is not installed)."""
+        if self._reader is None:
+            from tsb.pretrained.packages import PretrainedUnavailable
+            from tsb.pretrained.ppocr import PPOCRReader
+
+            try:
+                self._reader = PPOCRReader(threads=max(1, torch.get_num_threads()))
+            except PretrainedUnavailable:
+                self._reader = False
+        if self._reader is False:
+            return None
+        w = int(min(MAX_STYLE_WIDTH, max(WIDTH_MULTIPLE, round(HEIGHT * box[2] / box[3]))))
+        crop = pil_to_tensor(_crop_local(photo, box, (w, HEIGHT)), "RGB")
+        word = self._reader.read_one(crop).strip()
+        return word or None
+
+    def source_text(self, photo: Image.Image, edit: Edit) -> str | None:
+        """The old word of ``edit``: as given, else read (``read_source``), else None."""
+        if edit.source is not None or not self.read_source:
+            return edit.source
+        return self.read_word(photo, edit.box)
+
+    def _generate(
+        self, photo: Image.Image, box: Box, text: str, source: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray, Box, float]:
+        """Generated patch (64, W, 3) float [0, 255], mask (64, W) [0, 1], the grown box, seconds;
+        ``source``: the word the box holds now, when known."""
         style, grown, style_w = self._style(photo, box)
         width = max(natural_width(text, HEIGHT), _round_up(style_w, WIDTH_MULTIPLE))
+        if source:
+            width = max(width, natural_width(source, HEIGHT))
         content = render_content(text, HEIGHT, width)[None].to(self.device)
+        src = render_content(source, HEIGHT, width)[None].to(self.device) if source else None
         t0 = time.perf_counter()
         with torch.inference_mode():
-            out = self.task.generate(style, content)
+            out = self.task.generate(style, content, src)
         image = ((out.image[0].float().clamp(-1, 1) + 1) * 127.5).permute(1, 2, 0).cpu().numpy()
         mask = out.mask[0, 0].float().clamp(0, 1).cpu().numpy()
         return image, mask, grown, time.perf_counter() - t0
@@ -387,7 +430,7 @@ class Editor:
             if e.erase:
                 patch, mask, grown, t_gen = self._erase(rgb, e.box)
             else:
-                patch, mask, grown, t_gen = self._generate(rgb, e.box, e.text)
+                patch, mask, grown, t_gen = self._generate(rgb, e.box, e.text, self.source_text(rgb, e))
             alpha = self._alpha(mask.shape, grown, e.box, mask)
             used = self._paste(out, patch, alpha, grown, e.box)
             infos.append(
@@ -529,7 +572,9 @@ def _normal(text: str, exact: bool) -> str:
     return text if exact else text.strip(string.punctuation + " ").casefold()
 
 
-def word_edits(words: Sequence[Word], replace: Sequence[str], erase: str | None, exact: bool = False) -> list[Edit]:
+def word_edits(
+    words: Sequence[Word], replace: Sequence[str], erase: str | None, exact: bool = False
+) -> list[Edit]:
     """The edits that ``--replace OLD=NEW`` and ``--erase WORD`` ask for on the detected ``words``.
 
     A word is matched as read, case-insensitive and without surrounding punctuation unless
@@ -552,7 +597,9 @@ def word_edits(words: Sequence[Word], replace: Sequence[str], erase: str | None,
                 f"no word reads {old!r} in the photo (found: {found or 'no words'}); "
                 "check the spelling (--list shows what was read)"
             )
-        edits += [Edit(w.box, "", erase=True) if new is None else Edit(w.box, new) for w in hits]
+        edits += [
+            Edit(w.box, "", erase=True) if new is None else Edit(w.box, new, source=w.text) for w in hits
+        ]
     return edits
 
 
@@ -596,6 +643,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--text", help="the new text")
     p.add_argument(
+        "--source-text",
+        help="with --box: the word the box holds now (default: read by the packaged PP-OCRv6 recognizer); "
+        "the model draws the new word in its width and on its baseline",
+    )
+    p.add_argument(
+        "--no-read", action="store_true", help="do not read the old word: place the new one by the box alone"
+    )
+    p.add_argument(
         "--erase",
         nargs="?",
         const=True,
@@ -604,7 +659,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="remove a word instead: the one in --box, or every detected word that reads WORD "
         "(needs a model with a background branch: model=stylebrush_bg)",
     )
-    p.add_argument("--list", action="store_true", help="print the words found in the photo (text, confidence, --box)")
+    p.add_argument(
+        "--list", action="store_true", help="print the words found in the photo (text, confidence, --box)"
+    )
     p.add_argument("--preview", help="with --list: write the photo with numbered word boxes here")
     p.add_argument(
         "--replace",
@@ -613,7 +670,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="OLD=NEW",
         help="replace every detected word that reads OLD by NEW (repeatable; case-insensitive unless --exact)",
     )
-    p.add_argument("--exact", action="store_true", help="--replace / --erase WORD match case and punctuation exactly")
+    p.add_argument(
+        "--exact", action="store_true", help="--replace / --erase WORD match case and punctuation exactly"
+    )
     p.add_argument("--edits", help='JSON file: [{"box": "X,Y,W,H[,ANGLE]", "text": "..."}, ...]')
     p.add_argument("--out", help="where to write the edited image (.png, .jpg); not needed for --list alone")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, ...")
@@ -631,7 +690,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif (args.box is None) != (args.text is None):
             raise EditError("--box and --text go together: give both (or neither with --edits FILE)")
         elif args.box is not None:
-            edits.append(Edit(parse_box(args.box), args.text))
+            edits.append(Edit(parse_box(args.box), args.text, source=args.source_text or None))
+        if args.source_text is not None and (args.box is None or by_box):
+            raise EditError("--source-text goes with --box and --text (the word that box holds now)")
         if args.preview and not args.list:
             raise EditError("--preview goes with --list")
         image = open_image(args.image)
@@ -651,7 +712,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 save_image(preview(image, words), args.preview)
                 print(f"wrote {args.preview}")
         if words is not None:
-            edits += word_edits(words, args.replace, args.erase if isinstance(args.erase, str) else None, args.exact)
+            edits += word_edits(
+                words, args.replace, args.erase if isinstance(args.erase, str) else None, args.exact
+            )
         if not edits:
             if args.list:
                 return 0
@@ -664,7 +727,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.device not in ("cpu",) and not args.device.startswith("cuda"):
             raise EditError(f"--device {args.device!r}: use cpu or cuda[:N]")
         t0 = time.perf_counter()
-        editor = Editor(args.ckpt, args.device, context=args.context, blend=args.blend)
+        editor = Editor(
+            args.ckpt, args.device, context=args.context, blend=args.blend, read_source=not args.no_read
+        )
         t_load = time.perf_counter() - t0
         result, infos = editor.edit(image, edits)
         save_image(result, args.out)

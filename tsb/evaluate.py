@@ -100,6 +100,7 @@ class Batch:
     target: Tensor | None = None  # (B, 3, H, W) [-1, 1]
     sources: list[str] | None = None
     files: list[str] | None = None
+    source_content: Tensor | None = None  # (B, 1, 64, W') the source words rendered plain
 
 
 # --------------------------------------------------------------------------------------------------
@@ -216,6 +217,9 @@ def _same_shapes(a: dict[str, Any], b: dict[str, Any]) -> bool:
 def _stack(items: list[dict[str, Any]]) -> Batch:
     target = torch.stack([i[K.TARGET] for i in items]) if K.TARGET in items[0] else None
     sources = [str(i[K.TEXT_SRC]) for i in items] if all(K.TEXT_SRC in i for i in items) else None
+    src = [i.get(K.CONTENT_SRC) for i in items]
+    first = src[0]
+    same = isinstance(first, Tensor) and all(isinstance(t, Tensor) and t.shape == first.shape for t in src)
     return Batch(
         style=torch.stack([i[K.STYLE] for i in items]),
         content=torch.stack([i[K.CONTENT_TGT] for i in items]),
@@ -224,6 +228,7 @@ def _stack(items: list[dict[str, Any]]) -> Batch:
         target=target,
         sources=sources,
         files=[str(i.get("_file", "")) for i in items],
+        source_content=torch.stack(src) if same else None,  # type: ignore[arg-type]
     )
 
 
@@ -430,6 +435,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"unknown metrics {unknown}; choose from {list(METRICS)}")
     batch_size = int(cfg.get("batch_size", 16))
+    use_source = bool(cfg.get("use_source_text", True))
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
 
@@ -489,8 +495,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     for group in _group(items, batch_size):
         b = _stack(group)
         style, content = b.style.to(device), b.content.to(device)
+        source = b.source_content.to(device) if use_source and b.source_content is not None else None
         with torch.no_grad():
-            out = task.generate(style, content)
+            out = task.generate(style, content, source)
         gen = out.image.float().clamp(-1, 1)
         preds = {
             "model": gen,
@@ -567,7 +574,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         make_grid(grid_rows, headers if paired else headers[:3]).save(out_dir / grid_name)
     _write_samples(out_dir / "samples.tsv", per_sample)
     report: dict[str, Any] = {
-        "checkpoint": str(cfg.ckpt_path) if cfg.get("ckpt_path") not in (None, "", "???") else display_path(ckpt),
+        "checkpoint": str(cfg.ckpt_path)
+        if cfg.get("ckpt_path") not in (None, "", "???")
+        else display_path(ckpt),
         "mode": mode,
         "data": str(cfg.data.get("root", cfg.data.get("_target_", ""))),
         "num_samples": len(items),

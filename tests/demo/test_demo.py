@@ -105,6 +105,7 @@ def test_edit_changes_only_the_box_and_chains_on_the_result(editor: Editor) -> N
         ({"box": [40, 30, 50, 20, 0], "text": "  "}, 422, "type the new text"),
         ({"box": [40, 30, 50, 20, 0], "text": "x" * 65}, 422, "at most 64"),
         ({"box": [900, 30, 50, 20, 0], "text": "x"}, 422, "box"),
+        ({"box": [40, 30, 50, 20, 0], "text": "x", "source": 3}, 400, '"source"'),
     ],
 )
 def test_edit_refuses_bad_requests_with_a_message(

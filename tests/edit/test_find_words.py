@@ -35,6 +35,7 @@ def _words() -> list[Word]:
 def test_replace_and_erase_match_words_as_read() -> None:
     edits = word_edits(_words(), ["sale=OPEN"], None)
     assert [(e.box[0], e.text, e.erase) for e in edits] == [(50.0, "OPEN", False), (150.0, "OPEN", False)]
+    assert [e.source for e in edits] == ["SALE", "sale!"]  # the old word as read: the layout uses it
     exact = word_edits(_words(), ["SALE=OPEN"], "today", exact=True)
     assert [(e.box[0], e.erase) for e in exact] == [(50.0, False), (100.0, True)]
     with pytest.raises(EditError, match=r"no word reads 'closed'.*'SALE', 'sale!', 'today'"):

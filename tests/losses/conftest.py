@@ -37,13 +37,13 @@ class TinyNet(nn.Module):
     def encode_style(self, style: Tensor) -> Tensor:
         return self.style(style).mean((2, 3)).view(-1, 2, 8)
 
-    def synthesize(self, code: Tensor, content: Tensor) -> Out:
+    def synthesize(self, code: Tensor, content: Tensor, source: Tensor | None = None) -> Out:
         h = torch.relu(self.content(content) * (1 + code[:, 0, :, None, None]) + code[:, 1, :, None, None])
         mask = torch.sigmoid(self.to_mask(h))
         return Out(self.to_image(h), mask, [F.avg_pool2d(mask, 2), mask])
 
-    def forward(self, style: Tensor, content: Tensor) -> Out:
-        return self.synthesize(self.encode_style(style), content)
+    def forward(self, style: Tensor, content: Tensor, source: Tensor | None = None) -> Out:
+        return self.synthesize(self.encode_style(style), content, source)
 
 
 class CopyNet(nn.Module):
@@ -56,12 +56,12 @@ class CopyNet(nn.Module):
     def encode_style(self, style: Tensor) -> Tensor:
         return style * self.gain
 
-    def synthesize(self, code: Tensor, content: Tensor) -> Out:
+    def synthesize(self, code: Tensor, content: Tensor, source: Tensor | None = None) -> Out:
         mask = (code.mean(1, keepdim=True) > 0).float()
         return Out(code, mask, [mask])
 
-    def forward(self, style: Tensor, content: Tensor) -> Out:
-        return self.synthesize(self.encode_style(style), content)
+    def forward(self, style: Tensor, content: Tensor, source: Tensor | None = None) -> Out:
+        return self.synthesize(self.encode_style(style), content, source)
 
 
 class TinyD(nn.Module):

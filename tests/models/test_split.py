@@ -155,6 +155,82 @@ def test_placement_puts_the_ink_on_the_old_word(dx: float, dy: float, scale: flo
     assert (placed - old).abs().sum().item() < 0.2 * old.sum().item()
 
 
+def _stretch(ink: torch.Tensor, sx: float, sy: float, dx: float, dy: float) -> torch.Tensor:
+    """``ink`` scaled about the image centre by (sx, sy) and moved by (dx, dy) pixels."""
+    _, _, h, w = ink.shape
+    theta = torch.tensor([[[1 / sx, 0.0, -dx / (w / 2) / sx], [0.0, 1 / sy, -dy / (h / 2) / sy]]])
+    return warp(ink, theta)
+
+
+def _overlap(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Intersection over union of two ink maps thresholded at 0.5."""
+    a, b = a > 0.5, b > 0.5
+    return float((a & b).sum() / (a | b).sum())
+
+
+@pytest.mark.parametrize(
+    ("old_text", "new_text"), [("Gupta", "Chopping"), ("iy", "dJyfkB"), ("dose", "MAXIMUM")]
+)
+def test_placement_from_the_old_words_rendering_takes_its_width_and_baseline(
+    old_text: str, new_text: str
+) -> None:
+    """A wide font (1.5x the content font's width, 0.8x its height, lower in the crop): the map that
+    draws the old word's plain rendering onto the old word draws the new word where it belongs."""
+    from tsb.data.content import render_content
+
+    def ink(text: str) -> torch.Tensor:
+        return (1 - render_content(text, 64, 256)[None]) / 2
+
+    old_plain, new_plain = ink(old_text), ink(new_text)
+    old = _stretch(old_plain, 1.5, 0.8, 6, 5)  # the photo's old word
+    truth = _stretch(new_plain, 1.5, 0.8, 6, 5)  # where the new word belongs
+    with_source = warp(new_plain, placement(old, new_plain, source_ink=old_plain))
+    height_only = warp(new_plain, placement(old, new_plain))
+    assert _overlap(with_source, truth) > 0.8
+    assert _overlap(with_source, truth) > _overlap(height_only, truth) + 0.2
+
+
+def test_placement_bounds_the_angle_and_the_width() -> None:
+    from tsb.data.content import render_content
+
+    plain = (1 - render_content("iy", 64, 256)[None]) / 2
+    tall = torch.zeros(1, 1, 64, 256)
+    tall[..., 4:60, 120:136] = 1.0  # a 'word' whose long axis is vertical
+    theta = placement(tall, plain, source_ink=plain, max_angle=20.0, max_aspect=2.0)
+    lin = theta[0, :, :2] * torch.tensor([[1.0, 4.0], [0.25, 1.0]])  # back to pixel units (W = 4 H)
+    angle = math.degrees(math.atan2(float(-lin[1, 0]), float(lin[0, 0])))
+    assert abs(angle) <= 20.0 + 1e-3
+    sx, sy = 1 / lin[:, 0].norm(), 1 / lin[:, 1].norm()  # scales of the columns of the inverse
+    assert 0.5 - 1e-3 <= float(sx / sy) <= 2.0 + 1e-3
+    with pytest.raises(ConfigError, match="max_aspect"):
+        TextLayout((4,), max_aspect=0.5)
+    with pytest.raises(ConfigError, match="max_angle"):
+        TextLayout((4,), max_angle=120)
+
+
+def test_split_net_reads_the_source_rendering_and_checks_its_shape(
+    inputs: Callable[..., tuple[torch.Tensor, torch.Tensor]],
+) -> None:
+    from tsb.data.content import render_content
+
+    class _Eraser(nn.Module):  # an eraser that has found a wide old word
+        def forward(self, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            plain = (1 - render_content("wide", 64, 128)[None]) / 2
+            return style, _stretch(plain, 1.4, 1.0, 0, 0).expand(style.shape[0], -1, -1, -1)
+
+    net = tiny_net().eval()
+    net.background = _Eraser()  # type: ignore[assignment]
+    style, content = inputs(batch=2, width=128)
+    source = render_content("wide", 64, 128)[None].expand(2, -1, -1, -1)
+    with torch.no_grad():
+        plain, read = net(style, content), net(style, content, source)
+        assert torch.equal(net(style, content, source[:1]).image, read.image)  # one source for all
+    assert plain.layout is not None and read.layout is not None
+    assert not torch.allclose(plain.layout, read.layout)  # the layout used it
+    with pytest.raises(ConfigError, match="source content image"):
+        net(style, content, source[..., :64])
+
+
 def test_layout_falls_back_to_the_identity_without_an_old_word() -> None:
     layout = TextLayout((4, 8), hidden=8)
     style = torch.rand(2, 3, 64, 128) * 2 - 1
@@ -283,3 +359,19 @@ def test_sharp_inference_uses_the_correction_only_while_training() -> None:
     net.eval()
     with torch.no_grad():
         assert torch.allclose(net(style, content).mask, placed, atol=1e-6)
+
+
+def test_stroke_grows_and_thins_each_sample_by_its_radius() -> None:
+    from tsb.models.layout import fit_weight, stroke
+
+    ink = torch.zeros(3, 1, 32, 64)
+    ink[..., 10:20, 20:24] = 1.0  # a 4 px wide stroke
+    out = stroke(ink, torch.tensor([0, 2, -1]), 3)
+    widths = [int((out[i, 0, 15] > 0.5).sum()) for i in range(3)]
+    assert widths == [4, 8, 2]
+    # the radius that makes the plain stroke cover a bolder old word
+    bold = stroke(ink, torch.tensor([2, 2, 2]), 3)
+    assert fit_weight(bold, ink, 3).tolist() == [2, 2, 2]
+    assert fit_weight(ink, ink, 3).tolist() == [0, 0, 0]
+    with pytest.raises(ConfigError, match="max_stroke"):
+        TextLayout((4,), max_stroke=9)

@@ -136,6 +136,9 @@ class DemoApp:
         box = parse_request_box(request.get("box"))
         erase = bool(request.get("erase", False))
         text = request.get("text")
+        source = request.get("source")
+        if source is not None and not isinstance(source, str):
+            raise DemoError('"source" (the word the box holds now) must be a string', HTTPStatus.BAD_REQUEST)
         if not erase:
             if not isinstance(text, str) or not text.strip():
                 raise DemoError("type the new text first", HTTPStatus.UNPROCESSABLE_ENTITY)
@@ -147,7 +150,9 @@ class DemoApp:
         t0 = time.perf_counter()
         with self._lock:
             try:
-                result, _ = self.editor.edit(image, [Edit(box, "" if erase else str(text), erase=erase)])
+                result, _ = self.editor.edit(
+                    image, [Edit(box, "" if erase else str(text), erase=erase, source=source or None)]
+                )
             except EditError as e:
                 raise DemoError(str(e), HTTPStatus.UNPROCESSABLE_ENTITY) from None
             photo_id = self._keep(result)

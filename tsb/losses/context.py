@@ -45,11 +45,11 @@ class GeneratorOutputLike(Protocol):
 class StyleNet(Protocol):
     """What the context needs of the generator network (``tsb.models.stylebrush.StyleBrushNet``)."""
 
-    def __call__(self, style: Tensor, content: Tensor) -> Any: ...
+    def __call__(self, style: Tensor, content: Tensor, source: Tensor | None = None) -> Any: ...
 
     def encode_style(self, style: Tensor) -> Any: ...
 
-    def synthesize(self, style_code: Any, content: Tensor) -> Any: ...
+    def synthesize(self, style_code: Any, content: Tensor, source: Tensor | None = None) -> Any: ...
 
 
 class MissingKeyError(KeyError):
@@ -102,6 +102,11 @@ class LossContext:
             )
         return self.batch[key]
 
+    def optional(self, key: str) -> Tensor | None:
+        """The batch's ``key`` when it has it (a tensor), else None."""
+        value = self.batch.get(key)
+        return value if isinstance(value, Tensor) else None
+
     @property
     def style(self) -> Tensor:
         return self.require("style")
@@ -137,7 +142,7 @@ class LossContext:
     def fake(self) -> GeneratorOutputLike:
         def make() -> GeneratorOutputLike:
             with self._generator_grad():
-                return self.net.synthesize(self.style_code, self.content_tgt)  # type: ignore[no-any-return]
+                return self.net.synthesize(self.style_code, self.content_tgt, self.optional("content_src"))  # type: ignore[no-any-return]
 
         return self.memo("fake", make)
 
@@ -145,7 +150,7 @@ class LossContext:
     def recon(self) -> GeneratorOutputLike:
         def make() -> GeneratorOutputLike:
             with self._generator_grad():
-                return self.net.synthesize(self.style_code, self.content_src)  # type: ignore[no-any-return]
+                return self.net.synthesize(self.style_code, self.content_src, self.content_src)  # type: ignore[no-any-return]
 
         return self.memo("recon", make)
 
@@ -153,7 +158,8 @@ class LossContext:
     def cycle(self) -> GeneratorOutputLike:
         def make() -> GeneratorOutputLike:
             with self._generator_grad():
-                return self.net(self.fake.image, self.content_src)  # type: ignore[no-any-return]
+                # the output's own text is the target's
+                return self.net(self.fake.image, self.content_src, self.optional("content_tgt"))  # type: ignore[no-any-return]
 
         return self.memo("cycle", make)
 

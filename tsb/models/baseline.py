@@ -69,7 +69,7 @@ class UNetBaseline(nn.Module):
             )
         return style
 
-    def synthesize(self, style_code: StyleCode, content: Tensor) -> GeneratorOutput:
+    def synthesize(self, style_code: StyleCode, content: Tensor, source: Tensor | None = None) -> GeneratorOutput:
         if (
             content.ndim != 4
             or content.shape[1] != self.content_channels
@@ -106,5 +106,6 @@ class UNetBaseline(nn.Module):
         masks = [torch.sigmoid(o[:, c : c + 1]) for o in outs]
         return GeneratorOutput(image=out[:, :c], mask=masks[-1], masks=masks)
 
-    def forward(self, style: Tensor, content: Tensor) -> GeneratorOutput:
+    def forward(self, style: Tensor, content: Tensor, source: Tensor | None = None) -> GeneratorOutput:
+        """``source`` (the style image's own text rendered plain) is accepted and unused: the baseline reads the style from the image alone."""
         return self.synthesize(self.encode_style(style), content)

@@ -18,12 +18,14 @@ from the first steps on.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from tsb.errors import ConfigError
 from tsb.models.resnet import make_norm
 
 
@@ -58,41 +60,134 @@ def moments(weight: Tensor) -> tuple[Tensor, Tensor]:
     return centre, cov
 
 
-def placement(source_mask: Tensor, ink: Tensor, log_scale: Tensor | float = 0.0) -> Tensor:
+def placement(
+    source_mask: Tensor,
+    ink: Tensor,
+    log_scale: Tensor | float = 0.0,
+    source_ink: Tensor | None = None,
+    max_aspect: float = 2.0,
+    max_angle: float = 20.0,
+) -> Tensor:
     """The affine map (B, 2, 3) that puts the content's ``ink`` where the old word is.
 
-    From the moments of the two maps (both (B, 1, H, W)): the ink's centre goes to the old word's
-    centre, it turns by the old word's angle (the long axis of its covariance) and is scaled by
-    the ratio of their spreads across the writing direction (letter height), times
-    ``exp(log_scale)``. The renderer (and most photos) put the new word exactly so: same centre,
-    same letter height, same angle.
+    Without ``source_ink``, from the moments of the two maps (both (B, 1, H, W)): the ink's centre
+    goes to the old word's centre, it turns by the old word's angle (the long axis of its
+    covariance) and is scaled by the ratio of their spreads across the writing direction (letter
+    height), times ``exp(log_scale)``. The renderer (and most photos) put the new word so: same
+    centre, same letter height, same angle.
+
+    With ``source_ink`` (B, 1, H, W), the old word's *own text* rendered by the content renderer
+    (same frame as ``ink``): the map is the one that draws that rendering onto the old word, and
+    the new word's rendering is drawn by the same map. It then also takes the old font's width
+    (the ratio of spreads along the line: a condensed or a wide typeface, letter spacing; within
+    ``max_aspect`` of the height ratio) and its baseline (the content renderer draws every string
+    on one baseline, so a word with descenders is not centred on its ink).
+
+    The angle is clamped to ``max_angle`` degrees: photos are cropped along the word's box, the
+    renderer turns words by at most 8 degrees, and the long axis of a short word (two letters) can
+    point anywhere.
     """
     _, _, h, w = ink.shape
     c_src, cov_src = moments(source_mask)
-    c_ink, cov_ink = moments(ink)
-    sxx, syy, sxy = cov_src[:, 0, 0], cov_src[:, 1, 1], cov_src[:, 0, 1]
-    angle = 0.5 * torch.atan2(2 * sxy, sxx - syy)
-    minor = (sxx + syy) / 2 - torch.sqrt(((sxx - syy) / 2) ** 2 + sxy**2)
-    scale = torch.sqrt(minor.clamp_min(1e-4) / cov_ink[:, 1, 1].clamp_min(1e-4)) * torch.exp(
-        torch.as_tensor(log_scale, device=ink.device)
-    )
+    gain = torch.exp(torch.as_tensor(log_scale, device=ink.device))
+    limit = math.radians(max_angle)
+    if source_ink is None:
+        c_ref, cov_ref = moments(ink)
+        sxx, syy, sxy = cov_src[:, 0, 0], cov_src[:, 1, 1], cov_src[:, 0, 1]
+        angle = (0.5 * torch.atan2(2 * sxy, sxx - syy)).clamp(-limit, limit)
+        across = _spreads(cov_src, angle)[1]
+        scale_y = torch.sqrt(across.clamp_min(1e-4) / cov_ref[:, 1, 1].clamp_min(1e-4)) * gain
+        scale_x = scale_y
+    else:
+        c_ref, cov_ref = moments(source_ink)
+        angle, scale_x, scale_y = _fit_rotation_and_scales(cov_src, cov_ref, limit)
+        scale_x = scale_y * (scale_x / scale_y).clamp(1 / max_aspect, max_aspect) * gain
+        scale_y = scale_y * gain
+    scale = torch.stack([scale_x, scale_y], -1)  # along the line, across it
     cos, sin = torch.cos(angle), torch.sin(angle)
     rot_t = torch.stack([torch.stack([cos, sin], -1), torch.stack([-sin, cos], -1)], -2)  # R^T
     half = torch.tensor([w / 2, h / 2], device=ink.device)
-    a = rot_t * half.view(1, 1, 2) / half.view(1, 2, 1) / scale.view(-1, 1, 1)  # D^-1 R^T D / s
-    t = c_ink - (a @ c_src[..., None])[..., 0]
+    # q_ink = c_ref + S^-1 R^T (q_out - c_src) in pixels; a = D^-1 S^-1 R^T D in [-1, 1] units
+    a = rot_t * half.view(1, 1, 2) / half.view(1, 2, 1) / scale.view(-1, 2, 1)
+    t = c_ref - (a @ c_src[..., None])[..., 0]
     return torch.cat([a, t[..., None]], dim=-1)
 
 
+def _spreads(cov: Tensor, angle: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The covariance ``cov`` (..., 2, 2) turned back by ``angle`` (...): variances along and across
+    the direction ``angle``, and their covariance."""
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    sxx, syy, sxy = cov[..., 0, 0], cov[..., 1, 1], cov[..., 0, 1]
+    along = cos**2 * sxx + 2 * cos * sin * sxy + sin**2 * syy
+    across = sin**2 * sxx - 2 * cos * sin * sxy + cos**2 * syy
+    mixed = (cos**2 - sin**2) * sxy + cos * sin * (syy - sxx)
+    return along, across, mixed
+
+
+def _fit_rotation_and_scales(
+    cov_word: Tensor, cov_ref: Tensor, limit: float, steps: int = 81
+) -> tuple[Tensor, ...]:
+    """Angle (within +-``limit``) and scales along/across the line with ``R S cov_ref S R^T`` closest
+    to ``cov_word`` (both (B, 2, 2)): a grid over the angle, the scales from the turned-back
+    variances, the angle whose covariance term fits best. A word's own shape correlates x and y
+    (a descender at its end): comparing with its plain rendering's covariance, and not taking
+    the long axis as the angle, keeps that from turning the new word."""
+    grid = torch.linspace(-limit, limit, steps, device=cov_word.device)  # (K,)
+    along, across, mixed = _spreads(cov_word[:, None], grid[None])  # (B, K)
+    ref = cov_ref[:, None]
+    sx = torch.sqrt(along.clamp_min(1e-4) / ref[..., 0, 0].clamp_min(1e-4))
+    sy = torch.sqrt(across.clamp_min(1e-4) / ref[..., 1, 1].clamp_min(1e-4))
+    misfit = (mixed - sx * sy * ref[..., 0, 1]).square() / (along * across).clamp_min(1e-8)
+    best = misfit.argmin(dim=1, keepdim=True)
+    return grid[best[:, 0]], sx.gather(1, best)[:, 0], sy.gather(1, best)[:, 0]
+
+
+def stroke(ink: Tensor, radius: Tensor, max_radius: int) -> Tensor:
+    """``ink`` (B, 1, H, W) with strokes grown (``radius`` > 0) or thinned (< 0) by ``radius`` (B,)
+    whole pixels (a max-pool, or a min-pool), each sample by its own radius in
+    [-``max_radius``, ``max_radius``]."""
+    out = ink.clone()
+    for r in range(1, int(max_radius) + 1):
+        grow = radius == r
+        thin = radius == -r
+        if bool(grow.any()):
+            out[grow] = F.max_pool2d(ink[grow], 2 * r + 1, stride=1, padding=r)
+        if bool(thin.any()):
+            out[thin] = -F.max_pool2d(-ink[thin], 2 * r + 1, stride=1, padding=r)
+    return out
+
+
+def _overlap(a: Tensor, b: Tensor) -> Tensor:
+    """Soft intersection over union of maps in [0, 1], per sample: (B, ...) -> (B,)."""
+    inter = (a * b).flatten(1).sum(1)
+    return inter / (a.flatten(1).sum(1) + b.flatten(1).sum(1) - inter).clamp_min(1e-6)
+
+
+def fit_weight(mask: Tensor, placed_source: Tensor, max_radius: int) -> Tensor:
+    """The stroke radius (B,) in [-max_radius, max_radius] with which the old word's plain rendering,
+    placed (``placed_source``), best covers the old word's ``mask`` (soft IoU): the typeface's
+    weight (bold, an outline, a shadow) relative to the content font's."""
+    b = mask.shape[0]
+    radii = torch.arange(-max_radius, max_radius + 1, device=mask.device)
+    scores = torch.stack([_overlap(stroke(placed_source, r.expand(b), max_radius), mask) for r in radii], 1)
+    return radii[scores.argmax(1)]
+
+
 class TextLayout(nn.Module):
-    """Where the new word goes: ``forward(style, background, source_mask, ink) -> theta`` (B, 2, 3).
+    """Where the new word goes: ``forward(style, background, source_mask, ink, source_ink=None) -> theta``
+    (B, 2, 3).
 
     The :func:`placement` of the ink on the confident part (> 0.5) of the eraser's mask of the old
     word (not differentiated: the layout does not train the eraser), times a learned global
-    letter-height factor (starts at 1). ``residual``: also add a per-sample correction from a
-    small CNN (starts at zero); off by default: trained from the start it learned to compensate
-    the early, diffuse masks (shifting and shearing every word) instead of refining good ones.
+    letter-height factor (starts at 1); with ``source_ink`` (the old word's text rendered plain,
+    when known) the new word also takes the old font's width (``max_aspect`` bounds it).
+    ``residual``: also add a per-sample correction from a small CNN (starts at zero); off by
+    default: trained from the start it learned to compensate the early, diffuse masks (shifting and shearing every word) instead of refining good ones.
     Where the mask is nearly empty (no old word found) the map falls back towards the identity.
+
+    :meth:`place` warps the ink, and with ``source_ink`` also gives it the old font's stroke
+    weight: the radius (up to ``max_stroke`` pixels, grown or thinned; 0: off) with which the old
+    word's placed rendering best covers its mask (:func:`fit_weight`).
     """
 
     def __init__(
@@ -102,8 +197,20 @@ class TextLayout(nn.Module):
         hidden: int = 64,
         min_mass: float = 0.005,
         residual: bool = False,
+        max_aspect: float = 2.0,
+        max_angle: float = 20.0,
+        max_stroke: int = 0,
     ) -> None:
         super().__init__()
+        if not 0 <= max_stroke <= 8:
+            raise ConfigError(f"layout.max_stroke must be 0 (off) to 8 pixels, got {max_stroke}")
+        self.max_stroke = int(max_stroke)
+        if not max_aspect >= 1:
+            raise ConfigError(f"layout.max_aspect must be >= 1 (a ratio of widths), got {max_aspect}")
+        if not 0 <= max_angle <= 90:
+            raise ConfigError(f"layout.max_angle must be in [0, 90] degrees, got {max_angle}")
+        self.max_aspect = float(max_aspect)
+        self.max_angle = float(max_angle)
         self.residual = bool(residual)
         layers: list[nn.Module] = []
         cin = 3 + 1 + 2  # style, old-word mask, coordinates
@@ -126,11 +233,19 @@ class TextLayout(nn.Module):
         self.log_scale = nn.Parameter(torch.zeros(()))
         self.min_mass = float(min_mass)
 
-    def forward(self, style: Tensor, background: Tensor, source_mask: Tensor, ink: Tensor) -> Tensor:
+    def forward(
+        self,
+        style: Tensor,
+        background: Tensor,
+        source_mask: Tensor,
+        ink: Tensor,
+        source_ink: Tensor | None = None,
+    ) -> Tensor:
         # only the confident part of the mask: a soft mask's low values spread over the whole crop
         # would inflate its spread, i.e. shrink the new word
         mask = ((source_mask.detach().float() - 0.5) * 2).clamp_min(0)
-        theta = placement(mask, ink.detach().float(), self.log_scale)
+        ref = None if source_ink is None else source_ink.detach().float()
+        theta = placement(mask, ink.detach().float(), self.log_scale, ref, self.max_aspect, self.max_angle)
         mass = mask.mean(dim=(1, 2, 3)).view(-1, 1, 1)
         gate = mass / (mass + self.min_mass)
         identity = torch.eye(2, 3, device=ink.device).expand_as(theta)
@@ -144,3 +259,22 @@ class TextLayout(nn.Module):
         flat = f.flatten(2)
         pooled = torch.cat([(flat * a).sum(-1), flat.mean(-1), (coords * a).sum(-1)], dim=1)
         return theta + self.head(pooled).view(-1, 2, 3).float()
+
+    def place(
+        self,
+        style: Tensor,
+        background: Tensor,
+        source_mask: Tensor,
+        ink: Tensor,
+        source_ink: Tensor | None = None,
+    ) -> Tensor:
+        """The content's ``ink`` where the new word goes (B, 1, H, W): warped by :meth:`forward`'s map,
+        and, with ``source_ink``, with the old word's stroke weight."""
+        theta = self(style, background, source_mask, ink, source_ink)
+        placed = warp(ink, theta)
+        if source_ink is None or not self.max_stroke:
+            return placed
+        with torch.no_grad():
+            mask = ((source_mask.detach().float() - 0.5) * 2).clamp_min(0)
+            radius = fit_weight(mask, warp(source_ink.float(), theta.detach()), self.max_stroke)
+        return stroke(placed, radius, self.max_stroke)

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from tsb.errors import ConfigError
 from tsb.models.background import BackgroundNet
 from tsb.models.generator import GeneratorOutput
-from tsb.models.layout import TextLayout, warp
+from tsb.models.layout import TextLayout
 from tsb.models.stylebrush import StyleCode, broadcast_style
 from tsb.models.unet import UNet
 
@@ -87,9 +87,20 @@ class SplitBrushNet(nn.Module):
         """The style crop with its text removed (B, 3, H, W) (``tsb.edit --erase``)."""
         return self.background(self.encode_style(style))[0]
 
-    def synthesize(self, style_code: StyleCode, content: Tensor) -> GeneratorOutput:
+    def synthesize(
+        self, style_code: StyleCode, content: Tensor, source: Tensor | None = None
+    ) -> GeneratorOutput:
+        """``content`` (B, 1, 64, W) in the style of ``style_code``; ``source`` (B or 1, 1, 64, W), the
+        style image's own text rendered like the content, when known: the layout then gives the new
+        word the old font's width (:func:`~tsb.models.layout.placement`)."""
         if content.ndim != 4 or content.shape[1] != 1:
             raise ConfigError(f"content image must be (B, 1, 64, W); got shape {tuple(content.shape)}")
+        if source is not None and (
+            source.ndim != 4 or source.shape[1] != 1 or source.shape[-2:] != content.shape[-2:]
+        ):
+            raise ConfigError(
+                f"the source content image must be (B, 1, H, W) as the content {tuple(content.shape)}; got {tuple(source.shape)}"
+            )
         style = broadcast_style(self.encode_style(style_code), content.shape[0]).to(dtype=content.dtype)
         if style.shape[-2:] != content.shape[-2:]:
             style = F.interpolate(
@@ -98,7 +109,8 @@ class SplitBrushNet(nn.Module):
         background, source_mask = self.background(style)
         ink = (1 - content) / 2  # the content is black (-1) text on white (1)
         if self.layout is not None:
-            ink = warp(ink, self.layout(style, background, source_mask, ink))
+            source_ink = None if source is None else (1 - broadcast_style(source, content.shape[0])) / 2
+            ink = self.layout.place(style, background, source_mask, ink, source_ink)
         out = self.text(torch.cat([ink * 2 - 1, style, background], dim=1))
         logit = self.ink_gain * (ink * 2 - 1)
         if self.mask_residual and (self.training or not self.sharp_inference):
@@ -116,5 +128,5 @@ class SplitBrushNet(nn.Module):
             source_mask=source_mask,
         )
 
-    def forward(self, style: Tensor, content: Tensor) -> GeneratorOutput:
-        return self.synthesize(self.encode_style(style), content)
+    def forward(self, style: Tensor, content: Tensor, source: Tensor | None = None) -> GeneratorOutput:
+        return self.synthesize(self.encode_style(style), content, source)

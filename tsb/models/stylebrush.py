@@ -94,7 +94,7 @@ class StyleBrushNet(nn.Module):
         """(B, 1, 64, W) -> (B, C, 4, W/16), the generator's input map."""
         return self.content_encoder(content)
 
-    def synthesize(self, style_code: StyleCode, content: Tensor) -> GeneratorOutput:
+    def synthesize(self, style_code: StyleCode, content: Tensor, source: Tensor | None = None) -> GeneratorOutput:
         """Render ``content`` (B, 1, 64, W) in the style ``style_code`` (B or 1, n_styles, style_dim)."""
         code = broadcast_style(style_code, content.shape[0])
         n_skips = len(self.generator.content_skips)
@@ -103,7 +103,8 @@ class StyleBrushNet(nn.Module):
         maps = self.content_encoder.pyramid(content)
         return self.generator(code, maps[0], maps[1 : 1 + n_skips])
 
-    def forward(self, style: Tensor, content: Tensor) -> GeneratorOutput:
+    def forward(self, style: Tensor, content: Tensor, source: Tensor | None = None) -> GeneratorOutput:
+        """``source`` (the style image's own text rendered plain) is accepted and unused: the paper's encoders read the style from the image alone."""
         return self.synthesize(self.encode_style(style), content)
 
     def compile(self, *args: Any, **kwargs: Any) -> None:

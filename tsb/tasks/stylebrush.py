@@ -124,9 +124,11 @@ class StyleBrushTask(Task):
         return ["net"]
 
     # inference -------------------------------------------------------------------------------
-    def generate(self, style: Tensor, content: Tensor) -> Any:
-        """``GeneratorOutput`` (image (B,3,64,W) in [-1,1], mask, masks) of ``content`` in ``style``."""
-        return self.net(style, content)
+    def generate(self, style: Tensor, content: Tensor, source: Tensor | None = None) -> Any:
+        """``GeneratorOutput`` (image (B,3,64,W) in [-1,1], mask, masks) of ``content`` in ``style``;
+        ``source``: the style image's own text rendered like ``content``, when known (networks
+        that read it, such as the split design's layout, use it; the others ignore it)."""
+        return self.net(style, content, source)
 
     @torch.no_grad()
     def validation_step(self, batch: Batch) -> dict[str, Tensor]:
@@ -134,7 +136,9 @@ class StyleBrushTask(Task):
         the style image itself, the row to beat), ``mask_l1``, ``recon_l1`` where the batch allows
         (the trainer logs them as ``val/<name>``)."""
         style: Tensor = batch["style"]  # type: ignore[assignment]
-        out = self.generate(style, batch["content_tgt"])  # type: ignore[arg-type]
+        source = batch.get("content_src")
+        source = source if isinstance(source, Tensor) else None
+        out = self.generate(style, batch["content_tgt"], source)  # type: ignore[arg-type]
         metrics: dict[str, Tensor] = {}
         target = batch.get("target")
         if isinstance(target, Tensor):
@@ -148,8 +152,8 @@ class StyleBrushTask(Task):
         mask_tgt = batch.get("mask_tgt")
         if isinstance(mask_tgt, Tensor):
             metrics["mask_l1"] = (out.mask.float() - mask_tgt.float()).abs().mean()
-        if "content_src" in batch:
-            recon = self.generate(style, batch["content_src"])  # type: ignore[arg-type]
+        if source is not None:
+            recon = self.generate(style, source, source)
             if recon.image.shape == style.shape:
                 metrics["recon_l1"] = (recon.image.float() - style.float()).abs().mean()
         return metrics
