@@ -85,8 +85,15 @@ def export_weights(ckpt: Path, out: Path) -> dict[str, Any]:
         "wall_s": float(wall) if wall is not None else None,
         "command": _command(run),
         "parameters": sum(v.numel() for v in net_state.values() if v.is_floating_point()),
-        "data": OmegaConf.to_container(cfg.data, resolve=True) if "data" in cfg else None,
+        "data": _data_paths(OmegaConf.to_container(cfg.data, resolve=True)) if "data" in cfg else None,
     }
+
+
+def _data_paths(data: Any) -> Any:
+    """The data config with its folders relative to the repository (no machine's absolute path)."""
+    if not isinstance(data, dict):
+        return data
+    return {k: _relative(v) if k in ("root", "val_root") and v else v for k, v in data.items()}
 
 
 def _fmt(v: Any, digits: int) -> str:
@@ -150,9 +157,21 @@ def model_card(name: str, entry: dict[str, Any], report: dict[str, Any] | None) 
         "- The letters keep much of the content font's shapes: the typeface is the part of the style it",
         "  transfers least (docs/models.md); colour, size, placement and background are what it does well.",
         "- One word per box; long strings in a short box are squeezed.",
+        "- The new word is placed from the old word's own text (its width, height and baseline):",
+        "  `tsb.edit` reads it with PP-OCRv6 (or `--replace` / `--source-text` name it); a misread old",
+        "  word misplaces the new one, and with `--no-read` only the letter height is matched.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _relative(path: Any) -> str:
+    """A data path as the run saw it, relative to the repository when inside it."""
+    p = Path(str(path))
+    try:
+        return str(p.relative_to(ROOT))
+    except ValueError:
+        return str(p)
 
 
 def publish(

@@ -1,0 +1,68 @@
+"""PSNR and the judge's accuracy of a checkpoint on the fixed benchmark, with inference-time
+changes of its network: the quick rows of docs/models.md (a minute on the CPU, where
+``evaluate.py`` takes several with every metric).
+
+    python benchmarks/quick_bench.py CKPT [--data data_cache/bench_heldout200] [--no-source]
+        [--set background.dilate=4 --set layout.max_stroke=2 ...] [--ink-gain-factor 0.5]
+
+PSNR is per image on the 64x256 crops, averaged (``evaluate.py`` compares at the ground truth's
+own size, so its figure differs by a few hundredths); the judge is PP-OCRv6, exact match.
+``--set`` changes a numeric attribute of ``task.net`` (a dotted path) after loading.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+from torch.utils.data import default_collate
+
+from tsb.data.paired import PairedFolderDataset
+from tsb.pretrained.ppocr import PPOCRReader
+from tsb.training.checkpoint import load_task
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("ckpt")
+    p.add_argument("--data", default="data_cache/bench_heldout200")
+    p.add_argument("--no-source", action="store_true", help="do not give the network the old word's text")
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    p.add_argument(
+        "--ink-gain-factor", type=float, default=1.0, help="scale the learned ink gain (mask sharpness)"
+    )
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    task, _ = load_task(args.ckpt, use_ema=True)
+    task.eval()
+    for item in args.set:
+        path, _, value = item.partition("=")
+        *parents, name = path.split(".")
+        obj = task.net
+        for part in parents:
+            obj = getattr(obj, part)
+        setattr(obj, name, type(getattr(obj, name))(float(value)))
+    if args.ink_gain_factor != 1.0:
+        with torch.no_grad():
+            task.net.ink_gain.mul_(args.ink_gain_factor)
+    ds = PairedFolderDataset(args.data)
+    b = default_collate([ds[i] for i in range(len(ds))])
+    images = []
+    with torch.no_grad():
+        for i in range(0, len(ds), 50):
+            source = None if args.no_source else b["content_src"][i : i + 50]
+            images.append(
+                task.generate(b["style"][i : i + 50], b["content_tgt"][i : i + 50], source).image.clamp(-1, 1)
+            )
+    image = torch.cat(images)
+    mse = (((image + 1) / 2 - (b["target"] + 1) / 2) ** 2).flatten(1).mean(1)
+    psnr = float((10 * torch.log10(1 / mse.clamp_min(1e-10))).mean())
+    reads = PPOCRReader(threads=args.threads).read(image)
+    acc = sum(r == w for r, w in zip(reads, b["text_tgt"])) / len(reads)
+    changes = " ".join([*args.set, *(["no source"] if args.no_source else [])]) or "as trained"
+    print(f"{args.ckpt} [{changes}]: PSNR {psnr:.2f} dB, MSE {float(mse.mean()):.4f}, judge {100 * acc:.1f}%")
+
+
+if __name__ == "__main__":
+    main()
