@@ -60,6 +60,7 @@ from tsb.data.content import natural_width, render_content
 from tsb.data.crop import Box, box_affine, box_corners, crop_rotated, expand_box
 from tsb.detect import Word
 from tsb.errors import TsbError
+from tsb.models.font_match import FontMatch
 from tsb.published import resolve_checkpoint
 from tsb.utils.image import pil_to_tensor
 
@@ -99,6 +100,8 @@ class EditInfo:
     seconds: float  # crop + render + generate + paste
     generate_seconds: float
     blend: str
+    #: the font the new word was drawn in (matched to the old word; None: the content font)
+    font: str | None = None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -255,6 +258,7 @@ class Editor:
         feather: float = 0.08,
         blend: str = "alpha",
         read_source: bool = True,
+        match_font: bool = True,
     ) -> None:
         from tsb.training.checkpoint import load_task
 
@@ -272,6 +276,8 @@ class Editor:
         self.alphabet, self.alphabet_source = model_alphabet(self.cfg)
         self.context, self.feather, self.blend = float(context), float(feather), blend
         self.read_source = bool(read_source)
+        #: with the old word known: the new word in the shipped font that redraws it best
+        self.font_match = FontMatch() if match_font else None
         self._reader: Any = None
         self._warmup()
 
@@ -360,21 +366,27 @@ class Editor:
 
     def _generate(
         self, photo: Image.Image, box: Box, text: str, source: str | None = None
-    ) -> tuple[np.ndarray, np.ndarray, Box, float]:
-        """Generated patch (64, W, 3) float [0, 255], mask (64, W) [0, 1], the grown box, seconds;
-        ``source``: the word the box holds now, when known."""
+    ) -> tuple[np.ndarray, np.ndarray, Box, float, str | None]:
+        """Generated patch (64, W, 3) float [0, 255], mask (64, W) [0, 1], the grown box, seconds and
+        the matched font (None: the content font); ``source``: the word the box holds now, when known."""
         style, grown, style_w = self._style(photo, box)
         width = max(natural_width(text, HEIGHT), _round_up(style_w, WIDTH_MULTIPLE))
         if source:
             width = max(width, natural_width(source, HEIGHT))
-        content = render_content(text, HEIGHT, width)[None].to(self.device)
-        src = render_content(source, HEIGHT, width)[None].to(self.device) if source else None
         t0 = time.perf_counter()
+        src: torch.Tensor | None
+        font = None
+        if source and self.font_match is not None:
+            choice = self.font_match.choose(self.task.generate, style, source, text, width=width)
+            content, src, font = choice.content[None], choice.source[None], choice.font
+        else:
+            content = render_content(text, HEIGHT, width)[None].to(self.device)
+            src = render_content(source, HEIGHT, width)[None].to(self.device) if source else None
         with torch.inference_mode():
             out = self.task.generate(style, content, src)
         image = ((out.image[0].float().clamp(-1, 1) + 1) * 127.5).permute(1, 2, 0).cpu().numpy()
         mask = out.mask[0, 0].float().clamp(0, 1).cpu().numpy()
-        return image, mask, grown, time.perf_counter() - t0
+        return image, mask, grown, time.perf_counter() - t0, font
 
     @property
     def can_erase(self) -> bool:
@@ -427,17 +439,15 @@ class Editor:
         infos = []
         for e in edits:
             t0 = time.perf_counter()
+            font = None
             if e.erase:
                 patch, mask, grown, t_gen = self._erase(rgb, e.box)
             else:
-                patch, mask, grown, t_gen = self._generate(rgb, e.box, e.text, self.source_text(rgb, e))
+                patch, mask, grown, t_gen, font = self._generate(rgb, e.box, e.text, self.source_text(rgb, e))
             alpha = self._alpha(mask.shape, grown, e.box, mask)
             used = self._paste(out, patch, alpha, grown, e.box)
-            infos.append(
-                EditInfo(
-                    e.text, e.box, (patch.shape[1], patch.shape[0]), time.perf_counter() - t0, t_gen, used
-                )
-            )
+            size = (patch.shape[1], patch.shape[0])
+            infos.append(EditInfo(e.text, e.box, size, time.perf_counter() - t0, t_gen, used, font))
         result = Image.fromarray(out, mode="RGB")
         return _restore_mode(result, image, mode, base, out), infos
 
@@ -651,6 +661,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-read", action="store_true", help="do not read the old word: place the new one by the box alone"
     )
     p.add_argument(
+        "--no-match-font",
+        action="store_true",
+        help="draw the new word in the content font instead of the shipped font that best redraws the old word",
+    )
+    p.add_argument(
         "--erase",
         nargs="?",
         const=True,
@@ -728,7 +743,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise EditError(f"--device {args.device!r}: use cpu or cuda[:N]")
         t0 = time.perf_counter()
         editor = Editor(
-            args.ckpt, args.device, context=args.context, blend=args.blend, read_source=not args.no_read
+            args.ckpt, args.device, context=args.context, blend=args.blend, read_source=not args.no_read,
+            match_font=not args.no_match_font,
         )
         t_load = time.perf_counter() - t0
         result, infos = editor.edit(image, edits)
@@ -745,6 +761,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"{i.text!r} box {format_box(i.box)}: generated {i.size[0]}x{i.size[1]}, "
                 f"{dev} latency {i.seconds:.3f} s (generate {i.generate_seconds:.3f} s), blend {i.blend}"
+                + (f", font {Path(i.font).stem}" if i.font else "")
             )
     print(f"wrote {args.out}")
     return 0

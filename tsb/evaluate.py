@@ -49,6 +49,7 @@ from tsb.data import keys as K
 from tsb.errors import CheckpointError, ConfigError, TsbError
 from tsb.metrics.image import IMAGE_METRIC_KEYS, ImageMetrics, match_size
 from tsb.metrics.recognition import RECOGNITION_METRIC_KEYS, RecognitionMetrics
+from tsb.models.font_match import FontMatch
 from tsb.pretrained.packages import PretrainedUnavailable
 from tsb.published import display_path, resolve_checkpoint
 from tsb.summary import flatten
@@ -423,6 +424,20 @@ def _prepare_items(
     return items, mode
 
 
+def _match_fonts(matcher: FontMatch, task: Any, style: Tensor, b: Batch) -> tuple[Tensor, Tensor, list[str]]:
+    """The target and source words rendered in the font matched to each style image
+    (:mod:`tsb.models.font_match`): (B, 1, 64, W) each, and the fonts' paths."""
+    assert b.sources is not None
+    choices = [
+        matcher.choose(task.generate, style[i : i + 1], b.sources[i], b.texts[i]) for i in range(len(b.texts))
+    ]
+    return (
+        torch.stack([c.content for c in choices]),
+        torch.stack([c.source for c in choices]),
+        [c.font for c in choices],
+    )
+
+
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Run the evaluation described by ``cfg`` (conf/evaluate.yaml); returns the report dict."""
     from tsb.training.checkpoint import load_task
@@ -436,6 +451,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         raise ConfigError(f"unknown metrics {unknown}; choose from {list(METRICS)}")
     batch_size = int(cfg.get("batch_size", 16))
     use_source = bool(cfg.get("use_source_text", True))
+    matcher = FontMatch(**(cfg.get("font_match") or {})) if cfg.get("match_font", False) else None
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
 
@@ -496,13 +512,17 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         b = _stack(group)
         style, content = b.style.to(device), b.content.to(device)
         source = b.source_content.to(device) if use_source and b.source_content is not None else None
+        plain, fonts = content, None
+        if matcher is not None and b.sources is not None:
+            content, matched, fonts = _match_fonts(matcher, task, style, b)
+            source = matched if source is not None else None
         with torch.no_grad():
             out = task.generate(style, content, source)
         gen = out.image.float().clamp(-1, 1)
         preds = {
             "model": gen,
             "copy_source": style.float(),
-            "rendered_target": content.float().expand(-1, 3, -1, -1),
+            "rendered_target": plain.float().expand(-1, 3, -1, -1),
         }
         target = b.target.to(device).float() if b.target is not None else None
         if target is not None:
@@ -537,13 +557,15 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             row: dict[str, Any] = {"name": name, "target": b.texts[i]}
             if b.sources is not None:
                 row["source"] = b.sources[i]
+            if fonts is not None:
+                row["font"] = Path(fonts[i]).stem
             row.update({k: v[i] for k, v in sample_vals.items()})
             per_sample.append(row)
             if len(grid_rows) < n_grid:
                 grid_rows.append(
                     [
                         tensor_to_pil(b.style[i]),
-                        tensor_to_pil(b.content[i]),
+                        tensor_to_pil(content[i]),
                         tensor_to_pil(gen[i]),
                         tensor_to_pil(b.target[i]) if b.target is not None else None,
                     ]

@@ -39,6 +39,27 @@ def test_a_named_source_is_rendered_in_the_content_frame(echo: Editor) -> None:
     assert torch.equal(src[0], render_content("Wonderful", 64, src.shape[-1]))
 
 
+def test_the_matched_font_draws_both_words_and_is_reported(echo: Editor) -> None:
+    from tsb.data.content import content_font_path
+    from tsb.models.font_match import FontMatch
+
+    task = echo.task
+    assert isinstance(task, EchoTask)
+    # the echo redraws every candidate alike: a tie keeps the content font
+    _, infos = echo.edit(_photo(), [Edit(parse_box("20,10,160,40"), "new", source="Wonderful")])
+    assert infos[0].font == content_font_path()
+    # off: no font reported, the plain rendering as before
+    echo.font_match = None
+    _, infos = echo.edit(_photo(), [Edit(parse_box("20,10,160,40"), "new", source="Wonderful")])
+    assert infos[0].font is None
+    src = task.last_source
+    assert src is not None and torch.equal(src[0], render_content("Wonderful", 64, src.shape[-1]))
+    # no old word: nothing to match
+    echo.font_match, echo.read_source = FontMatch(), False
+    _, infos = echo.edit(_photo(), [Edit(parse_box("20,10,160,40"), "new")])
+    assert infos[0].font is None
+
+
 def test_without_reading_no_source_is_given(echo: Editor) -> None:
     echo.read_source = False
     echo.edit(_photo(), [Edit(parse_box("20,10,160,40"), "new")])

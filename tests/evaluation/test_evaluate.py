@@ -179,3 +179,24 @@ def test_paired_folder_without_ground_truth_keeps_its_targets(
     assert report["mode"] == "scene" and report["num_samples"] == 4
     samples = (Path(report["output_dir"]) / "samples.tsv").read_text().splitlines()[1:]
     assert sorted(line.split("\t")[1] for line in samples) == ["World", "blue", "dog", "rain"]  # i_t.txt
+
+
+def test_font_match_records_the_font_and_keeps_the_standard_font_row(
+    eval_cfg: Callable[..., DictConfig],
+) -> None:
+    from tsb.models.font_match import FontMatch
+
+    runs = {}
+    for on in ("true", "false"):
+        cfg = eval_cfg([f"match_font={on}", "metrics=[mse,psnr]"])
+        report = evaluate(cfg)
+        lines = (Path(cfg.output_dir) / "samples.tsv").read_text().strip().splitlines()
+        runs[on] = (report, [dict(zip(lines[0].split("\t"), ln.split("\t"))) for ln in lines[1:]])
+    matched, plain = runs["true"][1], runs["false"][1]
+    assert all("font" not in r for r in plain)
+    for r in matched:  # one of the candidates for the pair's two words, by file name
+        stems = {Path(f).stem for f in FontMatch().candidates(r["source"] + r["target"])}
+        assert r["font"] in stems
+    # the trivial rows do not depend on the model's inputs
+    for row in ("rendered_target", "copy_source"):
+        assert runs["true"][0]["metrics"][row] == runs["false"][0]["metrics"][row]

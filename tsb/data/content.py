@@ -35,33 +35,36 @@ def content_font_path() -> str:
     return str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf")
 
 
-@functools.lru_cache(maxsize=64)
-def _size_for_height(height: int) -> tuple[int, int]:
-    """The content font size for ``height`` and the baseline's y coordinate."""
-    ref = ImageFont.truetype(content_font_path(), 100)
+@functools.lru_cache(maxsize=512)
+def _size_for_height(height: int, font: str) -> tuple[int, int]:
+    """The size of ``font`` for ``height`` and the baseline's y coordinate."""
+    ref = ImageFont.truetype(font, 100)
     ascent, descent = ref.getmetrics()
     size = max(1, int((1.0 - 2 * MARGIN) * height * 100 / (ascent + descent)))
-    a, d = get_font(content_font_path(), size).getmetrics()
+    a, d = get_font(font, size).getmetrics()
     baseline = round((height - (a + d)) / 2 + a)
     return size, baseline
 
 
-def natural_width(text: str, height: int = 64) -> int:
+def natural_width(text: str, height: int = 64, font: str | None = None) -> int:
     """The width ``render_content`` picks for ``text`` when no width is given (a multiple of 16)."""
-    size, _ = _size_for_height(height)
-    w = text_width(content_font_path(), size, text) + 2 * MARGIN * height
+    path = font or content_font_path()
+    size, _ = _size_for_height(height, path)
+    w = text_width(path, size, text) + 2 * MARGIN * height
     return max(WIDTH_MULTIPLE, math.ceil(w / WIDTH_MULTIPLE) * WIDTH_MULTIPLE)
 
 
-def render_content_array(text: str, height: int = 64, width: int | None = None) -> np.ndarray:
+def render_content_array(
+    text: str, height: int = 64, width: int | None = None, font: str | None = None
+) -> np.ndarray:
     """Like :func:`render_content` but a uint8 array (height, W), 255 = white background."""
     if height < 4:
         raise ConfigError(f"content height must be >= 4 pixels, got {height}")
-    path = content_font_path()
-    size, baseline = _size_for_height(height)
+    path = font or content_font_path()
+    size, baseline = _size_for_height(height, path)
     margin = round(MARGIN * height)
     text_w = math.ceil(text_width(path, size, text)) if text else 0
-    out_w = natural_width(text, height) if width is None else int(width)
+    out_w = natural_width(text, height, path) if width is None else int(width)
     if out_w < 1:
         raise ConfigError(f"content width must be >= 1, got {width}")
     room = max(1, out_w - 2 * margin)
@@ -76,12 +79,18 @@ def render_content_array(text: str, height: int = 64, width: int | None = None) 
     return 255 - ink
 
 
-def render_content(text: str, height: int = 64, width: int | None = None) -> torch.Tensor:
+def render_content(
+    text: str, height: int = 64, width: int | None = None, font: str | None = None
+) -> torch.Tensor:
     """Render ``text`` plain: float tensor (1, height, W) in [-1, 1], black (-1) text on white (1).
+
+    ``font``: a font file to draw with instead of the content font, with the same conventions
+    (ascender-to-descender height, baseline, centring): the typeface matched to a style image
+    (:mod:`tsb.models.font_match`).
 
     ``W`` is ``width`` when given (the text is squeezed horizontally if it does not fit), else
     a multiple of 16 that follows the text's length. Characters DejaVu Sans lacks render as its
     ".notdef" box; the data sets only draw strings of the configured alphabet.
     """
-    arr = render_content_array(text, height, width)
+    arr = render_content_array(text, height, width, font)
     return torch.from_numpy(arr.astype(np.float32) / 127.5 - 1.0)[None]

@@ -1,0 +1,112 @@
+"""FontMatch: draw the new word in the shipped font that looks most like the old word.
+
+The typeface is the hard part of style transfer (docs/models.md): the text branch restyles the
+*content rendering*'s letters, so at CPU budgets the new word keeps the content font's shapes, and
+most of the pixel error left on held-out fonts is in those shapes (rendered in the benchmark's
+true font, the published weights gain 1.2 dB). Where the old word's text is known (the benchmark's
+``i_s.txt``, ``tsb.edit``'s reader or ``--source-text``), the model can be asked which typeface
+explains the old word: each candidate font renders the old word's text with the content
+renderer's conventions (:func:`~tsb.data.content.render_content` with ``font``), the model redraws
+the style image from that rendering (``generate(style, rendered_source, rendered_source)``), and
+the font whose redrawing is closest to the style image (mean squared error) draws the new word.
+
+This is retrieval, not synthesis: the candidates are the fonts of one split of
+:func:`~tsb.data.fonts.load_fonts` (``train`` by default, so the held-out benchmark never sees
+its own fonts) that cover both words, plus the content font. It works with any model whose
+``generate`` takes a content image (the paper's generator too); it costs one batched forward pass
+per candidate chunk, about 70 candidates for a Latin word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from tsb.data.content import content_font_path, render_content
+from tsb.data.fonts import load_fonts
+from tsb.errors import ConfigError
+from tsb.models.generator import GeneratorOutput
+
+Generate = Callable[[Tensor, Tensor, Tensor | None], GeneratorOutput]
+
+
+@dataclass(frozen=True)
+class FontChoice:
+    """The matched font and the two words rendered in it, (1, H, W) each in [-1, 1]."""
+
+    font: str
+    content: Tensor
+    source: Tensor
+    #: mean squared error of the model's redrawing of the style image with this font
+    error: float
+    #: the same error with the content font (the unmatched baseline)
+    content_font_error: float
+
+
+class FontMatch:
+    """``choose(generate, style, source_text, target_text) -> FontChoice``.
+
+    Args:
+        split: the fonts to choose from: "train" (default: never the held-out fonts a benchmark
+            is rendered in), "heldout" or "all".
+        batch_size: candidates per forward pass.
+        font_dirs: more font folders to choose from (as ``data.fonts.font_dirs``).
+    """
+
+    def __init__(self, split: str = "train", batch_size: int = 32, font_dirs: tuple[str, ...] = ()) -> None:
+        if split not in ("train", "heldout", "all"):
+            raise ConfigError(f"font_match.split must be 'train', 'heldout' or 'all', got {split!r}")
+        if batch_size < 1:
+            raise ConfigError(f"font_match.batch_size must be >= 1, got {batch_size}")
+        self.split = split
+        self.batch_size = int(batch_size)
+        self.font_dirs = tuple(str(d) for d in font_dirs)
+
+    def candidates(self, text: str) -> list[str]:
+        """The content font, then every font of the split that draws every character of ``text``."""
+        fonts = load_fonts(font_dirs=self.font_dirs).candidates(text, self.split)
+        base = content_font_path()
+        return [base, *(p for p in (str(f.path) for f in fonts) if p != base)]
+
+    @torch.no_grad()
+    def choose(
+        self,
+        generate: Generate,
+        style: Tensor,
+        source_text: str,
+        target_text: str,
+        height: int = 64,
+        width: int | None = None,
+    ) -> FontChoice:
+        """The font for ``target_text`` in the style of ``style`` (1, 3, H, W), whose word reads
+        ``source_text``: the candidate whose rendering of ``source_text`` the model turns back into
+        ``style`` best. The renderings are ``height`` x ``width`` (default: the style's width); the
+        redrawing is compared with the style image resized to that size, as the models see it."""
+        if style.ndim != 4 or style.shape[0] != 1 or style.shape[1] != 3:
+            raise ConfigError(f"font matching takes one style image (1, 3, H, W); got {tuple(style.shape)}")
+        width = int(style.shape[-1]) if width is None else int(width)
+        reference = style.float()
+        if reference.shape[-2:] != (height, width):
+            reference = F.interpolate(
+                reference, size=(height, width), mode="bilinear", align_corners=False, antialias=True
+            )
+        fonts = self.candidates(source_text + target_text)
+        sources = torch.stack([render_content(source_text, height, width, f) for f in fonts]).to(style)
+        errors = []
+        for i in range(0, len(fonts), self.batch_size):
+            chunk = sources[i : i + self.batch_size]
+            redrawn = generate(style.expand(len(chunk), -1, -1, -1), chunk, chunk).image.float().clamp(-1, 1)
+            errors.append((redrawn - reference).square().flatten(1).mean(1))
+        error = torch.cat(errors)
+        k = int(error.argmin())
+        return FontChoice(
+            font=fonts[k],
+            content=render_content(target_text, height, width, fonts[k]).to(style),
+            source=sources[k],
+            error=float(error[k]),
+            content_font_error=float(error[0]),
+        )
