@@ -10,7 +10,7 @@ import torch
 
 from tests.evaluation.tiny import make_split_checkpoint
 from tsb import published
-from tsb.errors import CheckpointError
+from tsb.errors import CheckpointError, TsbError
 from tsb.publish import main as publish_main
 from tsb.publish import publish
 from tsb.training.checkpoint import load_checkpoint, load_task
@@ -92,6 +92,26 @@ def test_manifest_and_card_describe_the_run(weights: tuple[Path, Path]) -> None:
     text = card.read_text()
     assert entry["sha256"] in text and "python train.py experiment=stylebrush_bg" in text
     assert "| copy the source | 0.0400 | 14.70 |" in text and "| model | 0.0100 | 20.50 |" in text
+
+
+def test_card_only_rewrites_the_card_from_a_new_report(weights: tuple[Path, Path], tmp_path: Path) -> None:
+    from tsb.publish import card_only
+
+    _, card = weights
+    wdir = tmp_path / "weights"
+    before = (wdir / "tiny.ckpt").read_bytes()
+    new = json.loads(json.dumps(REPORT))
+    new["metrics"]["model"]["psnr"] = 21.25
+    new["inputs"] = {"use_source_text": True, "match_font": True, "font_match_split": "train"}
+    report = tmp_path / "report2.json"
+    report.write_text(json.dumps(new))
+    card_only(report, "tiny", weights_dir=wdir, card=card)
+    text = card.read_text()
+    assert "| model | 0.0100 | 21.25 |" in text and "font matched (train fonts)" in text
+    assert published.read_manifest()["tiny"]["sha256"] in text
+    assert (wdir / "tiny.ckpt").read_bytes() == before  # nothing exported
+    with pytest.raises(TsbError, match="no published weights named 'nope'"):
+        card_only(report, "nope", weights_dir=wdir, card=card)
 
 
 def test_a_changed_file_is_refused(weights: tuple[Path, Path]) -> None:

@@ -604,6 +604,11 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "num_samples": len(items),
         "device": str(device),
         "judge": str(cfg.get("judge")) if recognizer is not None else None,
+        "inputs": {
+            "use_source_text": use_source,
+            "match_font": matcher is not None,
+            "font_match_split": matcher.split if matcher is not None else None,
+        },
         "rows": {r: ROWS[r] for r in rows},
         "metrics": metrics,
         "requested": [m for m in METRICS if m in wanted],

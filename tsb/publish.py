@@ -9,6 +9,10 @@
 3. records its SHA-256, size, the run's steps, wall time and command in ``tsb/weights/manifest.json``;
 4. writes ``docs/model_card.md`` from that entry and the evaluation report (``evaluate.py``'s
    ``report.json`` on the held-out benchmark), copy-source and standard-font rows included.
+
+``python -m tsb.publish --card-only --report EVAL/report.json`` rewrites the model card of weights
+already published (their manifest entry, a new report: an evaluation with other inference
+settings) without exporting anything.
 """
 
 from __future__ import annotations
@@ -140,6 +144,7 @@ def model_card(name: str, entry: dict[str, Any], report: dict[str, Any] | None) 
             f"`python evaluate.py` on `{report.get('data')}` ({report.get('num_samples')} pairs, {report.get('mode')} "
             f"mode, judge `{report.get('judge')}`, {report.get('device')}):",
             "",
+            *_inputs(report),
             "| row | MSE ↓ | PSNR (dB) ↑ | SSIM ↑ | LPIPS ↓ | FID ↓ | judge acc. (%) ↑ | NED ↓ |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
@@ -154,8 +159,10 @@ def model_card(name: str, entry: dict[str, Any], report: dict[str, Any] | None) 
         "## Known limits",
         "- Trained on synthetic words only (Latin alphabet, the fonts of `tsb.data.fonts` train split, 64x256 crops);",
         "  real photos are out of its training distribution (README grid).",
-        "- The letters keep much of the content font's shapes: the typeface is the part of the style it",
-        "  transfers least (docs/models.md); colour, size, placement and background are what it does well.",
+        "- The typeface is the part of the style it transfers least (docs/models.md): the network restyles",
+        "  the letters it is given; with the old word's text known, they are drawn in the *training* font",
+        "  whose rendering of the old word it redraws best (font matching), never in a new typeface.",
+        "  Colour, size, placement and background are what it does well.",
         "- One word per box; long strings in a short box are squeezed.",
         "- The new word is placed from the old word's own text (its width, height and baseline):",
         "  `tsb.edit` reads it with PP-OCRv6 (or `--replace` / `--source-text` name it); a misread old",
@@ -163,6 +170,27 @@ def model_card(name: str, entry: dict[str, Any], report: dict[str, Any] | None) 
         "",
     ]
     return "\n".join(lines)
+
+
+def _inputs(report: dict[str, Any]) -> list[str]:
+    """A line on what the model was given, when the report says (evaluate.py's ``inputs``)."""
+    inputs = report.get("inputs")
+    if not isinstance(inputs, dict):
+        return []
+    said = [
+        "the old word's text" if inputs.get("use_source_text") else "no old word's text",
+        f"font matched ({inputs.get('font_match_split')} fonts)" if inputs.get("match_font") else "content font",
+    ]
+    return [f"Inputs: the style image, the new word, {', '.join(said)} (conf/evaluate.yaml).", ""]
+
+
+def card_only(report: str | Path, name: str = DEFAULT, weights_dir: Path = WEIGHTS_DIR, card: Path = CARD) -> None:
+    """Rewrite the model card of published weights ``name`` from their manifest entry and ``report``."""
+    entries = read_manifest(weights_dir / MANIFEST.name)
+    if name not in entries:
+        raise TsbError(f"no published weights named {name!r} in {weights_dir / MANIFEST.name}; publish a run first")
+    rep = json.loads(Path(report).read_text(encoding="utf-8"))
+    card.write_text(model_card(name, entries[name], rep), encoding="utf-8")
 
 
 def _relative(path: Any) -> str:
@@ -216,12 +244,27 @@ def publish(
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tsb.publish", description=__doc__.splitlines()[0])
-    p.add_argument("ckpt", help="the run's checkpoint (RUN/checkpoints/last.ckpt)")
+    p.add_argument("ckpt", nargs="?", help="the run's checkpoint (RUN/checkpoints/last.ckpt)")
+    p.add_argument(
+        "--card-only", action="store_true", help="only rewrite the model card of the published weights (needs --report)"
+    )
     p.add_argument("--report", help="evaluate.py's report.json of this checkpoint (for the model card)")
     p.add_argument("--name", default=DEFAULT, help=f"name of the published weights (default {DEFAULT})")
     p.add_argument("--machine", default="2 CPU cores", help="what it was trained on, for the card")
     p.add_argument("--no-card", action="store_true", help="do not write docs/model_card.md")
     args = p.parse_args(argv)
+    if args.card_only:
+        if not args.report:
+            p.error("--card-only needs --report EVAL/report.json")
+        try:
+            card_only(args.report, args.name)
+        except (TsbError, OSError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        print(f"wrote {CARD}")
+        return 0
+    if not args.ckpt:
+        p.error("give the run's checkpoint (RUN/checkpoints/last.ckpt), or --card-only")
     try:
         entry = publish(
             args.ckpt, args.report, args.name, card=None if args.no_card else CARD, machine=args.machine
