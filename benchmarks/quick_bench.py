@@ -4,6 +4,7 @@ changes of its network: the quick rows of docs/models.md (a minute on the CPU, w
 
     python benchmarks/quick_bench.py CKPT [--data data_cache/bench_heldout200] [--no-source]
         [--set background.dilate=4 --set layout.max_stroke=2 ...] [--ink-gain-factor 0.5]
+        [--match-font [--font-split train|heldout|all]]
 
 PSNR is per image on the 64x256 crops, averaged (``evaluate.py`` compares at the ground truth's
 own size, so its figure differs by a few hundredths); the judge is PP-OCRv6, exact match.
@@ -18,6 +19,7 @@ import torch
 from torch.utils.data import default_collate
 
 from tsb.data.paired import PairedFolderDataset
+from tsb.models.font_match import FontMatch
 from tsb.pretrained.ppocr import PPOCRReader
 from tsb.training.checkpoint import load_task
 
@@ -31,6 +33,10 @@ def main() -> None:
     p.add_argument(
         "--ink-gain-factor", type=float, default=1.0, help="scale the learned ink gain (mask sharpness)"
     )
+    p.add_argument(
+        "--match-font", action="store_true", help="draw both words in the matched font (tsb/models/font_match.py)"
+    )
+    p.add_argument("--font-split", default="train", help="the fonts --match-font chooses from")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -48,6 +54,11 @@ def main() -> None:
             task.net.ink_gain.mul_(args.ink_gain_factor)
     ds = PairedFolderDataset(args.data)
     b = default_collate([ds[i] for i in range(len(ds))])
+    if args.match_font:
+        matcher = FontMatch(split=args.font_split)
+        for i in range(len(ds)):
+            choice = matcher.choose(task.generate, b["style"][i : i + 1], b["text_src"][i], b["text_tgt"][i])
+            b["content_tgt"][i], b["content_src"][i] = choice.content, choice.source
     images = []
     with torch.no_grad():
         for i in range(0, len(ds), 50):
@@ -60,7 +71,16 @@ def main() -> None:
     psnr = float((10 * torch.log10(1 / mse.clamp_min(1e-10))).mean())
     reads = PPOCRReader(threads=args.threads).read(image)
     acc = sum(r == w for r, w in zip(reads, b["text_tgt"])) / len(reads)
-    changes = " ".join([*args.set, *(["no source"] if args.no_source else [])]) or "as trained"
+    changes = (
+        " ".join(
+            [
+                *args.set,
+                *(["no source"] if args.no_source else []),
+                *([f"font matched ({args.font_split})"] if args.match_font else []),
+            ]
+        )
+        or "as trained"
+    )
     print(f"{args.ckpt} [{changes}]: PSNR {psnr:.2f} dB, MSE {float(mse.mean()):.4f}, judge {100 * acc:.1f}%")
 
 

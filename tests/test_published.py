@@ -107,7 +107,7 @@ def test_card_only_rewrites_the_card_from_a_new_report(weights: tuple[Path, Path
     report.write_text(json.dumps(new))
     card_only(report, "tiny", weights_dir=wdir, card=card)
     text = card.read_text()
-    assert "| model | 0.0100 | 21.25 |" in text and "font matched (train fonts)" in text
+    assert "| model | 0.0100 | 21.25 |" in text and "matched train font" in text
     assert published.read_manifest()["tiny"]["sha256"] in text
     assert (wdir / "tiny.ckpt").read_bytes() == before  # nothing exported
     with pytest.raises(TsbError, match="no published weights named 'nope'"):

@@ -304,6 +304,19 @@ def format_value(key: str, value: float | None) -> str:
     return METRICS[key].fmt.format(value)
 
 
+def inputs_line(inputs: Any) -> list[str]:
+    """The report's line on what the model was given besides the style image and the new word."""
+    if not isinstance(inputs, dict):
+        return []
+    source = "the old word's text" if inputs.get("use_source_text") else "not the old word's text"
+    font = (
+        f"both words drawn in the matched {inputs.get('font_match_split')} font (match_font)"
+        if inputs.get("match_font")
+        else "words drawn in the content font"
+    )
+    return [f"- model inputs: {source}; {font}"]
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """``report.md``: the metric table with the reference rows, why some values are missing, the grid."""
     metrics: dict[str, dict[str, float | None]] = report["metrics"]
@@ -318,6 +331,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- mode: **{report['mode']}**, {report['num_samples']} words, data: `{report['data']}`",
         f"- judge (reads the words; never a training loss): `{report.get('judge') or 'none'}`",
         f"- device: {report['device']}",
+        *inputs_line(report.get("inputs")),
         "",
         "| row | " + " | ".join(f"{METRICS[k].title} {arrow[METRICS[k].better]}" for k in shown) + " |",
         "|---|" + "---:|" * len(shown),

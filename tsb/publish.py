@@ -66,7 +66,9 @@ def export_weights(ckpt: Path, out: Path) -> dict[str, Any]:
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     assert isinstance(model_cfg, dict)
     model_cfg["discriminator"] = None
-    net_state = {f"net.{k}": v.detach().cpu().clone() for k, v in task.get_submodule("net").state_dict().items()}
+    net_state = {
+        f"net.{k}": v.detach().cpu().clone() for k, v in task.get_submodule("net").state_dict().items()
+    }
     save_checkpoint(
         out,
         {
@@ -173,22 +175,25 @@ def model_card(name: str, entry: dict[str, Any], report: dict[str, Any] | None) 
 
 
 def _inputs(report: dict[str, Any]) -> list[str]:
-    """A line on what the model was given, when the report says (evaluate.py's ``inputs``)."""
-    inputs = report.get("inputs")
-    if not isinstance(inputs, dict):
-        return []
-    said = [
-        "the old word's text" if inputs.get("use_source_text") else "no old word's text",
-        f"font matched ({inputs.get('font_match_split')} fonts)" if inputs.get("match_font") else "content font",
-    ]
-    return [f"Inputs: the style image, the new word, {', '.join(said)} (conf/evaluate.yaml).", ""]
+    """The report's line on the model's inputs (evaluate.py's ``inputs``), when it has one."""
+    from tsb.evaluate import inputs_line
+
+    return (
+        [line.removeprefix("- ").capitalize() + ".", ""]
+        if (line := next(iter(inputs_line(report.get("inputs"))), None))
+        else []
+    )
 
 
-def card_only(report: str | Path, name: str = DEFAULT, weights_dir: Path = WEIGHTS_DIR, card: Path = CARD) -> None:
+def card_only(
+    report: str | Path, name: str = DEFAULT, weights_dir: Path = WEIGHTS_DIR, card: Path = CARD
+) -> None:
     """Rewrite the model card of published weights ``name`` from their manifest entry and ``report``."""
     entries = read_manifest(weights_dir / MANIFEST.name)
     if name not in entries:
-        raise TsbError(f"no published weights named {name!r} in {weights_dir / MANIFEST.name}; publish a run first")
+        raise TsbError(
+            f"no published weights named {name!r} in {weights_dir / MANIFEST.name}; publish a run first"
+        )
     rep = json.loads(Path(report).read_text(encoding="utf-8"))
     card.write_text(model_card(name, entries[name], rep), encoding="utf-8")
 
@@ -246,7 +251,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tsb.publish", description=__doc__.splitlines()[0])
     p.add_argument("ckpt", nargs="?", help="the run's checkpoint (RUN/checkpoints/last.ckpt)")
     p.add_argument(
-        "--card-only", action="store_true", help="only rewrite the model card of the published weights (needs --report)"
+        "--card-only",
+        action="store_true",
+        help="only rewrite the model card of the published weights (needs --report)",
     )
     p.add_argument("--report", help="evaluate.py's report.json of this checkpoint (for the model card)")
     p.add_argument("--name", default=DEFAULT, help=f"name of the published weights (default {DEFAULT})")
