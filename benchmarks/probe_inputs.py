@@ -331,8 +331,13 @@ def run(case: Case, cwd: Path) -> tuple[str, str, float]:
         return "FAILED", "timed out after 300 s", time.perf_counter() - t0
     dt = time.perf_counter() - t0
     text = (p.stderr + p.stdout).strip()
+    # tsb.edit prints "error: ..." to stderr; train.py / evaluate.py log it through Hydra's console
+    # handler, which writes to stdout
     lines = [ln for ln in p.stderr.strip().splitlines() if ln.strip()]
-    message = next((ln for ln in reversed(lines) if "error" in ln.lower()), lines[-1] if lines else "")
+    logged = [ln for ln in p.stdout.strip().splitlines() if "][ERROR] - " in ln]
+    message = next(
+        (ln for ln in reversed(lines + logged) if "error" in ln.lower()), lines[-1] if lines else ""
+    )
     problem = case.check(p.returncode, p.stdout, p.stderr) if case.check else None
     if "Traceback (most recent call last)" in text:
         return "TRACEBACK", lines[-1] if lines else "", dt

@@ -76,8 +76,10 @@ class WordFinder:
         out: Any = self.engine(bgr, use_cls=False, return_word_box=True)
         words = []
         for line in getattr(out, "word_results", None) or ():
-            for text, score, quad in line:
-                if str(text).strip():
+            # a photo without text gives one flat ("", 1.0, None) entry instead of lines of words
+            entries = [line] if len(line) == 3 and isinstance(line[0], str) else line
+            for text, score, quad in entries:
+                if str(text).strip() and quad is not None:
                     words.append(Word(str(text), float(score), quad_to_box(quad)))
         return words
 

@@ -86,3 +86,14 @@ def test_list_preview_and_replace_on_the_command_line(
     assert main(["--ckpt", str(tiny_ckpt), "--image", str(src), "--replace", "virus=x", "--out", str(edited)]) == 2
     err = capsys.readouterr().err
     assert "no word reads 'virus'" in err and "'coronavirus'" in err and "Traceback" not in err
+
+
+def test_a_photo_without_text_has_no_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the engine answers a textless photo with one flat ("", 1.0, None) entry, not lines of words
+    blank = Image.fromarray(np.tile(np.linspace(40, 220, 200, dtype=np.uint8)[None, :, None], (80, 1, 3)))
+    assert find_words(blank) == []
+    src = tmp_path / "blank.png"
+    blank.save(src)
+    assert main(["--image", str(src), "--replace", "SALE=OPEN", "--out", str(tmp_path / "o.png")]) == 2
+    err = capsys.readouterr().err
+    assert "no word reads 'SALE'" in err and "Traceback" not in err
