@@ -127,3 +127,28 @@ def test_a_classifier_checkpoint_is_refused_with_a_message(tmp_path: Path) -> No
     ckpt = save_checkpoint(tmp_path / "typeface_run.ckpt", {"task": task.state_dict(), "config": OmegaConf.to_yaml(cfg)})
     with pytest.raises(CheckpointError, match="does not generate images"):
         load_task(ckpt)
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_any_corrupt_file_is_one_checkpoint_error(tmp_path: Path) -> None:
+    """Random bytes make the unpickler raise KeyError, IndexError, UnicodeDecodeError...: every one
+    is the same 'cannot read checkpoint' message (the probe found a KeyError escaping)."""
+    import random
+
+    from tsb.training.checkpoint import load_checkpoint
+
+    rng = random.Random(0)
+    good = make_task_checkpoint(tmp_path / "good.ckpt").read_bytes()
+    for i in range(60):
+        path = tmp_path / f"bad{i}.ckpt"
+        if i % 2:  # a real checkpoint with bytes flipped in its pickle
+            data = bytearray(good)
+            for _ in range(8):
+                data[rng.randrange(len(data))] ^= rng.randrange(1, 256)
+            path.write_bytes(bytes(data))
+        else:
+            path.write_bytes(rng.randbytes(rng.choice([16, 512, 4096])))
+        try:
+            load_checkpoint(path)
+        except CheckpointError as e:
+            assert str(path) in str(e)
