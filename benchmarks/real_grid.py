@@ -1,7 +1,7 @@
 """The README grid on real photos: each crop of ``shared/data/real-words`` edited to a new word
 and erased, by the published weights (or ``--ckpt``), with ``tsb.edit``'s own code path.
 
-    python benchmarks/real_grid.py [--ckpt CKPT] [--out docs/results/real_grid.png]
+    python benchmarks/real_grid.py [--ckpt CKPT] [--out docs/results/real_grid.png] [--match-font]
 
 Rows: one per crop; columns: the photo | the new word written in its style | the word erased
 (``--erase``, needs a model with a background branch). The box is the whole crop (the crops are
@@ -48,9 +48,10 @@ def main() -> None:
     p.add_argument("--ckpt", default=None, help="checkpoint (default: the published weights)")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "real_grid.png")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--match-font", action="store_true", help="as tsb.edit --match-font")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    editor = Editor(args.ckpt, "cpu")
+    editor = Editor(args.ckpt, "cpu", match_font=args.match_font)
     from tsb.pretrained.registry import judge
 
     reader = judge("ppocr")

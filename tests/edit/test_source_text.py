@@ -45,6 +45,8 @@ def test_the_matched_font_draws_both_words_and_is_reported(echo: Editor) -> None
 
     task = echo.task
     assert isinstance(task, EchoTask)
+    assert echo.font_match is None  # off by default
+    echo.font_match = FontMatch()
     # the echo redraws every candidate alike: a tie keeps the content font
     _, infos = echo.edit(_photo(), [Edit(parse_box("20,10,160,40"), "new", source="Wonderful")])
     assert infos[0].font == content_font_path()
