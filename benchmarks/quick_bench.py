@@ -55,10 +55,11 @@ def main() -> None:
     ds = PairedFolderDataset(args.data)
     b = default_collate([ds[i] for i in range(len(ds))])
     if args.match_font:
-        matcher = FontMatch(split=args.font_split)
-        for i in range(len(ds)):
-            choice = matcher.choose(task.generate, b["style"][i : i + 1], b["text_src"][i], b["text_tgt"][i])
-            b["content_tgt"][i], b["content_src"][i] = choice.content, choice.source
+        choices = FontMatch(split=args.font_split).choose_each(
+            task.generate, b["style"], b["text_src"], b["text_tgt"]
+        )
+        b["content_tgt"] = torch.stack([c.content for c in choices])
+        b["content_src"] = torch.stack([c.source for c in choices])
     images = []
     with torch.no_grad():
         for i in range(0, len(ds), 50):

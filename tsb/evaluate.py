@@ -438,20 +438,6 @@ def _prepare_items(
     return items, mode
 
 
-def _match_fonts(matcher: FontMatch, task: Any, style: Tensor, b: Batch) -> tuple[Tensor, Tensor, list[str]]:
-    """The target and source words rendered in the font matched to each style image
-    (:mod:`tsb.models.font_match`): (B, 1, 64, W) each, and the fonts' paths."""
-    assert b.sources is not None
-    choices = [
-        matcher.choose(task.generate, style[i : i + 1], b.sources[i], b.texts[i]) for i in range(len(b.texts))
-    ]
-    return (
-        torch.stack([c.content for c in choices]),
-        torch.stack([c.source for c in choices]),
-        [c.font for c in choices],
-    )
-
-
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Run the evaluation described by ``cfg`` (conf/evaluate.yaml); returns the report dict."""
     from tsb.training.checkpoint import load_task
@@ -528,8 +514,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         source = b.source_content.to(device) if use_source and b.source_content is not None else None
         plain, fonts = content, None
         if matcher is not None and b.sources is not None:
-            content, matched, fonts = _match_fonts(matcher, task, style, b)
-            source = matched if source is not None else None
+            choices = matcher.choose_each(task.generate, style, b.sources, b.texts)
+            content = torch.stack([c.content for c in choices])
+            source = torch.stack([c.source for c in choices]) if source is not None else None
+            fonts = [c.font for c in choices]
         with torch.no_grad():
             out = task.generate(style, content, source)
         gen = out.image.float().clamp(-1, 1)

@@ -179,11 +179,7 @@ def _inputs(report: dict[str, Any]) -> list[str]:
     """The report's line on the model's inputs (evaluate.py's ``inputs``), when it has one."""
     from tsb.evaluate import inputs_line
 
-    return (
-        [line.removeprefix("- ").capitalize() + ".", ""]
-        if (line := next(iter(inputs_line(report.get("inputs"))), None))
-        else []
-    )
+    return [f"{line.removeprefix('- ').capitalize()}.\n" for line in inputs_line(report.get("inputs"))]
 
 
 def card_only(

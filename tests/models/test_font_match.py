@@ -82,3 +82,15 @@ def test_bad_arguments() -> None:
         FontMatch(batch_size=0)
     with pytest.raises(ConfigError, match="one style image"):
         FontMatch().choose(Draw(), torch.zeros(2, 3, 64, 64), "a", "b")
+
+
+def test_choose_each_matches_every_style_of_a_batch() -> None:
+    true = _font("train", "cmtt10")
+    styles = torch.cat(
+        [render_content("Harbour", 64, 256, f)[None].expand(-1, 3, -1, -1) for f in (true, content_font_path())]
+    )
+    choices = FontMatch().choose_each(Draw(), styles, ["Harbour", "Harbour"], ["Station", "Bay"])
+    assert [c.font for c in choices] == [true, content_font_path()]
+    assert torch.equal(choices[1].content, render_content("Bay", 64, 256))
+    with pytest.raises(ConfigError, match="a source and a target word per style image"):
+        FontMatch().choose_each(Draw(), styles, ["Harbour"], ["Station", "Bay"])

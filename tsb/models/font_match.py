@@ -19,7 +19,7 @@ per candidate chunk, about 70 candidates for a Latin word.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -71,6 +71,20 @@ class FontMatch:
         fonts = load_fonts(font_dirs=self.font_dirs).candidates(text, self.split)
         base = content_font_path()
         return [base, *(p for p in (str(f.path) for f in fonts) if p != base)]
+
+    def choose_each(
+        self, generate: Generate, styles: Tensor, source_texts: Sequence[str], target_texts: Sequence[str]
+    ) -> list[FontChoice]:
+        """:meth:`choose` for every style image of a batch (B, 3, H, W) and its two words."""
+        if not len(source_texts) == len(target_texts) == styles.shape[0]:
+            raise ConfigError(
+                f"font matching needs a source and a target word per style image; got {styles.shape[0]} "
+                f"images, {len(source_texts)} source and {len(target_texts)} target words"
+            )
+        return [
+            self.choose(generate, styles[i : i + 1], s, t, height=int(styles.shape[-2]))
+            for i, (s, t) in enumerate(zip(source_texts, target_texts))
+        ]
 
     @torch.no_grad()
     def choose(
