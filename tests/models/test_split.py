@@ -73,6 +73,27 @@ def test_pull_push_keeps_known_pixels_and_fills_holes_from_around() -> None:
         pull_push(constant, torch.ones(2, 3, 17, 33))
 
 
+def test_pull_push_smoothing_fills_letter_holes_with_the_colour_around_them() -> None:
+    # a two-coloured background (a sign's edge) and four letter strokes in its top colour: plain
+    # pull-push fills the strokes from coarse levels that mix in the bottom colour, so the strokes
+    # stay visible; the Jacobi steps make the fill the top colour
+    image = torch.full((1, 3, 32, 64), -1.0)
+    image[..., 20:, :] = 1.0
+    weight = torch.ones(1, 1, 32, 64)
+    for column in (8, 20, 32, 44):
+        weight[..., 3:15, column : column + 4] = 0
+    hole = weight[0, 0] == 0
+    plain = (pull_push(image, weight)[..., hole] + 1).abs().mean()
+    smoothed = (pull_push(image, weight, smooth=4)[..., hole] + 1).abs().mean()
+    assert float(plain) > 0.05
+    assert float(smoothed) < 1e-3
+    assert torch.equal(pull_push(image, weight, smooth=4)[..., ~hole], image[..., ~hole])
+    with pytest.raises(ConfigError, match="smooth"):
+        pull_push(image, weight, smooth=-1)
+    with pytest.raises(ConfigError, match=r"background\.smooth"):
+        BackgroundNet(TINY, smooth=-1)
+
+
 class _FixedUNet(nn.Module):
     def __init__(self, out: torch.Tensor) -> None:
         super().__init__()

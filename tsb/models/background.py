@@ -30,7 +30,12 @@ from tsb.errors import ConfigError
 from tsb.models.unet import UNet
 
 
-def pull_push(image: Tensor, weight: Tensor) -> Tensor:
+def _smooth(image: Tensor) -> Tensor:
+    """3x3 mean with replicated borders (one Jacobi step of the Laplace equation)."""
+    return F.avg_pool2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+
+
+def pull_push(image: Tensor, weight: Tensor, smooth: int = 0) -> Tensor:
     """Fill ``image`` where ``weight`` is 0 from where it is 1 (pull-push, Gortler et al. 1996).
 
     Pull: a pyramid of weighted means (2x2 average pooling of ``image * weight`` and ``weight``).
@@ -39,9 +44,17 @@ def pull_push(image: Tensor, weight: Tensor) -> Tensor:
     are returned unchanged; a hole gets a smooth blend of the colours around it. Differentiable
     in both arguments; an all-zero weight gives 0.
 
+    Plain pull-push fills the inside of a letter-shaped hole from a coarser level than the gaps
+    between the letters, so where the background has two colours (a sign's edge, a photo) the
+    fill keeps the old word's shapes in a blend of them. ``smooth`` > 0 adds that many Jacobi
+    steps of the Laplace equation at every level after the push (a multigrid solve: the hole
+    becomes the harmonic interpolation of its border, each pixel taking the colours nearest to
+    it), which removes those shapes at a cost of ``smooth`` 3x3 means per level.
+
     Args:
         image: (B, C, H, W).
         weight: (B, 1, H, W) in [0, 1], how much each pixel is known.
+        smooth: Jacobi steps per pyramid level (0: plain pull-push).
     """
     if weight.ndim != 4 or weight.shape[1] != 1 or weight.shape[-2:] != image.shape[-2:]:
         raise ConfigError(f"pull_push weight must be (B, 1, H, W) of the image; got {tuple(weight.shape)}")
@@ -50,12 +63,16 @@ def pull_push(image: Tensor, weight: Tensor) -> Tensor:
     while max(levels[-1][1].shape[-2:]) > 1:
         x, w = levels[-1]
         levels.append((F.avg_pool2d(x, 2, ceil_mode=True), F.avg_pool2d(w, 2, ceil_mode=True)))
+    if smooth < 0:
+        raise ConfigError(f"pull_push smooth must be >= 0 steps, got {smooth}")
     x, w = levels[-1]
     fill = x / w.clamp_min(1e-6)
     for x, w in reversed(levels[:-1]):
         up = F.interpolate(fill, size=x.shape[-2:], mode="bilinear", align_corners=False)
         # own weighted mean where known (x is premultiplied: x / w * w), the coarser fill elsewhere
         fill = x + (1 - w) * up
+        for _ in range(smooth):
+            fill = x + (1 - w) * _smooth(fill)
     return fill
 
 
@@ -69,6 +86,8 @@ class BackgroundNet(nn.Module):
         dilate: pixels the hole grows beyond the predicted mask (``inpaint`` only).
         hole_gain: the hole is ``min(1, hole_gain * mask)`` before growing: with 2, a pixel the
             mask gives even odds is filled completely, so no ghost of a letter edge stays.
+        smooth: Jacobi steps per level of the fill (:func:`pull_push`); 0 is plain pull-push,
+            which leaves the old word's shapes in two-coloured backgrounds.
     """
 
     def __init__(
@@ -78,16 +97,20 @@ class BackgroundNet(nn.Module):
         inpaint: bool = True,
         dilate: int = 2,
         hole_gain: float = 1.0,
+        smooth: int = 0,
     ) -> None:
         super().__init__()
         if dilate < 0:
             raise ConfigError(f"model.net.background.dilate must be >= 0 pixels, got {dilate}")
         if hole_gain < 1:
             raise ConfigError(f"model.net.background.hole_gain must be >= 1, got {hole_gain}")
+        if smooth < 0:
+            raise ConfigError(f"model.net.background.smooth must be >= 0 steps, got {smooth}")
         self.unet = UNet(3, 4, channels, norm=norm, global_context=True)
         self.inpaint = bool(inpaint)
         self.dilate = int(dilate)
         self.hole_gain = float(hole_gain)
+        self.smooth = int(smooth)
         nn.init.zeros_(self.unet.head.weight)
         if self.unet.head.bias is not None:
             nn.init.zeros_(self.unet.head.bias)
@@ -107,5 +130,5 @@ class BackgroundNet(nn.Module):
         if not self.inpaint:
             return style + residual, source_mask
         hole = self.hole(source_mask)
-        fill = pull_push(style, 1 - hole) + residual
+        fill = pull_push(style, 1 - hole, self.smooth) + residual
         return (1 - hole) * style + hole * fill, source_mask
