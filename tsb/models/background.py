@@ -58,21 +58,22 @@ def pull_push(image: Tensor, weight: Tensor, smooth: int = 0) -> Tensor:
     """
     if weight.ndim != 4 or weight.shape[1] != 1 or weight.shape[-2:] != image.shape[-2:]:
         raise ConfigError(f"pull_push weight must be (B, 1, H, W) of the image; got {tuple(weight.shape)}")
+    if smooth < 0:
+        raise ConfigError(f"pull_push smooth must be >= 0 steps, got {smooth}")
     weight = weight.clamp(0, 1)
     levels = [(image * weight, weight)]
     while max(levels[-1][1].shape[-2:]) > 1:
         x, w = levels[-1]
         levels.append((F.avg_pool2d(x, 2, ceil_mode=True), F.avg_pool2d(w, 2, ceil_mode=True)))
-    if smooth < 0:
-        raise ConfigError(f"pull_push smooth must be >= 0 steps, got {smooth}")
     x, w = levels[-1]
     fill = x / w.clamp_min(1e-6)
     for x, w in reversed(levels[:-1]):
         up = F.interpolate(fill, size=x.shape[-2:], mode="bilinear", align_corners=False)
         # own weighted mean where known (x is premultiplied: x / w * w), the coarser fill elsewhere
-        fill = x + (1 - w) * up
+        unknown = 1 - w
+        fill = x + unknown * up
         for _ in range(smooth):
-            fill = x + (1 - w) * _smooth(fill)
+            fill = x + unknown * _smooth(fill)
     return fill
 
 
