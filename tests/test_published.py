@@ -114,6 +114,56 @@ def test_card_only_rewrites_the_card_from_a_new_report(weights: tuple[Path, Path
         card_only(report, "nope", weights_dir=wdir, card=card)
 
 
+def test_reconfigure_changes_an_inference_setting_and_keeps_the_run_record(
+    weights: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from tsb.publish import parse_settings, reconfigure
+
+    _, card = weights
+    wdir = tmp_path / "weights"
+    before = published.read_manifest()["tiny"]
+    style, content = torch.rand(1, 3, 64, 64) * 2 - 1, torch.ones(1, 1, 64, 64)
+    old_task, _ = load_task(published.published_checkpoint("tiny"))
+    settings = parse_settings(["model.net.background.smooth=4"])
+    assert settings == {"model.net.background.smooth": 4}
+    entry = reconfigure(settings, None, "tiny", weights_dir=wdir, card=card)
+    assert entry["sha256"] != before["sha256"] and entry["inference_settings"] == settings
+    assert {k: entry[k] for k in ("steps", "wall_s", "command")} == {
+        k: before[k] for k in ("steps", "wall_s", "command")
+    }
+    path = published.published_checkpoint("tiny")  # the new hash is checked
+    new_task, _ = load_task(path)
+    assert new_task.net.background.smooth == 4 and old_task.net.background.smooth == 0
+    for a, b in zip(new_task.state_dict().values(), old_task.state_dict().values(), strict=True):
+        assert torch.equal(a, b)  # no weight changed
+    with torch.no_grad():
+        assert not torch.equal(
+            new_task.generate(style, content).image, old_task.generate(style, content).image
+        )
+    assert "`model.net.background.smooth=4`" in card.read_text()
+
+
+def test_a_setting_that_does_not_fit_leaves_the_published_file_alone(
+    weights: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from tsb.publish import parse_settings, reconfigure
+
+    wdir = tmp_path / "weights"
+    before = (wdir / "tiny.ckpt").read_bytes()
+    for bad, match in [
+        (["model.net.text.channels=8"], "does not fit the trained weights"),
+        (["model.net.nope.smooth=1"], r"no component 'model\.net\.nope'"),
+        (["model.net.background.smooth=-1"], "does not fit"),
+    ]:
+        with pytest.raises(TsbError, match=match):
+            reconfigure(parse_settings(bad), None, "tiny", weights_dir=wdir, card=None)
+    with pytest.raises(TsbError, match=r"model\.PATH=VALUE"):
+        parse_settings(["background.smooth=4"])
+    assert (wdir / "tiny.ckpt").read_bytes() == before
+    assert not list(wdir.glob(".*partial"))
+    published.published_checkpoint("tiny")  # still the file the manifest names
+
+
 def test_a_changed_file_is_refused(weights: tuple[Path, Path]) -> None:
     path = published.published_checkpoint("tiny")
     published._verified.clear()

@@ -13,6 +13,12 @@
 ``python -m tsb.publish --card-only --report EVAL/report.json`` rewrites the model card of weights
 already published (their manifest entry, a new report: an evaluation with other inference
 settings) without exporting anything.
+
+``--set model.net.background.smooth=4`` changes an inference setting of the stored model config
+while exporting (a setting that owns no weight: one that changes the network's parameters is
+refused when the exported file is loaded back). ``python -m tsb.publish --reconfigure --set ...
+--report EVAL/report.json`` does that to weights already published, keeping their manifest's
+record of the training run; the manifest and the card list the settings changed after training.
 """
 
 from __future__ import annotations
@@ -25,11 +31,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from tsb.data.remote import file_digest
-from tsb.errors import TsbError
-from tsb.published import DEFAULT, MANIFEST, WEIGHTS_DIR, read_manifest
+from tsb.errors import CheckpointError, TsbError
+from tsb.published import DEFAULT, MANIFEST, WEIGHTS_DIR, published_checkpoint, read_manifest
 from tsb.training.checkpoint import load_checkpoint, load_task, save_checkpoint
 
 #: the largest file the repository takes (docs: published weights <= 25 MB)
@@ -59,13 +65,63 @@ def _run_summary(run: Path) -> dict[str, Any]:
     return {}
 
 
-def export_weights(ckpt: Path, out: Path) -> dict[str, Any]:
-    """Write the inference-only checkpoint; returns what the manifest records of the run."""
+def parse_settings(items: Sequence[str]) -> dict[str, Any]:
+    """``["model.net.background.smooth=4", ...]`` as ``{path: value}`` (values read as YAML scalars)."""
+    settings: dict[str, Any] = {}
+    for item in items:
+        path, eq, text = item.partition("=")
+        if not eq or not path.startswith("model.") or not text:
+            raise TsbError(
+                f"--set {item!r}: write a model setting as model.PATH=VALUE "
+                "(for example model.net.background.smooth=4)"
+            )
+        settings[path] = _scalar(text)
+    return settings
+
+
+def _scalar(text: str) -> Any:
+    import yaml
+
+    value = yaml.safe_load(text)
+    if isinstance(value, (dict, list)):
+        raise TsbError(f"--set value {text!r} is not a single number, word or boolean")
+    return value
+
+
+def _apply_settings(model_cfg: dict[Any, Any], settings: dict[str, Any], source: Path) -> None:
+    """Set each ``model.PATH`` of ``settings`` in ``model_cfg``.
+
+    The parent of each path must be a component of the stored config (a node with a
+    ``_target_``); the key itself may be new (an option the run left at its default): building
+    the exported file then tells whether the component takes it.
+    """
+    cfg = OmegaConf.create({"model": model_cfg})
+    for path, value in settings.items():
+        parent, _, _key = path.rpartition(".")
+        node = OmegaConf.select(cfg, parent, default=None)
+        if not isinstance(node, DictConfig) or "_target_" not in node:
+            raise TsbError(
+                f"--set {path}: the model config of {source} has no component {parent!r} "
+                "(see the checkpoint's config, or conf/model/)"
+            )
+        OmegaConf.update(cfg, path, value, merge=False)
+    model_cfg.clear()
+    model_cfg.update(OmegaConf.to_container(cfg.model, resolve=True))  # type: ignore[arg-type]
+
+
+def export_weights(ckpt: Path, out: Path, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write the inference-only checkpoint; returns what the manifest records of the run.
+
+    ``settings`` (``{"model.net.background.smooth": 4}``) change the stored model config; the
+    file is loaded back, so a setting that does not fit the trained weights is refused.
+    """
     state = load_checkpoint(ckpt)
     task, cfg = load_task(ckpt, "cpu", use_ema=True)
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     assert isinstance(model_cfg, dict)
     model_cfg["discriminator"] = None
+    if settings:
+        _apply_settings(model_cfg, settings, ckpt)
     net_state = {
         f"net.{k}": v.detach().cpu().clone() for k, v in task.get_submodule("net").state_dict().items()
     }
@@ -81,6 +137,12 @@ def export_weights(ckpt: Path, out: Path) -> dict[str, Any]:
             ),
         },
     )
+    if settings:
+        try:
+            load_task(out, "cpu")
+        except CheckpointError as e:
+            out.unlink()
+            raise TsbError(f"--set {', '.join(settings)} does not fit the trained weights: {e}") from e
     run = _run_dir(ckpt)
     summary = _run_summary(run)
     wall = summary.get("wall_s")
@@ -119,6 +181,7 @@ def model_card(name: str, entry: dict[str, Any], report: dict[str, Any] | None) 
         "(checked on every load)",
         f"- network: `{entry.get('target')}`, {entry.get('parameters', 0) / 1e6:.2f} M parameters, EMA weights, float32",
         "- used by `python -m tsb.edit` and `python evaluate.py` when no checkpoint is given",
+        *_settings_lines(entry.get("inference_settings") or {}),
         "",
         "## How it was trained",
         f"- command: `{entry.get('command')}`",
@@ -175,6 +238,16 @@ def model_card(name: str, entry: dict[str, Any], report: dict[str, Any] | None) 
     return "\n".join(lines)
 
 
+def _settings_lines(settings: dict[str, Any]) -> list[str]:
+    """The card's line on inference settings changed after training (``--set``), if any."""
+    if not settings:
+        return []
+    changes = ", ".join(f"`{k}={v}`" for k, v in settings.items())
+    return [
+        f"- inference settings changed after training (no weight changed; `python -m tsb.publish --set`): {changes}"
+    ]
+
+
 def _inputs(report: dict[str, Any]) -> list[str]:
     """The report's line on the model's inputs (evaluate.py's ``inputs``), when it has one."""
     from tsb.evaluate import inputs_line
@@ -204,35 +277,31 @@ def _relative(path: Any) -> str:
         return str(p)
 
 
-def publish(
-    ckpt: str | Path,
-    report: str | Path | None = None,
-    name: str = DEFAULT,
-    weights_dir: Path = WEIGHTS_DIR,
-    card: Path | None = CARD,
-    machine: str = "2 CPU cores",
+def _export_checked(source: Path, out: Path, settings: dict[str, Any] | None) -> tuple[dict[str, Any], int]:
+    """Export ``source`` to ``out`` through a temporary file (the old ``out`` survives a failure)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial")
+    try:
+        info = export_weights(source, tmp, settings)
+        size = tmp.stat().st_size
+        if size > MAX_BYTES:
+            raise TsbError(
+                f"{out} would be {size / 1e6:.1f} MB, over the {MAX_BYTES / 1e6:.0f} MB the repository takes"
+            )
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return info, size
+
+
+def _record(
+    name: str,
+    entry: dict[str, Any],
+    weights_dir: Path,
+    card: Path | None,
+    report: str | Path | None,
 ) -> dict[str, Any]:
-    ckpt = Path(ckpt)
-    weights_dir.mkdir(parents=True, exist_ok=True)
-    out = weights_dir / f"{name}.ckpt"
-    info = export_weights(ckpt, out)
-    size = out.stat().st_size
-    if size > MAX_BYTES:
-        out.unlink()
-        raise TsbError(
-            f"{out} would be {size / 1e6:.1f} MB, over the {MAX_BYTES / 1e6:.0f} MB the repository takes"
-        )
-    state = load_checkpoint(out)
-    target = OmegaConf.create(state["config"]).model.net._target_
-    entry = {
-        "file": out.name,
-        "sha256": file_digest(out, "sha256"),
-        "bytes": size,
-        "target": str(target),
-        "machine": machine,
-        "published": _dt.date.today().isoformat(),
-        **info,
-    }
+    """Write ``entry`` into the manifest under ``name`` and, unless ``card`` is None, the model card."""
     manifest_path = weights_dir / MANIFEST.name
     entries = read_manifest(manifest_path)
     entries[name] = entry
@@ -242,6 +311,59 @@ def publish(
         card.parent.mkdir(parents=True, exist_ok=True)
         card.write_text(model_card(name, entry, rep), encoding="utf-8")
     return entry
+
+
+def publish(
+    ckpt: str | Path,
+    report: str | Path | None = None,
+    name: str = DEFAULT,
+    weights_dir: Path = WEIGHTS_DIR,
+    card: Path | None = CARD,
+    machine: str = "2 CPU cores",
+    settings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Export a run's checkpoint as published weights ``name`` (manifest entry, model card)."""
+    out = weights_dir / f"{name}.ckpt"
+    info, size = _export_checked(Path(ckpt), out, settings)
+    target = OmegaConf.create(load_checkpoint(out)["config"]).model.net._target_
+    entry = {
+        "file": out.name,
+        "sha256": file_digest(out, "sha256"),
+        "bytes": size,
+        "target": str(target),
+        "machine": machine,
+        "published": _dt.date.today().isoformat(),
+        **info,
+        **({"inference_settings": dict(settings)} if settings else {}),
+    }
+    return _record(name, entry, weights_dir, card, report)
+
+
+def reconfigure(
+    settings: dict[str, Any],
+    report: str | Path | None = None,
+    name: str = DEFAULT,
+    weights_dir: Path = WEIGHTS_DIR,
+    card: Path | None = CARD,
+) -> dict[str, Any]:
+    """Change inference settings of published weights ``name``; the record of their run is kept."""
+    if not settings:
+        raise TsbError("--reconfigure needs at least one --set model.PATH=VALUE")
+    manifest_path = weights_dir / MANIFEST.name
+    entries = read_manifest(manifest_path)
+    if name not in entries:
+        raise TsbError(f"no published weights named {name!r} in {manifest_path}; publish a run first")
+    old = entries[name]
+    out = weights_dir / str(old["file"])
+    _export_checked(published_checkpoint(name, manifest_path), out, settings)
+    entry = {
+        **old,
+        "sha256": file_digest(out, "sha256"),
+        "bytes": out.stat().st_size,
+        "published": _dt.date.today().isoformat(),
+        "inference_settings": {**old.get("inference_settings", {}), **settings},
+    }
+    return _record(name, entry, weights_dir, card, report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -256,7 +378,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--name", default=DEFAULT, help=f"name of the published weights (default {DEFAULT})")
     p.add_argument("--machine", default="2 CPU cores", help="what it was trained on, for the card")
     p.add_argument("--no-card", action="store_true", help="do not write docs/model_card.md")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="model.PATH=VALUE",
+        help="change an inference setting of the stored model config (repeatable)",
+    )
+    p.add_argument(
+        "--reconfigure",
+        action="store_true",
+        help="apply --set to the weights already published (no run checkpoint needed)",
+    )
     args = p.parse_args(argv)
+    card = None if args.no_card else CARD
     if args.card_only:
         if not args.report:
             p.error("--card-only needs --report EVAL/report.json")
@@ -267,12 +402,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         print(f"wrote {CARD}")
         return 0
-    if not args.ckpt:
-        p.error("give the run's checkpoint (RUN/checkpoints/last.ckpt), or --card-only")
+    if args.reconfigure and args.ckpt:
+        p.error("--reconfigure changes the published weights: give no checkpoint")
+    if not args.ckpt and not args.reconfigure:
+        p.error("give the run's checkpoint (RUN/checkpoints/last.ckpt), or --card-only / --reconfigure")
     try:
-        entry = publish(
-            args.ckpt, args.report, args.name, card=None if args.no_card else CARD, machine=args.machine
-        )
+        settings = parse_settings(args.set)
+        if args.reconfigure:
+            entry = reconfigure(settings, args.report, args.name, card=card)
+        else:
+            entry = publish(
+                args.ckpt, args.report, args.name, card=card, machine=args.machine, settings=settings
+            )
     except TsbError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
