@@ -12,7 +12,7 @@ from torch import nn
 from tsb.errors import ConfigError
 from tsb.losses.layout import LayoutLoss
 from tsb.models.background import BackgroundNet, pull_push
-from tsb.models.layout import TextLayout, coordinates, placement, warp
+from tsb.models.layout import TextLayout, coordinates, placement, squeeze_inside, warp
 from tsb.models.split import SplitBrushNet
 from tsb.models.unet import UNet
 
@@ -227,6 +227,56 @@ def test_placement_bounds_the_angle_and_the_width() -> None:
         TextLayout((4,), max_aspect=0.5)
     with pytest.raises(ConfigError, match="max_angle"):
         TextLayout((4,), max_angle=120)
+
+
+def _ink_columns(x: torch.Tensor) -> tuple[int, int]:
+    cols = (x[0, 0].amax(0) > 0.5).nonzero()
+    return int(cols.min()), int(cols.max())
+
+
+@pytest.mark.parametrize(
+    ("a", "t", "squeezed"),
+    [
+        (0.8, 0.3, True),  # wider than the crop and off its left edge: squeezed to the room there is
+        (1.2, -0.5, False),  # fits, but runs past the right edge: moved back, same width
+        (1.0, 0.0, False),  # inside already: unchanged
+    ],
+)
+def test_squeeze_inside_keeps_the_new_word_within_the_crop(a: float, t: float, squeezed: bool) -> None:
+    ink = torch.zeros(1, 1, 64, 256)
+    ink[..., 20:44, 10:246] = 1.0
+    theta = torch.tensor([[[a, 0.0, t], [0.0, 1.0, 0.0]]])
+    fitted = squeeze_inside(theta, ink)
+    x0, x1 = _ink_columns(warp(ink, fitted))
+    margin = 0.06 * 64
+    assert x0 >= margin - 1 and x1 <= 256 - margin
+    width = (x1 - x0 + 1) / 256 * 2
+    natural = 236 / 256 * 2 / a  # the ink's width as theta draws it (unclipped), in [-1, 1] units
+    if squeezed:
+        assert width < natural and x1 - x0 + 1 >= 256 - 2 * margin - 2  # uses the whole room
+    else:
+        assert width == pytest.approx(natural, abs=2 / 256 * 2)
+    if (a, t) == (1.0, 0.0):
+        assert torch.allclose(fitted, theta)
+    assert torch.allclose(fitted[:, 1], theta[:, 1])  # nothing moves across the line
+    empty = torch.zeros_like(ink)
+    assert torch.allclose(squeeze_inside(theta, empty), theta)  # no ink: nothing to fit
+
+
+def test_layout_keep_inside_switches_the_squeeze() -> None:
+    ink = torch.zeros(1, 1, 64, 256)
+    ink[..., 20:44, 10:246] = 1.0
+    old = torch.zeros(1, 1, 64, 256)
+    old[..., 16:48, 60:200] = 1.0  # a short old word: the long new word's letter height, not width
+    style = torch.rand(1, 3, 64, 256) * 2 - 1
+    plain = TextLayout((4,), hidden=8)
+    inside = TextLayout((4,), hidden=8, keep_inside=True)
+    inside.load_state_dict(plain.state_dict())
+    with torch.no_grad():
+        over, kept = warp(ink, plain(style, style, old, ink)), warp(ink, inside(style, style, old, ink))
+    assert _ink_columns(over) == (0, 255)  # runs past both edges
+    x0, x1 = _ink_columns(kept)
+    assert x0 >= 3 and x1 <= 252
 
 
 def test_split_net_reads_the_source_rendering_and_checks_its_shape(

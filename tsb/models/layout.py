@@ -113,6 +113,57 @@ def placement(
     return torch.cat([a, t[..., None]], dim=-1)
 
 
+#: the renderer's margin around the longest word of a pair, as a fraction of the crop's height
+#: (tsb/data/render.py ``_fit_size``)
+INSIDE_MARGIN = 0.06
+
+
+def _extent(on: Tensor) -> Tensor:
+    """(B, 2): the first and last pixel edges of ``on`` (B, N) that are True, in [-1, 1]."""
+    n = on.shape[1]
+    idx = torch.arange(n, device=on.device).expand_as(on)
+    first = torch.where(on, idx, n).amin(dim=1).clamp(max=n - 1)
+    last = torch.where(on, idx, -1).amax(dim=1).clamp(min=0)
+    return torch.stack([first.float() / n * 2 - 1, (last.float() + 1) / n * 2 - 1], -1)
+
+
+def squeeze_inside(theta: Tensor, ink: Tensor, margin: float = INSIDE_MARGIN) -> Tensor:
+    """``theta`` changed so that the warped ``ink`` stays within the crop, ``margin`` x height
+    from its left and right edges: a word that would run past an edge is squeezed along the line
+    about its centre (to the room there is) and moved back inside. The renderer sizes every pair
+    so that its longer word fits so, and a photo's box holds its word; a placement from the old
+    word's width can still overshoot (a long new word, a wider matched font), and the letters cut
+    off at the edge are lost to a reader. Not differentiated (a map, not a learned quantity)."""
+    h, w = ink.shape[-2:]
+    with torch.no_grad():
+        # the ink's box in its own frame, mapped to the output (not clipped by the crop's edges)
+        ink = ink.detach().float()
+        cols, rows = ink.amax(dim=(1, 2)) > 0.5, ink.amax(dim=(1, 3)) > 0.5  # (B, W), (B, H)
+        any_ink = cols.any(dim=1) & rows.any(dim=1)
+        ex, ey = _extent(cols), _extent(rows)  # (B, 2) each, in [-1, 1]
+        corners = torch.stack(
+            [torch.stack([ex[:, i], ey[:, j]], -1) for i in (0, 1) for j in (0, 1)], -1
+        )  # (B, 2, 4)
+        th = theta.detach().float()
+        out = torch.linalg.solve(th[..., :2], corners - th[..., 2:])  # q = A^-1 (p - t)
+        x0, x1 = out[:, 0].amin(dim=1), out[:, 0].amax(dim=1)
+        room = margin * h / w * 2
+        lo, hi = -1 + room, 1 - room
+        k = ((hi - lo) / (x1 - x0).clamp_min(1e-6)).clamp(max=1.0)
+        k = torch.where(any_ink, k, torch.ones_like(k))
+        c = (x0 + x1) / 2
+        n0, n1 = c - k * (c - x0), c + k * (x1 - c)
+        d = (lo - n0).clamp_min(0) - (n1 - hi).clamp_min(0)
+        d = torch.where(any_ink, d, torch.zeros_like(d))
+    # output x -> x before the squeeze: q / k + c - (c + d) / k
+    a, t = theta[..., :2], theta[..., 2]
+    scale = torch.stack([1 / k, torch.ones_like(k)], -1)  # (B, 2)
+    shift = torch.stack([c - (c + d) / k, torch.zeros_like(k)], -1)
+    a_new = a * scale.view(-1, 1, 2)
+    t_new = t + (a @ shift[..., None])[..., 0]
+    return torch.cat([a_new, t_new[..., None]], dim=-1)
+
+
 def _spreads(cov: Tensor, angle: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """The covariance ``cov`` (..., 2, 2) turned back by ``angle`` (...): variances along and across
     the direction ``angle``, and their covariance."""
@@ -185,6 +236,9 @@ class TextLayout(nn.Module):
     default: trained from the start it learned to compensate the early, diffuse masks (shifting and shearing every word) instead of refining good ones.
     Where the mask is nearly empty (no old word found) the map falls back towards the identity.
 
+    ``keep_inside``: a new word that would run past the crop's left or right edge is squeezed and
+    moved back inside (:func:`squeeze_inside`; owns no weight, so it can be switched on at inference).
+
     :meth:`place` warps the ink, and with ``source_ink`` also gives it the old font's stroke
     weight: the radius (up to ``max_stroke`` pixels, grown or thinned; 0: off) with which the old
     word's placed rendering best covers its mask (:func:`fit_weight`).
@@ -200,8 +254,10 @@ class TextLayout(nn.Module):
         max_aspect: float = 2.0,
         max_angle: float = 20.0,
         max_stroke: int = 0,
+        keep_inside: bool = False,
     ) -> None:
         super().__init__()
+        self.keep_inside = bool(keep_inside)
         if not 0 <= max_stroke <= 8:
             raise ConfigError(f"layout.max_stroke must be 0 (off) to 8 pixels, got {max_stroke}")
         self.max_stroke = int(max_stroke)
@@ -250,6 +306,8 @@ class TextLayout(nn.Module):
         gate = mass / (mass + self.min_mass)
         identity = torch.eye(2, 3, device=ink.device).expand_as(theta)
         theta = gate * theta + (1 - gate) * identity
+        if self.keep_inside:
+            theta = squeeze_inside(theta, ink)
         if not self.residual:
             return theta
         x = torch.cat([style, mask.to(style.dtype), coordinates(style)], dim=1)
