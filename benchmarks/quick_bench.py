@@ -4,16 +4,20 @@ changes of its network: the quick rows of docs/models.md (a minute on the CPU, w
 
     python benchmarks/quick_bench.py CKPT [--data data_cache/bench_heldout200] [--no-source]
         [--set background.dilate=4 --set layout.max_stroke=2 ...] [--ink-gain-factor 0.5]
-        [--match-font [--font-split train|heldout|all]]
+        [--match-font [--font-split train|heldout|all] [--font-choices FILE]]
 
 PSNR is per image on the 64x256 crops, averaged (``evaluate.py`` compares at the ground truth's
 own size, so its figure differs by a few hundredths); the judge is PP-OCRv6, exact match.
 ``--set`` changes a numeric attribute of ``task.net`` (a dotted path) after loading.
+``--font-choices FILE`` keeps the matched fonts' renderings (a tensor file this script writes):
+the first run computes and saves them (8 minutes), later runs with other ``--set`` changes reuse
+them (a minute each; the fonts were chosen with the first run's settings).
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
 from torch.utils.data import default_collate
@@ -37,6 +41,7 @@ def main() -> None:
         "--match-font", action="store_true", help="draw both words in the matched font (tsb/models/font_match.py)"
     )
     p.add_argument("--font-split", default="train", help="the fonts --match-font chooses from")
+    p.add_argument("--font-choices", type=Path, help="save the matched fonts here, or reuse them")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -54,12 +59,17 @@ def main() -> None:
             task.net.ink_gain.mul_(args.ink_gain_factor)
     ds = PairedFolderDataset(args.data)
     b = default_collate([ds[i] for i in range(len(ds))])
-    if args.match_font:
+    if args.match_font and args.font_choices is not None and args.font_choices.is_file():
+        saved = torch.load(args.font_choices, weights_only=True)
+        b["content_tgt"], b["content_src"] = saved["content_tgt"], saved["content_src"]
+    elif args.match_font:
         choices = FontMatch(split=args.font_split).choose_each(
             task.generate, b["style"], b["text_src"], b["text_tgt"]
         )
         b["content_tgt"] = torch.stack([c.content for c in choices])
         b["content_src"] = torch.stack([c.source for c in choices])
+        if args.font_choices is not None:
+            torch.save({"content_tgt": b["content_tgt"], "content_src": b["content_src"]}, args.font_choices)
     images = []
     with torch.no_grad():
         for i in range(0, len(ds), 50):
