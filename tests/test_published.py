@@ -143,6 +143,37 @@ def test_reconfigure_changes_an_inference_setting_and_keeps_the_run_record(
     assert "`model.net.background.smooth=4`" in card.read_text()
 
 
+def test_reconfigure_adds_a_component_the_run_left_null(weights: tuple[Path, Path], tmp_path: Path) -> None:
+    from tsb.models.refine import TextRegionRefiner
+    from tsb.publish import parse_settings, reconfigure
+
+    wdir = tmp_path / "weights"
+    settings = parse_settings(
+        [
+            "model.net.background.refine._target_=tsb.models.refine.TextRegionRefiner",
+            "model.net.background.refine.tau=20",
+            "model.net.colour_from_source=true",
+        ]
+    )
+    reconfigure(settings, None, "tiny", weights_dir=wdir, card=None)
+    task, _ = load_task(published.published_checkpoint("tiny"))
+    refine = task.net.background.refine
+    assert isinstance(refine, TextRegionRefiner) and refine.tau == 20.0
+    assert task.net.colour_from_source is True
+    with pytest.raises(TsbError, match="no component"):  # a new component needs an owner that is one
+        reconfigure(
+            parse_settings(["model.net.nope.refine._target_=tsb.models.refine.TextRegionRefiner"]),
+            None,
+            "tiny",
+            weights_dir=wdir,
+            card=None,
+        )
+    with pytest.raises(TsbError, match="does not fit"):  # not an allowed class: refused on load-back
+        reconfigure(
+            parse_settings(["model.net.background.refine._target_=os.system"]), None, "tiny", weights_dir=wdir, card=None
+        )
+
+
 def test_a_setting_that_does_not_fit_leaves_the_published_file_alone(
     weights: tuple[Path, Path], tmp_path: Path
 ) -> None:

@@ -93,11 +93,19 @@ def _apply_settings(model_cfg: dict[Any, Any], settings: dict[str, Any], source:
 
     The parent of each path must be a component of the stored config (a node with a
     ``_target_``); the key itself may be new (an option the run left at its default): building
-    the exported file then tells whether the component takes it.
+    the exported file then tells whether the component takes it. ``PATH._target_=CLASS`` puts a
+    new component at ``PATH`` (an option the run left null, such as
+    ``model.net.background.refine``); later settings may then set its arguments.
     """
     cfg = OmegaConf.create({"model": model_cfg})
     for path, value in settings.items():
-        parent, _, _key = path.rpartition(".")
+        parent, _, key = path.rpartition(".")
+        if key == "_target_":
+            owner, _, name = parent.rpartition(".")
+            node = OmegaConf.select(cfg, owner, default=None)
+            if isinstance(node, DictConfig) and "_target_" in node and name:
+                OmegaConf.update(cfg, parent, {"_target_": value}, merge=False)
+                continue
         node = OmegaConf.select(cfg, parent, default=None)
         if not isinstance(node, DictConfig) or "_target_" not in node:
             raise TsbError(

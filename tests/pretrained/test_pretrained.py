@@ -164,3 +164,22 @@ def test_typeface_classifier_can_start_from_imagenet() -> None:
     torch.testing.assert_close(net._prepare(x)[0, :, 0, 0], (0.5 - torch.tensor([0.485, 0.456, 0.406])) / torch.tensor([0.229, 0.224, 0.225]))
     with pytest.raises(Exception, match=r"width=1\.0"):
         TypefaceClassifier(8, width=0.5, init="imagenet")
+
+
+def test_ppocr_detector_marks_the_word_and_the_refiner_recovers_its_strokes() -> None:
+    from tsb.models.refine import TextRegionRefiner
+    from tsb.pretrained.ppocr_det import TextRegions
+
+    ink = render_content("Market", 64, 256)  # black on white (1, 64, 256)
+    # white letters on a dark teal crop: colours the eraser's renderer may never draw
+    style = torch.where(ink < 0, torch.tensor([0.9, 0.9, 0.9]).view(3, 1, 1), torch.tensor([-0.8, -0.2, -0.3]).view(3, 1, 1))
+    prob = TextRegions(threads=1)(style[None])
+    assert prob.shape == (1, 1, 64, 256)
+    cols = (ink[0] < 0).any(0).nonzero()
+    x0, x1 = int(cols.min()), int(cols.max())
+    assert float(prob[0, 0, 28:36, x0 + 8 : x1 - 8].mean()) > 0.6  # along the word's centre line
+    assert float(prob[0, 0, :, :4].max()) < 0.1 and float(prob[0, 0, :, -4:].max()) < 0.1
+    found = TextRegionRefiner()(style[None], torch.zeros(1, 1, 64, 256))[0, 0] > 0.5
+    truth = ink[0] < 0
+    iou = float((found & truth).sum() / (found | truth).sum())
+    assert iou > 0.8, iou

@@ -89,6 +89,10 @@ class BackgroundNet(nn.Module):
             mask gives even odds is filled completely, so no ghost of a letter edge stays.
         smooth: Jacobi steps per level of the fill (:func:`pull_push`); 0 is plain pull-push,
             which leaves the old word's shapes in two-coloured backgrounds.
+        refine: at inference only (eval mode), a module ``(style, mask) -> mask`` that corrects
+            the predicted mask before the hole is cut, e.g.
+            :class:`~tsb.models.refine.TextRegionRefiner` (finds the strokes the U-Net misses on
+            photos); owns no weight, so trained weights take it or leave it. None: off.
     """
 
     def __init__(
@@ -99,6 +103,7 @@ class BackgroundNet(nn.Module):
         dilate: int = 2,
         hole_gain: float = 1.0,
         smooth: int = 0,
+        refine: nn.Module | None = None,
     ) -> None:
         super().__init__()
         if dilate < 0:
@@ -112,6 +117,7 @@ class BackgroundNet(nn.Module):
         self.dilate = int(dilate)
         self.hole_gain = float(hole_gain)
         self.smooth = int(smooth)
+        self.refine = refine
         nn.init.zeros_(self.unet.head.weight)
         if self.unet.head.bias is not None:
             nn.init.zeros_(self.unet.head.bias)
@@ -128,6 +134,8 @@ class BackgroundNet(nn.Module):
     def forward(self, style: Tensor) -> tuple[Tensor, Tensor]:
         out = self.unet(style)
         residual, source_mask = out[:, :3], torch.sigmoid(out[:, 3:])
+        if self.refine is not None and not self.training:
+            source_mask = self.refine(style, source_mask)
         if not self.inpaint:
             return style + residual, source_mask
         hole = self.hole(source_mask)

@@ -31,6 +31,7 @@ from tsb.errors import ConfigError
 from tsb.models.background import BackgroundNet
 from tsb.models.generator import GeneratorOutput
 from tsb.models.layout import TextLayout
+from tsb.models.palette import source_colours
 from tsb.models.stylebrush import StyleCode, broadcast_style
 from tsb.models.unet import UNet
 
@@ -53,6 +54,10 @@ class SplitBrushNet(nn.Module):
             absorbs the uncertainty about their shapes); trained without it, the colour layer
             learns to paint halos and bands around the content-font letters instead
             (docs/models.md).
+        colour_from_source: in eval mode, the text colour layer is the old word's own colours
+            (:func:`~tsb.models.palette.source_colours`: its sure pixels spread over the crop)
+            instead of the text branch's; owns no weight, for photos whose colours the renderer
+            never drew (docs/models.md).
     """
 
     def __init__(
@@ -63,6 +68,7 @@ class SplitBrushNet(nn.Module):
         ink_gain: float = 4.0,
         mask_residual: bool = True,
         sharp_inference: bool = False,
+        colour_from_source: bool = False,
     ) -> None:
         super().__init__()
         if text.in_channels != 7 or text.out_channels != 4:
@@ -76,6 +82,7 @@ class SplitBrushNet(nn.Module):
         self.ink_gain = nn.Parameter(torch.tensor(float(ink_gain)))
         self.mask_residual = bool(mask_residual)
         self.sharp_inference = bool(sharp_inference)
+        self.colour_from_source = bool(colour_from_source)
 
     def encode_style(self, style: Tensor) -> StyleCode:
         """The split design has no style vector: its "code" is the style image (B, 3, H, W) itself."""
@@ -117,6 +124,8 @@ class SplitBrushNet(nn.Module):
             logit = logit + out[:, :1]
         mask = torch.sigmoid(logit)
         foreground = out[:, 1:]
+        if self.colour_from_source and not self.training:
+            foreground = source_colours(style, source_mask, foreground)
         image = mask * foreground + (1 - mask) * background
         return GeneratorOutput(
             image=image,

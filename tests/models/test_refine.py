@@ -1,0 +1,168 @@
+"""Inference-only helpers of the split design for photos: the old word's strokes found by colour
+inside the detector's text region (tsb/models/refine.py) and its colours as the new word's
+colour layer (tsb/models/palette.py)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from tsb.errors import ConfigError
+from tsb.models.background import BackgroundNet
+from tsb.models.palette import source_colours
+from tsb.models.refine import TextRegionRefiner, colour_strokes, kmeans, rgb_to_lab
+from tsb.models.split import SplitBrushNet
+from tsb.models.unet import UNet
+
+TINY = (4, 8, 8)
+
+
+def _rgb(r: float, g: float, b: float) -> Tensor:
+    """One pixel (1, 3, 1, 1) from 0..1 components, in the project's [-1, 1]."""
+    return torch.tensor([r, g, b]).view(1, 3, 1, 1) * 2 - 1
+
+
+@pytest.mark.parametrize(
+    "rgb, lab",
+    [
+        ((1.0, 1.0, 1.0), (100.0, 0.0, 0.0)),
+        ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0)),
+        ((1.0, 0.0, 0.0), (53.24, 80.09, 67.20)),
+        ((0.0, 0.0, 1.0), (32.30, 79.19, -107.86)),
+        ((0.5, 0.5, 0.5), (53.39, 0.0, 0.0)),
+    ],
+)
+def test_rgb_to_lab_matches_the_cie_reference_values(rgb: tuple[float, ...], lab: tuple[float, ...]) -> None:
+    out = rgb_to_lab(_rgb(*rgb)).flatten()
+    assert torch.allclose(out, torch.tensor(lab), atol=0.05), out
+
+
+def test_kmeans_finds_separated_clusters_deterministically() -> None:
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(200, 3, generator=g) + torch.tensor([0.0, 0.0, 0.0])
+    b = torch.randn(50, 3, generator=g) + torch.tensor([20.0, 0.0, 0.0])
+    centres = kmeans(torch.cat([a, b]), 2)
+    found = sorted(centres[:, 0].tolist())
+    assert found[0] == pytest.approx(float(a[:, 0].mean()), abs=1e-4)
+    assert found[1] == pytest.approx(float(b[:, 0].mean()), abs=1e-4)
+    assert torch.equal(centres, kmeans(torch.cat([a, b]), 2))
+    # fewer distinct points than k: as many centres as points, no empty cluster
+    assert kmeans(torch.zeros(5, 3), 4).shape == (1, 3)
+
+
+def _two_coloured_word() -> tuple[Tensor, Tensor, Tensor]:
+    """A crop whose background is blue left and green right, with red 'strokes' in a band."""
+    img = torch.empty(1, 3, 64, 128)
+    img[..., :64] = _rgb(0.1, 0.2, 0.8)
+    img[..., 64:] = _rgb(0.1, 0.7, 0.2)
+    strokes = torch.zeros(1, 1, 64, 128, dtype=torch.bool)
+    for x0 in range(12, 116, 16):
+        strokes[..., 22:42, x0 : x0 + 5] = True
+    img = torch.where(strokes, _rgb(0.9, 0.1, 0.1), img)
+    region = torch.zeros(1, 1, 64, 128)
+    region[..., 16:48, 6:122] = 1
+    return img, strokes, region
+
+
+def test_colour_strokes_are_the_region_pixels_unlike_the_colours_around_it() -> None:
+    img, strokes, region = _two_coloured_word()
+    found = colour_strokes(img, region)
+    assert found.shape == (1, 1, 64, 128)
+    assert float(found[strokes].min()) > 0.99  # every stroke, on either background colour
+    assert float(found[~strokes].max()) < 0.01  # no background pixel, inside the region or out
+    assert torch.equal(colour_strokes(img, torch.zeros_like(region)), torch.zeros_like(region))
+
+
+def test_colour_strokes_use_the_border_when_the_region_fills_the_crop() -> None:
+    img, strokes, _ = _two_coloured_word()
+    found = colour_strokes(img, torch.ones(1, 1, 64, 128))
+    assert float(found[strokes].min()) > 0.99 and float(found[~strokes].max()) < 0.01
+
+
+class _Detector:
+    """A stand-in for the text detector: a fixed probability map, and how often it was asked."""
+
+    def __init__(self, prob: Tensor) -> None:
+        self.prob, self.calls = prob, 0
+
+    def __call__(self, images: Tensor) -> Tensor:
+        self.calls += 1
+        return self.prob.expand(len(images), -1, -1, -1)
+
+
+def test_refiner_adds_the_strokes_the_mask_missed_and_keeps_what_it_found() -> None:
+    img, strokes, region = _two_coloured_word()
+    core = torch.zeros_like(region)
+    core[..., 28:36, 12:116] = 0.9  # the detector's shrunk band along the word
+    refiner = TextRegionRefiner(grow=12, detector=_Detector(core))
+    mask = torch.zeros(1, 1, 64, 128)
+    mask[..., 2:6, 2:6] = 0.7  # something the network found outside the region
+    out = refiner(img, mask)
+    assert float(out[strokes].min()) > 0.99
+    assert torch.equal(out[..., 2:6, 2:6], mask[..., 2:6, 2:6])
+    assert bool((out >= mask).all())
+    assert list(refiner.state_dict()) == [] and not list(refiner.parameters())
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"threshold": 0.0}, {"threshold": 1.0}, {"grow": -1}, {"clusters": 0}, {"tau": 0.0}]
+)
+def test_refiner_refuses_bad_settings(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ConfigError, match="refine"):
+        TextRegionRefiner(**kwargs)  # type: ignore[arg-type]
+
+
+class _Everything(nn.Module):
+    def forward(self, style: Tensor, mask: Tensor) -> Tensor:
+        return torch.ones_like(mask)
+
+
+def test_eraser_refines_its_mask_only_at_inference() -> None:
+    torch.manual_seed(0)
+    net = BackgroundNet(TINY, dilate=0, refine=_Everything())
+    style = torch.rand(1, 3, 64, 96) * 2 - 1
+    net.train()
+    _, mask = net(style)
+    assert float(mask.max()) < 0.05  # the untrained U-Net finds (almost) nothing
+    net.eval()
+    with torch.no_grad():
+        background, mask = net(style)
+    assert torch.equal(mask, torch.ones_like(mask))
+    # the whole crop is the hole: filled from nowhere, its residual alone (zero-initialised)
+    assert float(background.abs().max()) < 1e-6
+
+
+def test_source_colours_spread_the_old_words_colours_and_keep_the_learned_layer_without_one() -> None:
+    style = torch.empty(2, 3, 64, 128)
+    style[:] = _rgb(0.1, 0.2, 0.8)
+    style[..., 20:44, 10:40] = _rgb(1.0, 0.0, 0.0)  # left letter red
+    style[..., 20:44, 90:120] = _rgb(0.0, 1.0, 0.0)  # right letter green
+    mask = torch.zeros(2, 1, 64, 128)
+    mask[0, :, 20:44, 10:40] = mask[0, :, 20:44, 90:120] = 1
+    learned = torch.zeros(2, 3, 64, 128)
+    out = source_colours(style, mask, learned)
+    red, green = _rgb(1.0, 0.0, 0.0).flatten(), _rgb(0.0, 1.0, 0.0).flatten()
+    assert torch.allclose(out[0, :, 30, 25], red, atol=1e-5)  # the old letters keep their colour
+    def nearer(pixel: Tensor, a: Tensor, b: Tensor) -> bool:
+        return float((pixel - a).norm()) < 0.5 * float((pixel - b).norm())
+
+    assert nearer(out[0, :, 5, 2], red, green)  # far left takes the left letter's colour
+    assert nearer(out[0, :, 60, 125], green, red)  # far right the right one's
+    assert float((out[0] - _rgb(0.1, 0.2, 0.8)[0]).abs().min(0).values.max()) > 0.5  # no background blue
+    assert torch.equal(out[1], learned[1])  # no old word found: the text branch's layer
+
+
+def test_split_net_takes_the_old_words_colours_only_at_inference() -> None:
+    torch.manual_seed(0)
+    net = SplitBrushNet(BackgroundNet(TINY, refine=_Everything()), UNet(7, 4, TINY), None, colour_from_source=True)
+    style = torch.empty(1, 3, 64, 96)
+    style[:] = _rgb(1.0, 0.5, 0.0)  # all orange: the old word's colour, as the refiner says
+    content = torch.ones(1, 1, 64, 96)
+    content[..., 20:44, 10:80] = -1
+    net.train()
+    trained = net(style, content).foreground
+    assert not torch.allclose(trained, style, atol=0.1)
+    net.eval()
+    with torch.no_grad():
+        assert torch.allclose(net(style, content).foreground, style, atol=1e-5)

@@ -1,0 +1,167 @@
+"""TextRegionRefiner: find the old word's strokes in a photo where the eraser's own mask misses them.
+
+The background branch learns to segment the old word from the renderer's crops; on photos it
+misses letters whose look the renderer never draws (low contrast, several colours, curved
+words, texture around them), and every missed stroke stays in the erased background as a trace
+of the old word. This refiner owns no weight and runs only at inference
+(``model.net.background.refine``, docs/models.md):
+
+1. **where**: PP-OCRv6's pretrained text detector (:class:`~tsb.pretrained.ppocr_det.TextRegions`)
+   marks the word's region (a band that follows curved words); it is grown by ``grow`` pixels,
+   since the detector's map is the shrunk region;
+2. **which pixels**: the colours *around* that region (outside it by ``ring`` more pixels; the
+   crop's border if too few) are summarised by ``clusters`` k-means centres in CIELAB; a pixel
+   inside the region is text as far as its colour is from all of them (a linear ramp around
+   ``tau`` Lab units, ``softness`` either side: a colour found around the word is never text);
+3. the mask is the **union** of that and the network's mask: a stroke either finds is erased.
+   Erasing a little too much costs a smooth fill; erasing too little leaves the old word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from tsb.errors import ConfigError
+
+#: the sRGB D65 white point of CIELAB
+_WHITE = (0.95047, 1.0, 1.08883)
+_RGB_TO_XYZ = (
+    (0.4124564, 0.3575761, 0.1804375),
+    (0.2126729, 0.7151522, 0.0721750),
+    (0.0193339, 0.1191920, 0.9503041),
+)
+
+
+def rgb_to_lab(image: Tensor) -> Tensor:
+    """(B, 3, H, W) sRGB in [-1, 1] -> CIELAB (B, 3, H, W): L in [0, 100], a and b about [-128, 127]."""
+    rgb = ((image.float() + 1) / 2).clamp(0, 1)
+    linear = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    m = torch.tensor(_RGB_TO_XYZ, dtype=linear.dtype, device=linear.device)
+    xyz = torch.einsum("ij,bjhw->bihw", m, linear)
+    xyz = xyz / torch.tensor(_WHITE, dtype=xyz.dtype, device=xyz.device)[:, None, None]
+    eps = (6 / 29) ** 3
+    f = torch.where(xyz > eps, xyz.clamp_min(eps) ** (1 / 3), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    fx, fy, fz = f[:, 0], f[:, 1], f[:, 2]
+    return torch.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], dim=1)
+
+
+def kmeans(points: Tensor, k: int, iters: int = 10) -> Tensor:
+    """Centres (<= k, D) of ``points`` (N, D): farthest-point initialisation, then Lloyd steps
+    (deterministic: the first centre is the points' mean's nearest point)."""
+    if points.ndim != 2 or len(points) == 0:
+        raise ValueError(f"kmeans needs (N, D) points with N > 0, got {tuple(points.shape)}")
+    first = torch.cdist(points.mean(0, keepdim=True), points).argmin()
+    centres = points[first][None]
+    dist = torch.cdist(points, centres).squeeze(1)
+    for _ in range(min(k, len(points)) - 1):
+        far = dist.argmax()
+        if dist[far] <= 0:
+            break
+        centres = torch.cat([centres, points[far][None]])
+        dist = torch.minimum(dist, torch.cdist(points, points[far][None]).squeeze(1))
+    for _ in range(iters):
+        owner = torch.cdist(points, centres).argmin(1)
+        sums = torch.zeros_like(centres).index_add_(0, owner, points)
+        counts = torch.bincount(owner, minlength=len(centres)).to(points.dtype)[:, None]
+        centres = torch.where(counts > 0, sums / counts.clamp_min(1), centres)
+    return centres
+
+
+def _grow(mask: Tensor, pixels: int) -> Tensor:
+    return mask if pixels <= 0 else F.max_pool2d(mask, 2 * pixels + 1, stride=1, padding=pixels)
+
+
+def colour_strokes(
+    image: Tensor,
+    region: Tensor,
+    ring: int = 6,
+    clusters: int = 6,
+    tau: float = 15.0,
+    softness: float = 4.0,
+    min_around: int = 64,
+) -> Tensor:
+    """Pixels of ``region`` whose colour is unlike the colours around it: (B, 1, H, W) in [0, 1].
+
+    Args:
+        image: (B, 3, H, W) RGB in [-1, 1].
+        region: (B, 1, H, W) in {0, 1}, where the word is (0 everywhere: nothing is text).
+        ring: pixels between the region and the colours taken as "around" it.
+        clusters: k-means centres that summarise those colours.
+        tau: CIELAB distance from the nearest centre at which a pixel is half text.
+        softness: half the width of that step, in Lab units (a linear ramp: 0 at ``tau - softness``
+            and nearer, so a pixel of a colour around the word is never in the hole).
+        min_around: with fewer pixels around the region, the crop's border is used instead.
+    """
+    lab = rgb_to_lab(image)
+    around = _grow(region, ring) < 0.5
+    border = torch.zeros_like(around)
+    border[..., 0, :] = border[..., -1, :] = border[..., :, 0] = border[..., :, -1] = True
+    out = torch.zeros_like(region)
+    for i in range(len(image)):
+        if region[i].sum() == 0:
+            continue
+        where = around[i, 0] if int(around[i].sum()) >= min_around else border[i, 0] & (region[i, 0] < 0.5)
+        if not where.any():
+            where = border[i, 0]
+        pixels = lab[i].permute(1, 2, 0)  # (H, W, 3)
+        centres = kmeans(pixels[where], clusters)
+        dist = torch.cdist(pixels.reshape(-1, 3), centres).min(1).values.reshape(pixels.shape[:2])
+        out[i, 0] = ((dist - tau) / (2 * softness) + 0.5).clamp(0, 1) * region[i, 0]
+    return out
+
+
+class TextRegionRefiner(nn.Module):
+    """``forward(style, mask) -> mask``: the network's old-word mask united with the strokes found
+    by colour inside the detector's text region (module docstring). Owns no weight.
+
+    Args:
+        threshold: the detector's probability above which a pixel is in the word's core.
+        grow: pixels the core grows by (the detector's map is the shrunk text region).
+        ring, clusters, tau, softness: as :func:`colour_strokes`.
+        detector: ``images -> probability`` (B, 1, H, W); default PP-OCRv6's
+            (:class:`~tsb.pretrained.ppocr_det.TextRegions`), made on first use.
+    """
+
+    def __init__(
+        self,
+        threshold: float = 0.3,
+        grow: int = 4,
+        ring: int = 6,
+        clusters: int = 6,
+        tau: float = 15.0,
+        softness: float = 4.0,
+        detector: Callable[[Tensor], Tensor] | None = None,
+    ) -> None:
+        super().__init__()
+        if not 0 < threshold < 1:
+            raise ConfigError(f"model.net.background.refine.threshold must be in (0, 1), got {threshold}")
+        if grow < 0 or ring < 0:
+            raise ConfigError(f"model.net.background.refine grow and ring must be >= 0 pixels, got {grow}, {ring}")
+        if clusters < 1 or tau <= 0 or softness <= 0:
+            raise ConfigError(
+                "model.net.background.refine needs clusters >= 1, tau > 0 and softness > 0; "
+                f"got {clusters}, {tau}, {softness}"
+            )
+        self.threshold, self.grow, self.ring = float(threshold), int(grow), int(ring)
+        self.clusters, self.tau, self.softness = int(clusters), float(tau), float(softness)
+        self._detector = detector
+
+    def region(self, style: Tensor) -> Tensor:
+        """Where the word is: the detector's core above ``threshold``, grown by ``grow`` pixels."""
+        if self._detector is None:
+            from tsb.pretrained.ppocr_det import TextRegions
+
+            self._detector = TextRegions()
+        prob = self._detector(style).to(style.device, style.dtype)
+        return _grow((prob > self.threshold).to(style.dtype), self.grow)
+
+    @torch.no_grad()
+    def forward(self, style: Tensor, mask: Tensor) -> Tensor:
+        strokes = colour_strokes(
+            style, self.region(style), self.ring, self.clusters, self.tau, self.softness
+        ).to(mask.dtype)
+        return torch.maximum(mask, strokes)
