@@ -3,8 +3,8 @@
 The split design's text branch learns the new word's colour layer from the style crop; on
 photos it often picks a colour the old word does not have (grey letters for orange ones) and it
 cannot keep a many-coloured word's colours in order. :func:`source_colours` takes them from the
-photo instead: the style crop's pixels where the old word's mask is sure (eroded by a pixel, so
-no anti-aliased edge mixes the background in) are spread over the crop by pull-push with
+photo instead: the style crop's pixels where the old word's mask is sure (eroded by two pixels,
+so no anti-aliased edge, thin outline or shadow edge mixes in) are spread over the crop by pull-push with
 smoothing (:func:`~tsb.models.background.pull_push`): every pixel of the new word takes the
 colour of the old letters nearest to it. Owns no weight.
 """
@@ -18,20 +18,26 @@ from tsb.models.background import pull_push
 
 
 def source_colours(
-    style: Tensor, source_mask: Tensor, learned: Tensor, sure: float = 0.8, smooth: int = 8, min_pixels: int = 20
-) -> Tensor:
-    """The colour layer (B, 3, H, W): the old word's colours spread over the crop.
+    style: Tensor,
+    source_mask: Tensor,
+    sure: float = 0.8,
+    smooth: int = 8,
+    min_pixels: int = 20,
+    erode: int = 2,
+) -> tuple[Tensor, Tensor]:
+    """The old word's colours spread over the crop (B, 3, H, W), and whether each sample has an
+    old word to take them from (B, 1, 1, 1) bool (fewer than ``min_pixels`` sure pixels: no; the
+    caller keeps its learned colour layer for those).
 
     Args:
         style: the style crop (B, 3, H, W) in [-1, 1].
         source_mask: the old word's mask (B, 1, H, W) in [0, 1].
-        learned: the text branch's colour layer, kept for a sample whose mask has fewer than
-            ``min_pixels`` sure pixels (no old word found: nothing to take colours from).
         sure: the mask value above which a pixel is the old word's.
         smooth: Jacobi steps per level of the spreading (:func:`pull_push`).
+        erode: pixels the sure region shrinks by first (no edge blends the background in).
     """
     sure_px = (source_mask > sure).to(style.dtype)
-    sure_px = -F.max_pool2d(-sure_px, 3, stride=1, padding=1)  # erode by one pixel
-    spread = pull_push(style, sure_px, smooth)
+    if erode > 0:
+        sure_px = -F.max_pool2d(-sure_px, 2 * erode + 1, stride=1, padding=erode)
     found = sure_px.sum(dim=(1, 2, 3), keepdim=True) >= min_pixels
-    return spread.where(found, learned)
+    return pull_push(style, sure_px, smooth), found

@@ -80,7 +80,7 @@ def colour_strokes(
     region: Tensor,
     ring: int = 6,
     clusters: int = 6,
-    tau: float = 15.0,
+    tau: float = 11.0,
     softness: float = 4.0,
     min_around: int = 64,
 ) -> Tensor:
@@ -132,7 +132,7 @@ class TextRegionRefiner(nn.Module):
         grow: int = 4,
         ring: int = 6,
         clusters: int = 6,
-        tau: float = 15.0,
+        tau: float = 11.0,
         softness: float = 4.0,
         detector: Callable[[Tensor], Tensor] | None = None,
     ) -> None:
