@@ -165,3 +165,16 @@ def test_split_net_takes_the_old_words_colours_only_at_inference() -> None:
     net.eval()
     with torch.no_grad():
         assert torch.allclose(net(style, content).foreground, style, atol=1e-5)
+
+
+def test_source_colours_erode_thin_letters_less() -> None:
+    style = torch.empty(1, 3, 64, 64)
+    style[:] = _rgb(0.9, 0.9, 0.8)
+    mask = torch.zeros(1, 1, 64, 64)
+    for x0 in range(8, 56, 8):  # 3-pixel strokes: nothing is left of them after eroding by 2
+        style[..., 10:50, x0 : x0 + 3] = _rgb(0.6, 0.0, 0.0)
+        mask[..., 10:50, x0 : x0 + 3] = 1
+    out, found = source_colours(style, mask, erode=2)
+    assert bool(found.all())
+    assert torch.allclose(out[0, :, 30, 9], _rgb(0.6, 0.0, 0.0).flatten(), atol=1e-5)
+    assert torch.allclose(out[0, :, 2, 2], _rgb(0.6, 0.0, 0.0).flatten(), atol=0.05)  # spread from the strokes only

@@ -11,6 +11,7 @@ colour of the old letters nearest to it. Owns no weight.
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -34,10 +35,16 @@ def source_colours(
         source_mask: the old word's mask (B, 1, H, W) in [0, 1].
         sure: the mask value above which a pixel is the old word's.
         smooth: Jacobi steps per level of the spreading (:func:`pull_push`).
-        erode: pixels the sure region shrinks by first (no edge blends the background in).
+        erode: pixels the sure region shrinks by first (no edge, thin outline or shadow edge
+            mixes in); a sample whose letters are too thin for it (fewer than ``min_pixels``
+            left) is eroded less, down to 0.
     """
     sure_px = (source_mask > sure).to(style.dtype)
-    if erode > 0:
-        sure_px = -F.max_pool2d(-sure_px, 2 * erode + 1, stride=1, padding=erode)
-    found = sure_px.sum(dim=(1, 2, 3), keepdim=True) >= min_pixels
-    return pull_push(style, sure_px, smooth), found
+    weight = torch.zeros_like(sure_px)
+    found = torch.zeros(len(style), 1, 1, 1, dtype=torch.bool, device=style.device)
+    for radius in range(max(0, erode), -1, -1):
+        shrunk = sure_px if radius == 0 else -F.max_pool2d(-sure_px, 2 * radius + 1, stride=1, padding=radius)
+        enough = (shrunk.sum(dim=(1, 2, 3), keepdim=True) >= min_pixels) & ~found
+        weight = torch.where(enough, shrunk, weight)
+        found = found | enough
+    return pull_push(style, weight, smooth), found
