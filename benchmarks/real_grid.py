@@ -5,7 +5,8 @@ and erased, by the published weights (or ``--ckpt``), with ``tsb.edit``'s own co
 
 Rows: one per crop; columns: the photo | the new word written in its style | the word erased
 (``--erase``, needs a model with a background branch). The box is the whole crop (the crops are
-cut around one word). Prints the judge's (PP-OCRv6) reading of every edited crop.
+cut around one word). Prints the judge's (PP-OCRv6) reading of every edited crop, and of every erased crop with its
+likeness to the old word (1 - normalised edit distance: a trace the judge still reads).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from tsb.edit import Edit, Editor, open_image, parse_box
+from tsb.metrics.recognition import normalized_edit_distance
 from tsb.utils.image import pil_to_tensor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +38,10 @@ NEW_WORDS = {
     "demo_10.jpg": "COLLEGE",
 }
 ROW_H = 72
+#: the words the crops hold (the folder's labels)
+OLD_WORDS = dict(
+    line.split("\t")[:2] for line in (FOLDER / "labels.tsv").read_text().splitlines() if "\t" in line
+)
 
 
 def _fit(img: Image.Image, h: int = ROW_H) -> Image.Image:
@@ -66,7 +72,14 @@ def main() -> None:
             erased, _ = editor.edit(photo, [Edit(box, "", erase=True)])
             cells.append(erased)
         read = reader.read(pil_to_tensor(edited, "RGB")[None])[0]
-        print(f"{name}: {word!r} -> judge reads {read!r}")
+        line = f"{name}: {word!r} -> judge reads {read!r}"
+        if editor.can_erase:
+            # a trace of the old word in the erased crop: what the judge still reads there
+            left = reader.read(pil_to_tensor(erased, "RGB")[None])[0]
+            old = OLD_WORDS.get(name, "")
+            sim = 1 - normalized_edit_distance(left.upper(), old.upper()) if left and old else 0.0
+            line += f"; erased: reads {left!r} ({100 * sim:.0f}% like {old!r})"
+        print(line)
         rows.append([_fit(c) for c in cells])
     widths = [max(r[i].width for r in rows) for i in range(len(rows[0]))]
     pad = 6
