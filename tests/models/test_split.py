@@ -338,6 +338,13 @@ def test_one_style_for_many_words_and_other_style_sizes(
     each = net(style[:1].expand(3, -1, -1, -1), content)
     assert one.image.shape == (3, 3, 64, 128)
     assert torch.allclose(one.image, each.image, atol=1e-5)
+    seen: list[int] = []  # one style for many words is erased once (font matching's redraws)
+    hook = net.background.register_forward_pre_hook(lambda _m, args: seen.append(int(args[0].shape[0])))
+    net.colour_from_source = True
+    one, each = net(style[:1], content), net(style[:1].expand(3, -1, -1, -1), content)
+    hook.remove()
+    assert seen == [1, 3]
+    assert torch.allclose(one.image, each.image, atol=1e-5)
     with pytest.raises(ConfigError, match="style batch 2"):
         net(style[:2], content)
     with pytest.raises(ConfigError, match="7 channels"):

@@ -113,7 +113,8 @@ class FontMatch:
         errors = []
         for i in range(0, len(fonts), self.batch_size):
             chunk = sources[i : i + self.batch_size]
-            redrawn = generate(style.expand(len(chunk), -1, -1, -1), chunk, chunk).image.float().clamp(-1, 1)
+            # one style for the whole chunk: a network may erase it once (the split design does)
+            redrawn = generate(style, chunk, chunk).image.float().clamp(-1, 1)
             errors.append((redrawn - reference).square().flatten(1).mean(1))
         error = torch.cat(errors)
         k = int(error.argmin())

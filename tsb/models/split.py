@@ -108,21 +108,25 @@ class SplitBrushNet(nn.Module):
             raise ConfigError(
                 f"the source content image must be (B, 1, H, W) as the content {tuple(content.shape)}; got {tuple(source.shape)}"
             )
-        style = broadcast_style(self.encode_style(style_code), content.shape[0]).to(dtype=content.dtype)
-        # the eraser sees the crop as it is (a photo's crop is stretched to the content's width
-        # below; letters stretched 2x look like none it learned), then its outputs are stretched too
+        batch = content.shape[0]
+        style = self.encode_style(style_code).to(dtype=content.dtype)
+        broadcast_style(style, batch)  # one style per content image, or one for all
+        # the eraser runs once per style image (one style for many words: font matching), on the
+        # crop as it is (a photo's crop is stretched to the content's width below; letters
+        # stretched 2x look like none it learned); its outputs are stretched and repeated after
         background, source_mask = self.background(style)
-        palette = None
+        palette = found = None
         if self.colour_from_source and not self.training:
             palette, found = source_colours(style, source_mask)
         if style.shape[-2:] != content.shape[-2:]:
             size = content.shape[-2:]
-            style, background = (
-                F.interpolate(x, size=size, mode="bilinear", align_corners=False) for x in (style, background)
+            style, background, source_mask = (
+                F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+                for x in (style, background, source_mask)
             )
             if palette is not None:
                 palette = F.interpolate(palette, size=size, mode="bilinear", align_corners=False)
-            source_mask = F.interpolate(source_mask, size=size, mode="bilinear", align_corners=False)
+        style, background, source_mask = (broadcast_style(x, batch) for x in (style, background, source_mask))
         ink = (1 - content) / 2  # the content is black (-1) text on white (1)
         if self.layout is not None:
             source_ink = None if source is None else (1 - broadcast_style(source, content.shape[0])) / 2
@@ -133,8 +137,8 @@ class SplitBrushNet(nn.Module):
             logit = logit + out[:, :1]
         mask = torch.sigmoid(logit)
         foreground = out[:, 1:]
-        if palette is not None:
-            foreground = palette.where(found, foreground)
+        if palette is not None and found is not None:
+            foreground = broadcast_style(palette, batch).where(broadcast_style(found, batch), foreground)
         image = mask * foreground + (1 - mask) * background
         return GeneratorOutput(
             image=image,
