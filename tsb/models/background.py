@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from tsb.errors import ConfigError
 from tsb.models.unet import UNet
+from tsb.utils.image import grow_mask
 
 
 def _smooth(image: Tensor) -> Tensor:
@@ -126,10 +127,7 @@ class BackgroundNet(nn.Module):
 
     def hole(self, source_mask: Tensor) -> Tensor:
         """The region the fill replaces: the old word's mask (times ``hole_gain``) grown by ``dilate`` pixels."""
-        hole = (source_mask * self.hole_gain).clamp(max=1)
-        if self.dilate == 0:
-            return hole
-        return F.max_pool2d(hole, 2 * self.dilate + 1, stride=1, padding=self.dilate)
+        return grow_mask((source_mask * self.hole_gain).clamp(max=1), self.dilate)
 
     def forward(self, style: Tensor) -> tuple[Tensor, Tensor]:
         out = self.unet(style)

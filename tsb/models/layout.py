@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from tsb.errors import ConfigError
 from tsb.models.resnet import make_norm
+from tsb.utils.image import grow_mask
 
 
 def coordinates(x: Tensor) -> Tensor:
@@ -202,9 +203,9 @@ def stroke(ink: Tensor, radius: Tensor, max_radius: int) -> Tensor:
         grow = radius == r
         thin = radius == -r
         if bool(grow.any()):
-            out[grow] = F.max_pool2d(ink[grow], 2 * r + 1, stride=1, padding=r)
+            out[grow] = grow_mask(ink[grow], r)
         if bool(thin.any()):
-            out[thin] = -F.max_pool2d(-ink[thin], 2 * r + 1, stride=1, padding=r)
+            out[thin] = grow_mask(ink[thin], -r)
     return out
 
 

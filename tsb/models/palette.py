@@ -12,10 +12,10 @@ colour of the old letters nearest to it. Owns no weight.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from tsb.models.background import pull_push
+from tsb.utils.image import grow_mask
 
 
 def source_colours(
@@ -43,7 +43,7 @@ def source_colours(
     weight = torch.zeros_like(sure_px)
     found = torch.zeros(len(style), 1, 1, 1, dtype=torch.bool, device=style.device)
     for radius in range(max(0, erode), -1, -1):
-        shrunk = sure_px if radius == 0 else -F.max_pool2d(-sure_px, 2 * radius + 1, stride=1, padding=radius)
+        shrunk = grow_mask(sure_px, -radius)
         enough = (shrunk.sum(dim=(1, 2, 3), keepdim=True) >= min_pixels) & ~found
         weight = torch.where(enough, shrunk, weight)
         found = found | enough

@@ -22,10 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tsb.errors import ConfigError
+from tsb.utils.image import grow_mask
 
 #: the sRGB D65 white point of CIELAB
 _WHITE = (0.95047, 1.0, 1.08883)
@@ -71,10 +71,6 @@ def kmeans(points: Tensor, k: int, iters: int = 10) -> Tensor:
     return centres
 
 
-def _grow(mask: Tensor, pixels: int) -> Tensor:
-    return mask if pixels <= 0 else F.max_pool2d(mask, 2 * pixels + 1, stride=1, padding=pixels)
-
-
 def colour_strokes(
     image: Tensor,
     region: Tensor,
@@ -97,7 +93,7 @@ def colour_strokes(
         min_around: with fewer pixels around the region, the crop's border is used instead.
     """
     lab = rgb_to_lab(image)
-    around = _grow(region, ring) < 0.5
+    around = grow_mask(region, ring) < 0.5
     border = torch.zeros_like(around)
     border[..., 0, :] = border[..., -1, :] = border[..., :, 0] = border[..., :, -1] = True
     out = torch.zeros_like(region)
@@ -157,7 +153,7 @@ class TextRegionRefiner(nn.Module):
 
             self._detector = TextRegions()
         prob = self._detector(style).to(style.device, style.dtype)
-        return _grow((prob > self.threshold).to(style.dtype), self.grow)
+        return grow_mask((prob > self.threshold).to(style.dtype), self.grow)
 
     @torch.no_grad()
     def forward(self, style: Tensor, mask: Tensor) -> Tensor:

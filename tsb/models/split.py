@@ -110,7 +110,6 @@ class SplitBrushNet(nn.Module):
             )
         batch = content.shape[0]
         style = self.encode_style(style_code).to(dtype=content.dtype)
-        broadcast_style(style, batch)  # one style per content image, or one for all
         # the eraser runs once per style image (one style for many words: font matching), on the
         # crop as it is (a photo's crop is stretched to the content's width below; letters
         # stretched 2x look like none it learned); its outputs are stretched and repeated after

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
@@ -37,3 +38,14 @@ def tensor_to_pil(x: Tensor) -> Image.Image:
     if np_arr.shape[2] == 1:
         return Image.fromarray(np_arr[:, :, 0], mode="L")
     return Image.fromarray(np_arr, mode="RGB")
+
+
+def grow_mask(mask: Tensor, pixels: int) -> Tensor:
+    """``mask`` (B, C, H, W) grown by ``pixels`` (a square max-pool), or shrunk for ``pixels`` < 0
+    (a min-pool); 0 returns it unchanged."""
+    if pixels == 0:
+        return mask
+    r = abs(int(pixels))
+    if pixels > 0:
+        return F.max_pool2d(mask, 2 * r + 1, stride=1, padding=r)
+    return -F.max_pool2d(-mask, 2 * r + 1, stride=1, padding=r)
