@@ -22,8 +22,9 @@ For each edit:
 4. **paste back**: the output covers the grown box (rotated back with the crop's own affine map),
    but only the pixels inside the given box change. ``--blend alpha`` (default): a feathered box
    (a ramp of ``feather`` x the box height inwards from its edges) united with the predicted text
-   mask, so the new letters are fully opaque and the generated background fades into the photo at
-   the box edges. ``--blend poisson``: OpenCV's ``seamlessClone`` (normal clone) of the box,
+   mask and, for a split design, the hole its eraser repainted (``GeneratorOutput.hole``), so the
+   new letters are fully opaque, the old word is gone even where it touches the box's edge, and
+   the rest of the generated background fades into the photo at the box edges. ``--blend poisson``: OpenCV's ``seamlessClone`` (normal clone) of the box,
    which matches the generated background's colour to the photo around it; it needs a pixel of
    photo around the box and falls back to ``alpha`` where the box touches the image border.
 
@@ -368,7 +369,8 @@ class Editor:
     def _generate(
         self, photo: Image.Image, box: Box, text: str, source: str | None = None
     ) -> tuple[np.ndarray, np.ndarray, Box, float, str | None]:
-        """Generated patch (64, W, 3) float [0, 255], mask (64, W) [0, 1], the grown box, seconds and
+        """Generated patch (64, W, 3) float [0, 255], the mask pasted whole (64, W) [0, 1]: the new
+        letters and the old word's hole, if the model has one; the grown box, seconds and
         the matched font (None: the content font); ``source``: the word the box holds now, when known."""
         style, grown, style_w = self._style(photo, box)
         width = max(natural_width(text, HEIGHT), _round_up(style_w, WIDTH_MULTIPLE))
@@ -386,8 +388,8 @@ class Editor:
         with torch.inference_mode():
             out = self.task.generate(style, content, src)
         image = ((out.image[0].float().clamp(-1, 1) + 1) * 127.5).permute(1, 2, 0).cpu().numpy()
-        mask = out.mask[0, 0].float().clamp(0, 1).cpu().numpy()
-        return image, mask, grown, time.perf_counter() - t0, font
+        mask = out.mask if out.hole is None else torch.maximum(out.mask, out.hole)
+        return image, _plane(mask), grown, time.perf_counter() - t0, font
 
     @property
     def can_erase(self) -> bool:
@@ -395,7 +397,7 @@ class Editor:
         return callable(getattr(getattr(self.task, "net", None), "erase", None))
 
     def _erase(self, photo: Image.Image, box: Box) -> tuple[np.ndarray, np.ndarray, Box, float]:
-        """The box's crop with its word removed, as :meth:`_generate` returns a patch (mask all 0)."""
+        """The box's crop with its word removed, as :meth:`_generate` returns a patch (mask: the hole)."""
         if not self.can_erase:
             raise EditError(
                 f"--erase needs a model with a background branch (a run of model=stylebrush_bg); "
@@ -404,12 +406,13 @@ class Editor:
         style, grown, _ = self._style(photo, box)
         t0 = time.perf_counter()
         with torch.inference_mode():
-            bg = self.task.net.erase(style)
+            bg, hole = self.task.net.erase(style)
         image = ((bg[0].float().clamp(-1, 1) + 1) * 127.5).permute(1, 2, 0).cpu().numpy()
-        return image, np.zeros(image.shape[:2], np.float32), grown, time.perf_counter() - t0
+        return image, _plane(hole), grown, time.perf_counter() - t0
 
     def _alpha(self, shape: tuple[int, int], grown: Box, box: Box, mask: np.ndarray) -> np.ndarray:
-        """Blend weights over the generated patch: 0 in the context margin, a feathered box, the text mask."""
+        """Blend weights over the generated patch: a feathered box (0 in the context margin) united
+        with ``mask`` (the new letters and the old word's hole), which is pasted whole."""
         ph, pw = shape
         mx = (grown[2] - box[2]) / 2 / grown[2] * pw  # margin in patch pixels
         my = (grown[3] - box[3]) / 2 / grown[3] * ph
@@ -419,8 +422,9 @@ class Editor:
         ax = np.clip(np.minimum(xs - mx, pw - mx - xs) / ramp, 0, 1)
         ay = np.clip(np.minimum(ys - my, ph - my - ys) / ramp, 0, 1)
         rect = np.minimum(ay[:, None], ax[None, :])
-        inside = (rect > 0).astype(np.float32)
-        return np.asarray(np.maximum(rect, mask * inside), dtype=np.float32)
+        # the mask in the context margin too: the box's edge pixels are resampled from both sides of
+        # it, and ``_paste`` changes no pixel outside the box
+        return np.asarray(np.maximum(rect, mask), dtype=np.float32)
 
     def edit(self, image: Image.Image, edits: Sequence[Edit]) -> tuple[Image.Image, list[EditInfo]]:
         """Apply ``edits`` to ``image`` (any mode); returns the edited image (same size and mode family)."""
@@ -516,6 +520,11 @@ class Editor:
             used = "alpha (poisson needs a pixel of photo around the box)"
         region[...] = region * (1 - a[..., None]) + warped * a[..., None]
         return used
+
+
+def _plane(mask: torch.Tensor) -> np.ndarray:
+    """The first sample's (1, 1, H, W) mask as an (H, W) float32 array in [0, 1]."""
+    return np.asarray(mask[0, 0].float().clamp(0, 1).cpu().numpy(), dtype=np.float32)
 
 
 def pixels_inside(box: Box, origin: tuple[int, int], size: tuple[int, int]) -> np.ndarray:

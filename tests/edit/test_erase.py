@@ -70,3 +70,28 @@ def test_erase_on_the_command_line_and_in_an_edits_file(
     edits = tmp_path / "edits.json"
     edits.write_text(json.dumps([{"box": "30,15,100,30", "erase": True}, {"box": "0,0,20,20", "text": "a"}]))
     assert main([*base, "--edits", str(edits)]) == 0
+
+
+@pytest.mark.parametrize("found", [True, False])
+def test_the_erased_hole_is_pasted_whole_up_to_the_boxs_edge(split_ckpt: Path, found: bool) -> None:
+    """A word that touches the box's edge: where the eraser repainted it (its hole) the photo is
+    replaced completely, feathered edge or not; elsewhere the edge still fades into the photo."""
+    editor = Editor(split_ckpt, "cpu")
+    net = editor.task.net
+    net.background.forward = lambda style: (  # type: ignore[method-assign]
+        torch.zeros_like(style),
+        torch.full_like(style[:, :1], 1.0 if found else 0.0),
+    )
+    arr = np.full((60, 160, 3), (30, 120, 200), np.uint8)
+    arr[15:45, 30:130] = 250  # the old word fills the whole box
+    photo = Image.fromarray(arr)
+    out, _ = editor.edit(photo, [Edit(parse_box("30,15,100,30"), "", erase=True)])
+    edge = np.asarray(out)[20:40, 30:32].astype(int)  # the box's first two columns
+    if found:
+        assert np.abs(edge - 127).max() <= 2  # the hole: all eraser
+    else:
+        assert edge.min() > 160  # no hole: the feathered edge keeps most of the photo
+    # the same for a new word: the generated patch covers the old word's hole at the edge too
+    new, _ = editor.edit(photo, [Edit(parse_box("30,15,100,30"), "ab", source="xy")])
+    edge = np.asarray(new)[20:40, 30:32].astype(int)
+    assert (edge.max() < 250) if found else (edge.min() > 160)

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from tsb.errors import ConfigError
 from tsb.models.background import BackgroundNet
 from tsb.models.palette import source_colours
-from tsb.models.refine import TextRegionRefiner, colour_strokes, kmeans, rgb_to_lab
+from tsb.models.refine import TextRegionRefiner, colour_strokes, kmeans, rgb_to_lab, unclip
 from tsb.models.split import SplitBrushNet
 from tsb.models.unet import UNet
 
@@ -105,8 +105,62 @@ def test_refiner_adds_the_strokes_the_mask_missed_and_keeps_what_it_found() -> N
     assert list(refiner.state_dict()) == [] and not list(refiner.parameters())
 
 
+def test_unclip_grows_each_core_by_its_area_over_perimeter() -> None:
+    core = torch.zeros(1, 1, 64, 128)
+    core[..., 28:36, 10:90] = 1  # 8 x 80: area 640, 172 boundary pixels
+    core[..., 30:32, 110:112] = 1  # a speck: 2 x 2, grows by 1.5 x 4 / 4 = 1.5 pixels
+    out = unclip(core, 1.5)
+    d = 1.5 * 640 / 172  # 5.58 pixels
+    column = out[0, 0, :, 50]
+    assert int(column.sum()) == 8 + 2 * int(d)  # the band grows by floor(d) above and below
+    assert bool(out[0, 0, 32, 10 - int(d)]) and not bool(out[0, 0, 32, 10 - int(d) - 1])
+    assert int(out[0, 0, :, 111].sum()) == 2 + 2 * 1  # the speck by its own, smaller offset
+    assert torch.equal(unclip(core, 0.0), core)
+    assert bool((out >= core).all())
+
+
+def _tall_word() -> tuple[Tensor, Tensor, Tensor]:
+    """Red letters much taller than the detector's band (big letters), on grey."""
+    img = _rgb(0.5, 0.5, 0.5).expand(1, 3, 64, 128).clone()
+    strokes = torch.zeros(1, 1, 64, 128, dtype=torch.bool)
+    for x0 in range(12, 116, 16):
+        strokes[..., 10:54, x0 : x0 + 8] = True
+    img = torch.where(strokes, _rgb(0.9, 0.1, 0.1), img)
+    core = torch.zeros(1, 1, 64, 128)
+    core[..., 24:40, 12:116] = 0.9
+    return img, strokes, core
+
+
+def test_refiner_finds_letters_taller_than_the_detectors_band_as_likely_strokes() -> None:
+    img, strokes, core = _tall_word()
+    near = torch.zeros(1, 1, 64, 128, dtype=torch.bool)
+    near[..., 20:44, 8:120] = True  # the core grown by 4
+    mask = torch.zeros(1, 1, 64, 128)
+    # near region only: its ring runs through the letters, so red is a colour "around the word"
+    # and the letters are missed
+    missed = TextRegionRefiner(unclip=0.0, detector=_Detector(core))(img, mask)
+    assert float(missed[strokes].mean()) < 0.3
+    # the full region: the core grown by 2.5 x 1664 / 236 = 17.6 px, rows 7 to 57; its ring is grey
+    out = TextRegionRefiner(unclip=2.5, likely=0.75, detector=_Detector(core))(img, mask)
+    assert float(out[strokes].min()) == pytest.approx(0.75, abs=1e-6)  # erased by the hole (gain 2)...
+    assert float(out[~strokes].max()) < 0.01  # ...and no background pixel
+    # ...but too unsure for the palette: no colour is taken from them
+    _, found = source_colours(img, out)
+    assert not bool(found.any())
+
+
 @pytest.mark.parametrize(
-    "kwargs", [{"threshold": 0.0}, {"threshold": 1.0}, {"grow": -1}, {"clusters": 0}, {"tau": 0.0}]
+    "kwargs",
+    [
+        {"threshold": 0.0},
+        {"threshold": 1.0},
+        {"grow": -1},
+        {"clusters": 0},
+        {"tau": 0.0},
+        {"unclip": -1.0},
+        {"likely": 0.0},
+        {"likely": 1.5},
+    ],
 )
 def test_refiner_refuses_bad_settings(kwargs: dict[str, float]) -> None:
     with pytest.raises(ConfigError, match="refine"):

@@ -289,6 +289,9 @@ def test_split_net_reads_the_source_rendering_and_checks_its_shape(
             plain = (1 - render_content("wide", 64, 128)[None]) / 2
             return style, _stretch(plain, 1.4, 1.0, 0, 0).expand(style.shape[0], -1, -1, -1)
 
+        def hole(self, mask: torch.Tensor) -> torch.Tensor:
+            return mask
+
     net = tiny_net().eval()
     net.background = _Eraser()  # type: ignore[assignment]
     style, content = inputs(batch=2, width=128)

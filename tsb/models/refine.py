@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import torch
+from scipy import ndimage
 from torch import Tensor, nn
 
 from tsb.errors import ConfigError
@@ -110,6 +112,25 @@ def colour_strokes(
     return out
 
 
+def unclip(core: Tensor, ratio: float) -> Tensor:
+    """The text regions of a detector's cores (B, 1, H, W) in {0, 1}, as DBNet's post-processing
+    finds them: each connected core grown by ``ratio`` x its area / its perimeter pixels (the
+    offset that undoes the shrink its training targets had). ``ratio`` 0: the cores as they are."""
+    if ratio < 0:
+        raise ValueError(f"unclip ratio must be >= 0, got {ratio}")
+    out = torch.zeros_like(core)
+    for i in range(len(core)):
+        cores = core[i, 0].detach().cpu().numpy() > 0.5
+        labels, count = ndimage.label(cores)
+        region = np.zeros_like(cores)
+        for k in range(1, count + 1):
+            one = labels == k
+            perimeter = int((one & ~ndimage.binary_erosion(one)).sum())
+            region |= ndimage.distance_transform_edt(~one) <= ratio * one.sum() / max(perimeter, 1)
+        out[i, 0] = torch.from_numpy(region)
+    return out
+
+
 class TextRegionRefiner(nn.Module):
     """``forward(style, mask) -> mask``: the network's old-word mask united with the strokes found
     by colour inside the detector's text region (module docstring). Owns no weight.
@@ -118,6 +139,10 @@ class TextRegionRefiner(nn.Module):
         threshold: the detector's probability above which a pixel is in the word's core.
         grow: pixels the core grows by (the detector's map is the shrunk text region).
         ring, clusters, tau, softness: as :func:`colour_strokes`.
+        unclip: DBNet's unclip ratio for the full text region searched for likely strokes
+            (:func:`unclip`; 0: only the near region is searched).
+        likely: the mask value of a stroke found only in the full region; in
+            ``[1 / hole_gain, palette sure)``: erased, but no source of the new word's colours.
         detector: ``images -> probability`` (B, 1, H, W); default PP-OCRv6's
             (:class:`~tsb.pretrained.ppocr_det.TextRegions`), made on first use.
     """
@@ -130,6 +155,8 @@ class TextRegionRefiner(nn.Module):
         clusters: int = 6,
         tau: float = 11.0,
         softness: float = 4.0,
+        unclip: float = 1.0,
+        likely: float = 0.75,
         detector: Callable[[Tensor], Tensor] | None = None,
     ) -> None:
         super().__init__()
@@ -142,22 +169,34 @@ class TextRegionRefiner(nn.Module):
                 "model.net.background.refine needs clusters >= 1, tau > 0 and softness > 0; "
                 f"got {clusters}, {tau}, {softness}"
             )
+        if unclip < 0 or not 0 < likely <= 1:
+            raise ConfigError(
+                "model.net.background.refine needs unclip >= 0 and likely in (0, 1]; "
+                f"got {unclip}, {likely}"
+            )
         self.threshold, self.grow, self.ring = float(threshold), int(grow), int(ring)
+        self.unclip, self.likely = float(unclip), float(likely)
         self.clusters, self.tau, self.softness = int(clusters), float(tau), float(softness)
         self._detector = detector
 
-    def region(self, style: Tensor) -> Tensor:
-        """Where the word is: the detector's core above ``threshold``, grown by ``grow`` pixels."""
+    def core(self, style: Tensor) -> Tensor:
+        """The detector's core of the word: its probability above ``threshold`` (B, 1, H, W)."""
         if self._detector is None:
             from tsb.pretrained.ppocr_det import TextRegions
 
             self._detector = TextRegions()
         prob = self._detector(style).to(style.device, style.dtype)
-        return grow_mask((prob > self.threshold).to(style.dtype), self.grow)
+        return (prob > self.threshold).to(style.dtype)
+
+    def _strokes(self, style: Tensor, region: Tensor) -> Tensor:
+        return colour_strokes(style, region, self.ring, self.clusters, self.tau, self.softness)
 
     @torch.no_grad()
     def forward(self, style: Tensor, mask: Tensor) -> Tensor:
-        strokes = colour_strokes(
-            style, self.region(style), self.ring, self.clusters, self.tau, self.softness
-        ).to(mask.dtype)
-        return torch.maximum(mask, strokes)
+        core = self.core(style)
+        near = grow_mask(core, self.grow)
+        strokes = self._strokes(style, near)
+        if self.unclip > 0:
+            full = torch.maximum(near, unclip(core, self.unclip).to(near))
+            strokes = torch.maximum(strokes, self.likely * self._strokes(style, full))
+        return torch.maximum(mask, strokes.to(mask.dtype))

@@ -40,7 +40,8 @@ class SplitBrushNet(nn.Module):
     """Background branch + layout + text branch + fusion: ``forward(style, content) -> GeneratorOutput``.
 
     Args:
-        background: the text eraser.
+        background: the text eraser: ``forward(style) -> (background, old word's mask)`` and
+            ``hole(mask)``, the region its fill repainted (:class:`~tsb.models.background.BackgroundNet`).
         layout: the localisation network, or None to use the content rendering where it is.
         text: U-Net with 1 + 3 + 3 inputs (placed ink, style, background) and 4 outputs
             (mask logit, text RGB).
@@ -90,9 +91,11 @@ class SplitBrushNet(nn.Module):
             raise ConfigError(f"style image must be (B, 3, H, W); got {tuple(style.shape)}")
         return style
 
-    def erase(self, style: Tensor) -> Tensor:
-        """The style crop with its text removed (B, 3, H, W) (``tsb.edit --erase``)."""
-        return self.background(self.encode_style(style))[0]
+    def erase(self, style: Tensor) -> tuple[Tensor, Tensor]:
+        """The style crop with its text removed (B, 3, H, W), and the hole it repainted (B, 1, H, W)
+        (``tsb.edit --erase``)."""
+        background, source_mask = self.background(self.encode_style(style))
+        return background, self.background.hole(source_mask)
 
     def synthesize(
         self, style_code: StyleCode, content: Tensor, source: Tensor | None = None
@@ -114,18 +117,21 @@ class SplitBrushNet(nn.Module):
         # crop as it is (a photo's crop is stretched to the content's width below; letters
         # stretched 2x look like none it learned); its outputs are stretched and repeated after
         background, source_mask = self.background(style)
+        hole = self.background.hole(source_mask)
         palette = found = None
         if self.colour_from_source and not self.training:
             palette, found = source_colours(style, source_mask)
         if style.shape[-2:] != content.shape[-2:]:
             size = content.shape[-2:]
-            style, background, source_mask = (
+            style, background, source_mask, hole = (
                 F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-                for x in (style, background, source_mask)
+                for x in (style, background, source_mask, hole)
             )
             if palette is not None:
                 palette = F.interpolate(palette, size=size, mode="bilinear", align_corners=False)
-        style, background, source_mask = (broadcast_style(x, batch) for x in (style, background, source_mask))
+        style, background, source_mask, hole = (
+            broadcast_style(x, batch) for x in (style, background, source_mask, hole)
+        )
         ink = (1 - content) / 2  # the content is black (-1) text on white (1)
         if self.layout is not None:
             source_ink = None if source is None else (1 - broadcast_style(source, content.shape[0])) / 2
@@ -147,6 +153,7 @@ class SplitBrushNet(nn.Module):
             foreground=foreground,
             layout=ink,
             source_mask=source_mask,
+            hole=hole,
         )
 
     def forward(self, style: Tensor, content: Tensor, source: Tensor | None = None) -> GeneratorOutput:
