@@ -51,15 +51,20 @@ def test_kmeans_finds_separated_clusters_deterministically() -> None:
     assert kmeans(torch.zeros(5, 3), 4).shape == (1, 3)
 
 
+def _red_bars(img: Tensor, rows: tuple[int, int], width: int) -> tuple[Tensor, Tensor]:
+    """Seven red vertical 'strokes' (every 16 px from x=12) over ``img`` (1, 3, 64, 128), and where they are."""
+    strokes = torch.zeros(1, 1, 64, 128, dtype=torch.bool)
+    for x0 in range(12, 116, 16):
+        strokes[..., rows[0] : rows[1], x0 : x0 + width] = True
+    return torch.where(strokes, _rgb(0.9, 0.1, 0.1), img), strokes
+
+
 def _two_coloured_word() -> tuple[Tensor, Tensor, Tensor]:
     """A crop whose background is blue left and green right, with red 'strokes' in a band."""
     img = torch.empty(1, 3, 64, 128)
     img[..., :64] = _rgb(0.1, 0.2, 0.8)
     img[..., 64:] = _rgb(0.1, 0.7, 0.2)
-    strokes = torch.zeros(1, 1, 64, 128, dtype=torch.bool)
-    for x0 in range(12, 116, 16):
-        strokes[..., 22:42, x0 : x0 + 5] = True
-    img = torch.where(strokes, _rgb(0.9, 0.1, 0.1), img)
+    img, strokes = _red_bars(img, rows=(22, 42), width=5)
     region = torch.zeros(1, 1, 64, 128)
     region[..., 16:48, 6:122] = 1
     return img, strokes, region
@@ -121,11 +126,7 @@ def test_unclip_grows_each_core_by_its_area_over_perimeter() -> None:
 
 def _tall_word() -> tuple[Tensor, Tensor, Tensor]:
     """Red letters much taller than the detector's band (big letters), on grey."""
-    img = _rgb(0.5, 0.5, 0.5).expand(1, 3, 64, 128).clone()
-    strokes = torch.zeros(1, 1, 64, 128, dtype=torch.bool)
-    for x0 in range(12, 116, 16):
-        strokes[..., 10:54, x0 : x0 + 8] = True
-    img = torch.where(strokes, _rgb(0.9, 0.1, 0.1), img)
+    img, strokes = _red_bars(_rgb(0.5, 0.5, 0.5).expand(1, 3, 64, 128), rows=(10, 54), width=8)
     core = torch.zeros(1, 1, 64, 128)
     core[..., 24:40, 12:116] = 0.9
     return img, strokes, core

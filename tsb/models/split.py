@@ -117,21 +117,20 @@ class SplitBrushNet(nn.Module):
         # crop as it is (a photo's crop is stretched to the content's width below; letters
         # stretched 2x look like none it learned); its outputs are stretched and repeated after
         background, source_mask = self.background(style)
-        hole = self.background.hole(source_mask)
-        palette = found = None
-        if self.colour_from_source and not self.training:
-            palette, found = source_colours(style, source_mask)
-        if style.shape[-2:] != content.shape[-2:]:
-            size = content.shape[-2:]
-            style, background, source_mask, hole = (
-                F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-                for x in (style, background, source_mask, hole)
-            )
-            if palette is not None:
-                palette = F.interpolate(palette, size=size, mode="bilinear", align_corners=False)
-        style, background, source_mask, hole = (
-            broadcast_style(x, batch) for x in (style, background, source_mask, hole)
-        )
+        size = content.shape[-2:]
+
+        def fit(x: Tensor) -> Tensor:
+            if x.shape[-2:] != size:
+                x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+            return broadcast_style(x, batch)
+
+        hole = palette = found = None
+        if not self.training:  # for tsb.edit and the photo options only: nothing of it trains
+            hole = fit(self.background.hole(source_mask))
+            if self.colour_from_source:
+                palette, found = source_colours(style, source_mask)
+                palette, found = fit(palette), broadcast_style(found, batch)
+        style, background, source_mask = (fit(x) for x in (style, background, source_mask))
         ink = (1 - content) / 2  # the content is black (-1) text on white (1)
         if self.layout is not None:
             source_ink = None if source is None else (1 - broadcast_style(source, content.shape[0])) / 2
@@ -143,7 +142,7 @@ class SplitBrushNet(nn.Module):
         mask = torch.sigmoid(logit)
         foreground = out[:, 1:]
         if palette is not None and found is not None:
-            foreground = broadcast_style(palette, batch).where(broadcast_style(found, batch), foreground)
+            foreground = palette.where(found, foreground)
         image = mask * foreground + (1 - mask) * background
         return GeneratorOutput(
             image=image,
