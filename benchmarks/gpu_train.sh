@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The GPU recipe (experiment=stylebrush_bg_gpu) as one prepared run for a lent GPU machine: train
+# for at most BUDGET_S seconds (SIGTERM then: the trainer finishes its step and writes last.ckpt),
+# publish the run's EMA weights as tsb/weights/stylebrush_bg_gpu.ckpt (tsb.publish, no card: the
+# evaluation runs afterwards on the CPU machine), and copy what the CPU machine needs into OUT_DIR:
+# the weights, their manifest entry, metrics.jsonl, summary.json, train.log and the run's
+# .hydra/ and last sample grid (run.tgz). From the repository root:
+#   bash benchmarks/gpu_train.sh [OUT_DIR] [overrides...]     # default OUT_DIR: $OUT, else ./gpu_train
+# Environment: BUDGET_S (default 450).
+# The lent machine lacks Hydra and the font packages: make them here once, then carry .devsite
+# (25 MB once the CJK fonts that tsb.data.fonts skips anyway are removed):
+#   echo /.devsite/ >> .git/info/exclude
+#   .venv/bin/pip install -q --no-deps --target .devsite hydra-core==1.3.8 omegaconf==2.3.1 \
+#       antlr4-python3-runtime==4.9.3 rendercv-fonts==0.5.1 pymupdf-fonts==1.0.5 yadisk
+#   find .devsite/rendercv_fonts \( -name 'NotoSans[JKS][PRC]-*' -o -name 'NotoSansMath*' -o -name 'NotoSansSymbols*' \) -delete
+# and call the device tool with command 'bash benchmarks/gpu_train.sh "$OUT"', carry [".devsite"].
+# A dry run on CPU: bash benchmarks/gpu_train.sh /tmp/gt trainer.device=cpu data.num_workers=2 trainer.max_steps=4
+set -uo pipefail
+out=${1:-${OUT:-gpu_train}}
+shift || true
+mkdir -p "$out"
+if [ -d .devsite ]; then export PYTHONPATH="$PWD/.devsite${PYTHONPATH:+:$PYTHONPATH}"; fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 WANDB_MODE=offline HF_HUB_OFFLINE=1
+PY=${PYTHON:-python3}
+run=outputs/stylebrush_bg_gpu/device_run
+rm -rf "$run"
+{
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
+    "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+    echo "cpus $(nproc)"
+} > "$out/env.txt" 2>&1
+cat "$out/env.txt"
+
+start=$(date +%s)
+timeout -s TERM -k 60 "${BUDGET_S:-450}" "$PY" train.py experiment=stylebrush_bg_gpu "hydra.run.dir=$run" \
+    trainer.progress_bar=false "$@" > "$out/train.log" 2>&1
+echo "== train: rc=$? in $(( $(date +%s) - start )) s"
+tail -n 3 "$out/train.log"; tail -n 2 "$run/metrics.jsonl" 2>/dev/null; cat "$run/summary.json" 2>/dev/null
+
+machine=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
+"$PY" -m tsb.publish "$run/checkpoints/last.ckpt" --no-card --name stylebrush_bg_gpu \
+    --machine "1 ${machine:-CPU} + $(nproc) CPU cores" 2>&1 | tail -n 3
+cp tsb/weights/stylebrush_bg_gpu.ckpt tsb/weights/manifest.json "$out/" 2>/dev/null
+cp "$run/metrics.jsonl" "$run/summary.json" "$out/" 2>/dev/null
+last=$(ls "$run"/samples/*.png 2>/dev/null | sort -V | tail -n 1)
+tar czf "$out/run.tgz" -C "$run" .hydra ${last:+"samples/$(basename "$last")"} 2>/dev/null
+ls -la "$out"
