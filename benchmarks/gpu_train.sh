@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# The GPU recipe (experiment=stylebrush_bg_gpu) as one prepared run for a lent GPU machine: train
-# for at most BUDGET_S seconds (SIGTERM then: the trainer finishes its step and writes last.ckpt),
-# publish the run's EMA weights as tsb/weights/stylebrush_bg_gpu.ckpt (tsb.publish, no card: the
+# The GPU recipe (experiment=stylebrush_bg_gpu) as one prepared run for a lent GPU machine: measure
+# the training step's speed, train as many steps as fill TRAIN_S seconds, publish the run's EMA weights as tsb/weights/stylebrush_bg_gpu.ckpt (tsb.publish, no card: the
 # evaluation runs afterwards on the CPU machine), and copy what the CPU machine needs into OUT_DIR:
 # the weights, their manifest entry, metrics.jsonl, summary.json, train.log and the run's
 # .hydra/ and last sample grid (run.tgz). From the repository root:
 #   bash benchmarks/gpu_train.sh [OUT_DIR] [overrides...]     # default OUT_DIR: $OUT, else ./gpu_train
-# Environment: BUDGET_S (default 450).
+# Environment: TRAIN_S (training seconds to fill, default 380), STEPS (skip the speed probe).
 # The lent machine lacks Hydra and the font packages: make them here once, then carry .devsite
 # (25 MB once the CJK fonts that tsb.data.fonts skips anyway are removed):
 #   echo /.devsite/ >> .git/info/exclude
@@ -31,9 +30,23 @@ rm -rf "$run"
 } > "$out/env.txt" 2>&1
 cat "$out/env.txt"
 
+# size the run to the budget: the training step's speed on this machine, data loading included
+# (benchmarks/train_speed.py with the experiment's model, loss, batch, precision and workers), so
+# that the cosine schedule ends inside TRAIN_S seconds; a run that still overruns is stopped
+# (SIGTERM: the trainer finishes its step and writes last.ckpt) at TRAIN_S + 60
+train_s=${TRAIN_S:-380}
+steps=${STEPS:-}
+if [ -z "$steps" ]; then
+    timeout 120 "$PY" benchmarks/train_speed.py --model stylebrush_bg --loss split --batch 32 --precision none \
+        --workers 14 --steps 150 --warmup 30 > "$out/speed.txt" 2>&1
+    grep -E "^(device|step time|data wait|images/s|model GFLOP|achieved)" "$out/speed.txt"
+    ips=$(sed -n 's/^images\/s *: *//p' "$out/speed.txt")
+    steps=$("$PY" -c "import sys; r = float(sys.argv[1] or 0); print(min(20000, max(1000, int(0.85 * r / 32 * $train_s))) if r else 4000)" "$ips")
+fi
+echo "== training $steps steps"
 start=$(date +%s)
-timeout -s TERM -k 60 "${BUDGET_S:-450}" "$PY" train.py experiment=stylebrush_bg_gpu "hydra.run.dir=$run" \
-    trainer.progress_bar=false "$@" > "$out/train.log" 2>&1
+timeout -s TERM -k 60 "$((train_s + 60))" "$PY" train.py experiment=stylebrush_bg_gpu "hydra.run.dir=$run" \
+    trainer.progress_bar=false "trainer.max_steps=$steps" "$@" > "$out/train.log" 2>&1
 echo "== train: rc=$? in $(( $(date +%s) - start )) s"
 tail -n 3 "$out/train.log"; tail -n 2 "$run/metrics.jsonl" 2>/dev/null; cat "$run/summary.json" 2>/dev/null
 

@@ -180,6 +180,8 @@ def main() -> None:
         data_wait = waited[0]
         if args.profile:
             profile_steps(trainer, args.profile, device, args.trace)
+        # stop the loader's (persistent) workers now: left to the interpreter's exit, joining them hangs
+        trainer._train_iter = None
 
     images_per_s = args.steps * args.batch / dt
     name = (
