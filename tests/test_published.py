@@ -234,3 +234,12 @@ def test_the_repository_default_is_published_and_loads() -> None:
     path = published.published_checkpoint(published.DEFAULT, published.WEIGHTS_DIR / "manifest.json")
     task, _ = load_task(path)
     assert type(task.net).__name__ == "SplitBrushNet"
+
+
+def test_each_published_name_has_its_own_model_card() -> None:
+    from tsb.publish import CARD, card_path
+    from tsb.published import DEFAULT
+
+    assert card_path(DEFAULT) == CARD
+    other = card_path("stylebrush_bg_gpu")
+    assert other.parent == CARD.parent and other.name == "model_card_stylebrush_bg_gpu.md"

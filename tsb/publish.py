@@ -44,6 +44,12 @@ ROOT = Path(__file__).resolve().parents[1]
 CARD = ROOT / "docs" / "model_card.md"
 
 
+def card_path(name: str) -> Path:
+    """The model card of published weights ``name``: ``docs/model_card.md`` for the default ones
+    (those ``tsb.edit`` and ``evaluate.py`` use), ``docs/model_card_<name>.md`` for the others."""
+    return CARD if name == DEFAULT else CARD.with_name(f"model_card_{name}.md")
+
+
 def _run_dir(ckpt: Path) -> Path:
     return ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
 
@@ -264,7 +270,7 @@ def _inputs(report: dict[str, Any]) -> list[str]:
 
 
 def card_only(
-    report: str | Path, name: str = DEFAULT, weights_dir: Path = WEIGHTS_DIR, card: Path = CARD
+    report: str | Path, name: str = DEFAULT, weights_dir: Path = WEIGHTS_DIR, card: Path | None = None
 ) -> None:
     """Rewrite the model card of published weights ``name`` from their manifest entry and ``report``."""
     entries = read_manifest(weights_dir / MANIFEST.name)
@@ -273,7 +279,7 @@ def card_only(
             f"no published weights named {name!r} in {weights_dir / MANIFEST.name}; publish a run first"
         )
     rep = json.loads(Path(report).read_text(encoding="utf-8"))
-    card.write_text(model_card(name, entries[name], rep), encoding="utf-8")
+    (card or card_path(name)).write_text(model_card(name, entries[name], rep), encoding="utf-8")
 
 
 def _relative(path: Any) -> str:
@@ -385,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--report", help="evaluate.py's report.json of this checkpoint (for the model card)")
     p.add_argument("--name", default=DEFAULT, help=f"name of the published weights (default {DEFAULT})")
     p.add_argument("--machine", default="2 CPU cores", help="what it was trained on, for the card")
-    p.add_argument("--no-card", action="store_true", help="do not write docs/model_card.md")
+    p.add_argument("--no-card", action="store_true", help="do not write the model card (docs/model_card.md; docs/model_card_NAME.md for --name NAME)")
     p.add_argument(
         "--set",
         action="append",
@@ -399,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="apply --set to the weights already published (no run checkpoint needed)",
     )
     args = p.parse_args(argv)
-    card = None if args.no_card else CARD
+    card = None if args.no_card else card_path(args.name)
     if args.card_only:
         if not args.report:
             p.error("--card-only needs --report EVAL/report.json")
@@ -408,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (TsbError, OSError, ValueError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
-        print(f"wrote {CARD}")
+        print(f"wrote {card_path(args.name)}")
         return 0
     if args.reconfigure and args.ckpt:
         p.error("--reconfigure changes the published weights: give no checkpoint")
