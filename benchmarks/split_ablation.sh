@@ -6,7 +6,11 @@
 #   python -m tsb.data.synth render --n 200 --split heldout --seed 0 --out data_cache/bench_heldout200
 # exist:
 #   bash benchmarks/split_ablation.sh [OUT_DIR]      # default outputs/ablation_split
-# Environment: STEPS (default 400), ROWS (a subset of the row names below, default all).
+# Environment: STEPS (default 400), ROWS (a subset of the row names below, default all), EXTRA
+# (overrides added to every row, e.g. "trainer.device=cuda data=synth"), JOBS (rows trained at
+# once, default 1: a GPU that one small row leaves idle trains several), TRAIN_ONLY=1 (no
+# evaluation: benchmarks/gpu_ablation.sh trains on a lent GPU, the evaluation runs here later
+# on the rows' last.ckpt, which this script then does not train again).
 # Rows:
 #   split          model=stylebrush_bg loss=split (everything)
 #   mask_residual  the text branch corrects the placed ink's mask (learned letter shapes)
@@ -21,8 +25,9 @@ out=${1:-outputs/ablation_split}
 steps=${STEPS:-400}
 rows=${ROWS:-"split mask_residual residual_bg no_layout no_bg_loss no_layout_loss paper_gen"}
 bench=${BENCH:-data_cache/bench_heldout200}
+read -r -a more <<< "${EXTRA:-}"
 common=(experiment=stylebrush_bg "trainer.max_steps=$steps" trainer.val_every_n_steps=$steps
-        trainer.checkpoint_every_n_steps=$steps trainer.progress_bar=false)
+        trainer.checkpoint_every_n_steps=$steps trainer.progress_bar=false "${more[@]}")
 declare -A extra=(
   [split]=""
   [mask_residual]="model.net.mask_residual=true"
@@ -32,12 +37,24 @@ declare -A extra=(
   [no_layout_loss]="loss.layout.weight=0"
   [paper_gen]="model=stylebrush_quickstart loss=quickstart ~model.net.background ~model.net.text"
 )
-for row in $rows; do
-  run="$out/$row"
+mkdir -p "$out"
+train() {
+  local row=$1 run="$out/$1"
   if [ ! -f "$run/checkpoints/last.ckpt" ] || [ ! -f "$run/summary.json" ]; then
     # shellcheck disable=SC2086
-    python train.py "${common[@]}" ${extra[$row]} "hydra.run.dir=$run" > "$out.$row.log" 2>&1
+    "${PYTHON:-python}" train.py "${common[@]}" ${extra[$row]} "hydra.run.dir=$run" > "$out.$row.log" 2>&1
   fi
+}
+running=0
+for row in $rows; do
+  train "$row" &
+  running=$((running + 1))
+  if [ "$running" -ge "${JOBS:-1}" ]; then wait -n || true; running=$((running - 1)); fi
+done
+wait
+if [ -n "${TRAIN_ONLY:-}" ]; then exit 0; fi
+for row in $rows; do
+  run="$out/$row"
   python evaluate.py "ckpt_path=$run/checkpoints/last.ckpt" data=paired "data.root=$bench" \
     "metrics=[mse,psnr,ssim,lpips,rec_acc,ned]" save_images=false progress=false \
     "hydra.run.dir=$out/eval/$row" > "$out.eval.$row.log" 2>&1
