@@ -28,6 +28,17 @@ from tsb.pretrained.ppocr import PPOCRReader
 from tsb.training.checkpoint import load_task
 
 
+def set_attributes(net: torch.nn.Module, items: list[str]) -> None:
+    """``--set PATH=VALUE``: a numeric (or boolean: 0 / 1) attribute of ``net`` at a dotted path."""
+    for item in items:
+        path, _, value = item.partition("=")
+        *parents, name = path.split(".")
+        obj = net
+        for part in parents:
+            obj = getattr(obj, part)
+        setattr(obj, name, type(getattr(obj, name))(float(value)))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("ckpt")
@@ -47,13 +58,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     task, _ = load_task(args.ckpt, use_ema=True)
     task.eval()
-    for item in args.set:
-        path, _, value = item.partition("=")
-        *parents, name = path.split(".")
-        obj = task.net
-        for part in parents:
-            obj = getattr(obj, part)
-        setattr(obj, name, type(getattr(obj, name))(float(value)))
+    set_attributes(task.net, args.set)
     if args.ink_gain_factor != 1.0:
         with torch.no_grad():
             task.net.ink_gain.mul_(args.ink_gain_factor)

@@ -4,18 +4,37 @@ The split design's text branch learns the new word's colour layer from the style
 photos it often picks a colour the old word does not have (grey letters for orange ones) and it
 cannot keep a many-coloured word's colours in order. :func:`source_colours` takes them from the
 photo instead: the style crop's pixels where the old word's mask is sure (eroded by two pixels,
-so no anti-aliased edge, thin outline or shadow edge mixes in) are spread over the crop by pull-push with
-smoothing (:func:`~tsb.models.background.pull_push`): every pixel of the new word takes the
-colour of the old letters nearest to it. Owns no weight.
+so no anti-aliased edge, thin outline or shadow edge mixes in; less where the letters are too
+thin for it) are spread over the crop by pull-push with smoothing
+(:func:`~tsb.models.background.pull_push`): every pixel of the new word takes the colour of the
+old letters nearest to it. Owns no weight.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from tsb.models.background import pull_push
 from tsb.utils.image import grow_mask
+
+
+def sure_cores(sure: Tensor, erode: int = 2, band: int = 16, min_pixels: int = 4) -> Tensor:
+    """The pixels of ``sure`` (B, 1, H, W) in {0, 1} that give colours: ``sure`` shrunk by
+    ``erode`` pixels (no anti-aliased edge, thin outline or shadow edge), or, in a band of ``band``
+    columns where that leaves fewer than ``min_pixels``, shrunk less (down to 0): thin letters
+    keep their colour beside thick ones (UNIVERSITY's thin dark-red start beside its bolder green
+    end), while a thin false stroke beside thick letters is still eroded away."""
+    b, _, h, w = sure.shape
+    nb = -(-w // band)
+    out = torch.zeros_like(sure)
+    for radius in range(max(0, erode) + 1):  # deeper levels win where they leave enough
+        level = grow_mask(sure, -radius)
+        count = F.pad(level, (0, nb * band - w)).view(b, 1, h, nb, band).sum(dim=(2, 4))  # (B, 1, nb)
+        enough = (count >= min_pixels).repeat_interleave(band, dim=-1)[..., None, :w]  # (B, 1, 1, W)
+        out = torch.where(enough, level, out)
+    return out
 
 
 def source_colours(
@@ -36,15 +55,8 @@ def source_colours(
         sure: the mask value above which a pixel is the old word's.
         smooth: Jacobi steps per level of the spreading (:func:`pull_push`).
         erode: pixels the sure region shrinks by first (no edge, thin outline or shadow edge
-            mixes in); a sample whose letters are too thin for it (fewer than ``min_pixels``
-            left) is eroded less, down to 0.
+            mixes in); less where the letters are too thin for it (:func:`sure_cores`).
     """
-    sure_px = (source_mask > sure).to(style.dtype)
-    weight = torch.zeros_like(sure_px)
-    found = torch.zeros(len(style), 1, 1, 1, dtype=torch.bool, device=style.device)
-    for radius in range(max(0, erode), -1, -1):
-        shrunk = grow_mask(sure_px, -radius)
-        enough = (shrunk.sum(dim=(1, 2, 3), keepdim=True) >= min_pixels) & ~found
-        weight = torch.where(enough, shrunk, weight)
-        found = found | enough
+    weight = sure_cores((source_mask > sure).to(style.dtype), erode)
+    found = weight.sum(dim=(1, 2, 3), keepdim=True) >= min_pixels
     return pull_push(style, weight, smooth), found

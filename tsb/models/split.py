@@ -34,6 +34,7 @@ from tsb.models.layout import TextLayout
 from tsb.models.palette import source_colours
 from tsb.models.stylebrush import StyleCode, broadcast_style
 from tsb.models.unet import UNet
+from tsb.utils.image import grow_mask
 
 
 class SplitBrushNet(nn.Module):
@@ -59,6 +60,10 @@ class SplitBrushNet(nn.Module):
             (:func:`~tsb.models.palette.source_colours`: its sure pixels spread over the crop)
             instead of the text branch's; owns no weight, for photos whose colours the renderer
             never drew (docs/models.md).
+        effect_ring: with ``sharp_inference``, in eval mode: within this many pixels around the
+            sharp letters (not on them), the dropped mask correction still draws what it learned
+            there (an outline, a shadow, a bolder stroke), in the learned colour layer; owns no
+            weight. 0: off.
     """
 
     def __init__(
@@ -70,6 +75,7 @@ class SplitBrushNet(nn.Module):
         mask_residual: bool = True,
         sharp_inference: bool = False,
         colour_from_source: bool = False,
+        effect_ring: int = 0,
     ) -> None:
         super().__init__()
         if text.in_channels != 7 or text.out_channels != 4:
@@ -84,6 +90,7 @@ class SplitBrushNet(nn.Module):
         self.mask_residual = bool(mask_residual)
         self.sharp_inference = bool(sharp_inference)
         self.colour_from_source = bool(colour_from_source)
+        self.effect_ring = int(effect_ring)
 
     def encode_style(self, style: Tensor) -> StyleCode:
         """The split design has no style vector: its "code" is the style image (B, 3, H, W) itself."""
@@ -137,13 +144,20 @@ class SplitBrushNet(nn.Module):
             ink = self.layout.place(style, background, source_mask, ink, source_ink)
         out = self.text(torch.cat([ink * 2 - 1, style, background], dim=1))
         logit = self.ink_gain * (ink * 2 - 1)
-        if self.mask_residual and (self.training or not self.sharp_inference):
-            logit = logit + out[:, :1]
+        corrected = logit + out[:, :1]
+        dropped = self.mask_residual and not self.training and self.sharp_inference
+        if self.mask_residual and not dropped:
+            logit = corrected
         mask = torch.sigmoid(logit)
-        foreground = out[:, 1:]
+        foreground = learned = out[:, 1:]
         if palette is not None and found is not None:
             foreground = palette.where(found, foreground)
         image = mask * foreground + (1 - mask) * background
+        if dropped and self.effect_ring > 0:
+            # the correction's outline / shadow around the sharp letters, in its learned colour
+            effect = (grow_mask(ink, self.effect_ring) - ink).clamp(0, 1) * torch.sigmoid(corrected)
+            image = mask * foreground + (1 - mask) * (effect * learned + (1 - effect) * background)
+            mask = mask + (1 - mask) * effect
         return GeneratorOutput(
             image=image,
             mask=mask,
