@@ -7,7 +7,7 @@
 # exist:
 #   bash benchmarks/split_ablation.sh [OUT_DIR]      # default outputs/ablation_split
 # Environment: STEPS (default 400), ROWS (a subset of the row names below, default all), EXTRA
-# (overrides added to every row, e.g. "trainer.device=cuda data=synth"), JOBS (rows trained at
+# (overrides added to every row, e.g. "trainer.device=cuda"), PYTHON (default python), JOBS (rows trained at
 # once, default 1: a GPU that one small row leaves idle trains several), TRAIN_ONLY=1 (no
 # evaluation: benchmarks/gpu_ablation.sh trains on a lent GPU, the evaluation runs here later
 # on the rows' last.ckpt, which this script then does not train again).
@@ -55,8 +55,8 @@ wait
 if [ -n "${TRAIN_ONLY:-}" ]; then exit 0; fi
 for row in $rows; do
   run="$out/$row"
-  python evaluate.py "ckpt_path=$run/checkpoints/last.ckpt" data=paired "data.root=$bench" \
+  "${PYTHON:-python}" evaluate.py "ckpt_path=$run/checkpoints/last.ckpt" data=paired "data.root=$bench" \
     "metrics=[mse,psnr,ssim,lpips,rec_acc,ned]" save_images=false progress=false \
     "hydra.run.dir=$out/eval/$row" > "$out.eval.$row.log" 2>&1
 done
-python -m tsb.summary "$out/eval" --columns 'metrics/model/*' 'metrics/copy_source/psnr' --sort model/psnr --desc
+"${PYTHON:-python}" -m tsb.summary "$out/eval" --columns 'metrics/model/*' 'metrics/copy_source/psnr' --sort model/psnr --desc
