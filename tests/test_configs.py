@@ -85,3 +85,19 @@ def test_cfg_job_prints_the_composed_config(tmp_path: Path) -> None:
     assert cfg.trainer.max_steps == 7
     assert set(GROUPS[:7]) <= set(cfg)
     assert cfg.model._target_ and cfg.data._target_
+
+
+def test_split_recipes_share_optimizer_and_schedule_and_differ_in_size(cfg_factory: Callable[..., DictConfig]) -> None:
+    """experiment=stylebrush_bg (CPU) and stylebrush_bg_gpu: loss=split's optimizer, cosine schedule
+    and monitor come from experiment/tuning/split.yaml for both; the GPU recipe is wider, renders
+    its pairs on the fly and runs on CUDA."""
+    cpu, gpu = cfg_factory(["experiment=stylebrush_bg"]), cfg_factory(["experiment=stylebrush_bg_gpu"])
+    for cfg in (cpu, gpu):
+        assert list(cfg.optimizer.default.betas) == [0.9, 0.99] and cfg.optimizer.default.lr == 0.002
+        sched = cfg.optimizer.scheduler.default
+        assert sched._target_.endswith("CosineAnnealingLR") and sched.T_max == cfg.trainer.max_steps
+        assert (cfg.trainer.monitor, cfg.trainer.monitor_mode) == ("val/psnr", "max")
+    assert cpu.data._target_.endswith("ShardData") and gpu.data._target_.endswith("SynthData")
+    for branch in ("background", "text"):
+        assert sum(gpu.model.net[branch].channels) > sum(cpu.model.net[branch].channels)
+    assert (cpu.trainer.device, gpu.trainer.device) == ("auto", "cuda")
