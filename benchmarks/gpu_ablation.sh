@@ -18,9 +18,8 @@
 set -uo pipefail
 out=${1:-${OUT:-gpu_ablation}}
 mkdir -p "$out"
-if [ -d .devsite ]; then export PYTHONPATH="$PWD/.devsite${PYTHONPATH:+:$PYTHONPATH}"; fi
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 WANDB_MODE=offline HF_HUB_OFFLINE=1
-PY=${PYTHON:-python3}
+# shellcheck source=benchmarks/device_env.sh
+source "$(dirname "$0")/device_env.sh"
 rows=${ROWS:-"split residual_bg no_layout no_bg_loss no_layout_loss"}
 abl=outputs/ablation_gpu
 begin=$(date +%s)

@@ -27,9 +27,8 @@
 set -uo pipefail
 out=${1:-${OUT:-gpu_check}}
 mkdir -p "$out"
-if [ -d .devsite ]; then export PYTHONPATH="$PWD/.devsite${PYTHONPATH:+:$PYTHONPATH}"; fi
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 WANDB_MODE=offline HF_HUB_OFFLINE=1
-PY=${PYTHON:-python3}
+# shellcheck source=benchmarks/device_env.sh
+source "$(dirname "$0")/device_env.sh"
 budget=${BUDGET_S:-80}
 read -r -a extra <<< "${BENCH_ARGS:-}"
 if ! why=$("$PY" -c "import hydra, omegaconf" 2>&1); then
@@ -37,11 +36,7 @@ if ! why=$("$PY" -c "import hydra, omegaconf" 2>&1); then
     exit 2
 fi
 
-{
-    nvidia-smi || true
-    "$PY" -c "import torch, hydra; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'hydra from', hydra.__file__)"
-    echo "cpus $(nproc)"
-} > "$out/env.txt" 2>&1
+device_info > "$out/env.txt" 2>&1
 cat "$out/env.txt"
 
 bench() {

@@ -18,16 +18,11 @@ set -uo pipefail
 out=${1:-${OUT:-gpu_train}}
 shift || true
 mkdir -p "$out"
-if [ -d .devsite ]; then export PYTHONPATH="$PWD/.devsite${PYTHONPATH:+:$PYTHONPATH}"; fi
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 WANDB_MODE=offline HF_HUB_OFFLINE=1
-PY=${PYTHON:-python3}
+# shellcheck source=benchmarks/device_env.sh
+source "$(dirname "$0")/device_env.sh"
 run=outputs/stylebrush_bg_gpu/device_run
 rm -rf "$run"
-{
-    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
-    "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
-    echo "cpus $(nproc)"
-} > "$out/env.txt" 2>&1
+device_info > "$out/env.txt" 2>&1
 cat "$out/env.txt"
 
 # size the run to the budget: the training step's speed on this machine, data loading included
