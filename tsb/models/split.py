@@ -152,11 +152,14 @@ class SplitBrushNet(nn.Module):
         foreground = learned = out[:, 1:]
         if palette is not None and found is not None:
             foreground = palette.where(found, foreground)
-        image = mask * foreground + (1 - mask) * background
+        under, effect = background, None
         if dropped and self.effect_ring > 0:
-            # the correction's outline / shadow around the sharp letters, in its learned colour
+            # the correction's outline / shadow around the sharp letters, in its learned colour,
+            # between the letters and the background (and in the mask, so that tsb.edit pastes it)
             effect = (grow_mask(ink, self.effect_ring) - ink).clamp(0, 1) * torch.sigmoid(corrected)
-            image = mask * foreground + (1 - mask) * (effect * learned + (1 - effect) * background)
+            under = effect * learned + (1 - effect) * background
+        image = mask * foreground + (1 - mask) * under
+        if effect is not None:
             mask = mask + (1 - mask) * effect
         return GeneratorOutput(
             image=image,
