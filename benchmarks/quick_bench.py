@@ -4,6 +4,7 @@ changes of its network: the quick rows of docs/models.md (a minute on the CPU, w
 
     python benchmarks/quick_bench.py CKPT [--data data_cache/bench_heldout200] [--no-source]
         [--set background.dilate=4 --set layout.max_stroke=2 ...] [--ink-gain-factor 0.5]
+        [--set extrusion=tsb.models.extrusion.SourceExtrusion]
         [--match-font [--font-split train|heldout|all] [--font-choices FILE]]
 
 PSNR is per image on the 64x256 crops, averaged (``evaluate.py`` compares at the ground truth's
@@ -26,17 +27,24 @@ from tsb.data.paired import PairedFolderDataset
 from tsb.models.font_match import FontMatch
 from tsb.pretrained.ppocr import PPOCRReader
 from tsb.training.checkpoint import load_task
+from tsb.utils.safe_config import allowed_class
 
 
 def set_attributes(net: torch.nn.Module, items: list[str]) -> None:
-    """``--set PATH=VALUE``: a numeric (or boolean: 0 / 1) attribute of ``net`` at a dotted path."""
+    """``--set PATH=VALUE``: a numeric (or boolean: 0 / 1) attribute of ``net`` at a dotted path;
+    ``--set PATH=tsb.models.MODULE.CLASS`` puts that inference-only component (built with its
+    defaults) there, as ``tsb.publish --set PATH._target_=CLASS`` does in a stored config."""
     for item in items:
         path, _, value = item.partition("=")
         *parents, name = path.split(".")
         obj = net
         for part in parents:
             obj = getattr(obj, part)
-        setattr(obj, name, type(getattr(obj, name))(float(value)))
+        cls = allowed_class(value) if value.startswith("tsb.") else None
+        if cls is not None:
+            setattr(obj, name, cls())
+        else:
+            setattr(obj, name, type(getattr(obj, name))(float(value)))
 
 
 def main() -> None:
@@ -49,7 +57,9 @@ def main() -> None:
         "--ink-gain-factor", type=float, default=1.0, help="scale the learned ink gain (mask sharpness)"
     )
     p.add_argument(
-        "--match-font", action="store_true", help="draw both words in the matched font (tsb/models/font_match.py)"
+        "--match-font",
+        action="store_true",
+        help="draw both words in the matched font (tsb/models/font_match.py)",
     )
     p.add_argument("--font-split", default="train", help="the fonts --match-font chooses from")
     p.add_argument("--font-choices", type=Path, help="save the matched fonts here, or reuse them")

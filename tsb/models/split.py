@@ -29,6 +29,7 @@ from torch import Tensor, nn
 
 from tsb.errors import ConfigError
 from tsb.models.background import BackgroundNet
+from tsb.models.extrusion import Extrusion, SourceExtrusion
 from tsb.models.generator import GeneratorOutput
 from tsb.models.layout import TextLayout
 from tsb.models.palette import source_colours
@@ -64,6 +65,10 @@ class SplitBrushNet(nn.Module):
             sharp letters (not on them), the dropped mask correction still draws what it learned
             there (an outline, a shadow, a bolder stroke), in the learned colour layer; owns no
             weight. 0: off.
+        extrusion: in eval mode, the old word's 3-D sides or hard shadow fitted on the style crop
+            and drawn under the new word in the side colours, and the letter colours
+            (``colour_from_source``) taken from the faces only
+            (:class:`~tsb.models.extrusion.SourceExtrusion`); owns no weight. None: off.
     """
 
     def __init__(
@@ -76,6 +81,7 @@ class SplitBrushNet(nn.Module):
         sharp_inference: bool = False,
         colour_from_source: bool = False,
         effect_ring: int = 0,
+        extrusion: SourceExtrusion | None = None,
     ) -> None:
         super().__init__()
         if text.in_channels != 7 or text.out_channels != 4:
@@ -91,6 +97,7 @@ class SplitBrushNet(nn.Module):
         self.sharp_inference = bool(sharp_inference)
         self.colour_from_source = bool(colour_from_source)
         self.effect_ring = int(effect_ring)
+        self.extrusion = extrusion
 
     def encode_style(self, style: Tensor) -> StyleCode:
         """The split design has no style vector: its "code" is the style image (B, 3, H, W) itself."""
@@ -131,12 +138,25 @@ class SplitBrushNet(nn.Module):
                 x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
             return broadcast_style(x, batch)
 
-        hole = palette = found = None
+        hole = palette = found = sides = None
         if not self.training:  # for tsb.edit and the photo options only: nothing of it trains
-            hole = fit(self.background.hole(source_mask))
+            hole = self.background.hole(source_mask)
+            faces = None
+            if self.extrusion is not None:
+                ext = self.extrusion(style, background, source_mask, hole)
+                if bool(ext.found.any()):
+                    faces = ext.faces
+                    scale = torch.tensor([size[1] / style.shape[-1], size[0] / style.shape[-2]])
+                    sides = Extrusion(
+                        found=broadcast_style(ext.found, batch),
+                        offset=broadcast_style(ext.offset, batch) * scale.to(ext.offset),
+                        faces=ext.faces,
+                        colour=fit(ext.colour),
+                    )
             if self.colour_from_source:
-                palette, found = source_colours(style, source_mask)
+                palette, found = source_colours(style, source_mask if faces is None else source_mask * faces)
                 palette, found = fit(palette), broadcast_style(found, batch)
+            hole = fit(hole)
         style, background, source_mask = (fit(x) for x in (style, background, source_mask))
         ink = (1 - content) / 2  # the content is black (-1) text on white (1)
         if self.layout is not None:
@@ -153,11 +173,16 @@ class SplitBrushNet(nn.Module):
         if palette is not None and found is not None:
             foreground = palette.where(found, foreground)
         under, effect = background, None
+        if sides is not None:
+            # the old word's sides, swept from the new letters, between the background and them
+            effect = SourceExtrusion.draw(mask, sides)
+            under = effect * sides.colour + (1 - effect) * background
         if dropped and self.effect_ring > 0:
             # the correction's outline / shadow around the sharp letters, in its learned colour,
             # between the letters and the background (and in the mask, so that tsb.edit pastes it)
-            effect = (grow_mask(ink, self.effect_ring) - ink).clamp(0, 1) * torch.sigmoid(corrected)
-            under = effect * learned + (1 - effect) * background
+            ring = (grow_mask(ink, self.effect_ring) - ink).clamp(0, 1) * torch.sigmoid(corrected)
+            under = ring * learned + (1 - ring) * under
+            effect = ring if effect is None else torch.maximum(effect, ring)
         image = mask * foreground + (1 - mask) * under
         if effect is not None:
             mask = mask + (1 - mask) * effect
