@@ -9,6 +9,7 @@ with a GAN loss (D, R1, G), compared step by step with the same run without the 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,13 +35,22 @@ GAN = [
 Run = tuple[list[dict[str, float]], list[torch.Tensor], Trainer]
 
 
-def run(tmp_path: Path, name: str, overrides: list[str], steps: int = 3) -> Run:
+def run(
+    tmp_path: Path,
+    name: str,
+    overrides: list[str],
+    steps: int = 3,
+    prepare: Callable[[Trainer], None] | None = None,
+) -> Run:
     """``steps`` training steps: the logged values of each, the gradients of step 0 (the last
-    phase of each group: R1 for the discriminator, G for the generator) and the trainer."""
+    phase of each group: R1 for the discriminator, G for the generator) and the trainer;
+    ``prepare`` runs on the trainer after its setup."""
     cfg = compose_config([*GAN, *overrides], tmp_path / name)
     torch.manual_seed(0)
     trainer = build_trainer(cfg, tmp_path / name / "run")
     trainer.setup()
+    if prepare is not None:
+        prepare(trainer)
     logs: list[dict[str, float]] = []
     grads: list[torch.Tensor] = []
     for step in range(steps):
@@ -62,10 +72,22 @@ def assert_same_step(a: Run, b: Run, values: float, grads: float) -> None:
     assert a[0][0].keys() == b[0][0].keys()
     for k in a[0][0]:
         assert b[0][0][k] == pytest.approx(a[0][0][k], rel=values, abs=values), k
+    assert grad_distance(a, b) <= grads
+    assert all(math.isfinite(v) for step in b[0] for v in step.values())
+
+
+def grad_distance(a: Run, b: Run) -> float:
+    """The relative distance between the step-0 gradients of two runs (one vector each)."""
     assert [g.shape for g in a[1]] == [h.shape for h in b[1]] and a[1]
     g, h = torch.cat([t.flatten() for t in a[1]]), torch.cat([t.flatten() for t in b[1]])
-    assert float((h - g).norm()) <= grads * float(g.norm())
-    assert all(math.isfinite(v) for step in b[0] for v in step.values())
+    return float((h - g).norm()) / float(g.norm())
+
+
+def round_weights_to_bf16(trainer: Trainer) -> None:
+    """Every weight of the task rounded to bfloat16 (kept in float32)."""
+    with torch.no_grad():
+        for p in trainer.task.parameters():
+            p.copy_(p.to(torch.bfloat16).float())
 
 
 def test_channels_last_trains_as_contiguous_memory(tmp_path: Path) -> None:
@@ -87,9 +109,19 @@ def test_fused_adam_comes_from_the_config(tmp_path: Path) -> None:
 
 @pytest.mark.cuda
 def test_bf16_channels_last_fused_adam_on_cuda(tmp_path: Path) -> None:
-    fp32 = run(tmp_path, "fp32", ["trainer.device=cuda", "trainer.precision=null", "trainer.tf32=false"])
+    """bf16 moves the step-0 gradients no more than bf16's own rounding of the weights does.
+
+    A fixed tolerance cannot say that: at initialisation the tiny model's encoder gradients are
+    ill-conditioned (measured in fp32 on CPU: weights rounded to bf16 move the whole gradient
+    by 12%, a random 0.4% change of every weight by 21%; bf16 autocast moved it by 16% on an
+    H200, 18% on CPU), so the yardstick is the fp32 run with its weights rounded to bf16."""
+    plain = ["trainer.device=cuda", "trainer.precision=null", "trainer.tf32=false"]
+    fp32 = run(tmp_path, "fp32", plain)
     # trainer.tf32 applies in every precision (fp32 is where it matters)
     assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+    rounded = run(tmp_path, "rounded", plain, prepare=round_weights_to_bf16)
+    rounding = grad_distance(fp32, rounded)
+    assert 0 < rounding < 0.5
     fast = run(
         tmp_path,
         "bf16",
@@ -104,7 +136,7 @@ def test_bf16_channels_last_fused_adam_on_cuda(tmp_path: Path) -> None:
     assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
     assert all(p.is_cuda for p in fast[2].task.parameters())
     assert all(opt.defaults["fused"] is True for opt in fast[2].optimizers.values())
-    assert_same_step(fp32, fast, values=3e-2, grads=1e-1)  # bf16 keeps 8 bits of mantissa
+    assert_same_step(fp32, fast, values=3e-2, grads=2.5 * rounding)  # bf16 keeps 8 bits of mantissa
 
 
 @pytest.mark.cuda
