@@ -243,3 +243,38 @@ def test_each_published_name_has_its_own_model_card() -> None:
     assert card_path(DEFAULT) == CARD
     other = card_path("stylebrush_bg_gpu")
     assert other.parent == CARD.parent and other.name == "model_card_stylebrush_bg_gpu.md"
+
+
+def test_the_published_settings_draw_toasts_3d_sides_under_bread() -> None:
+    """The shipped weights on a real 3-D sign (white faces on navy sides, the sides running
+    down-left): the new word gets dark sides below-left of its letters; without ``extrusion``,
+    the same pixels stay the light wall (docs/models.md, "Photos")."""
+    from tests.edit.conftest import REAL_WORDS
+    from tsb.edit import Edit, Editor, parse_box
+    from tsb.models.refine import rgb_to_lab
+    from tsb.utils.image import pil_to_tensor
+
+    entries = published.read_manifest(published.WEIGHTS_DIR / "manifest.json")
+    if published.DEFAULT not in entries or not (REAL_WORDS / "demo_5.png").is_file():
+        pytest.skip("needs the published weights and shared/data/real-words")
+    from PIL import Image
+
+    photo = Image.open(REAL_WORDS / "demo_5.png").convert("RGB")
+    editor = Editor(None, "cpu", read_source=False)
+    assert editor.task.net.extrusion is not None  # a published setting
+    box = parse_box(f"0,0,{photo.width},{photo.height}")
+    edits = [Edit(box, "BREAD", source="TOAST")]
+    with_sides, _ = editor.edit(photo, edits)
+    editor.task.net.extrusion = None
+    flat, _ = editor.edit(photo, edits)
+    lab_sides = rgb_to_lab(pil_to_tensor(with_sides, "RGB")[None])[0, 0]
+    lab_flat = rgb_to_lab(pil_to_tensor(flat, "RGB")[None])[0, 0]
+    dark = (lab_sides < 50) & (lab_flat > 60)  # navy with the sides, the light wall without
+    assert float(dark.float().mean()) > 0.03
+    # the new letters: light pixels the edit drew where the photo was not as light
+    lab = rgb_to_lab(torch.stack([pil_to_tensor(im, "RGB") for im in (flat, photo)]))
+    letters = (lab[0, 0] > 70) & ((lab[0] - lab[1]).norm(dim=0) > 15)
+    assert float(letters.float().mean()) > 0.03
+    # the sides run down-left from them
+    dy, dx = (torch.nonzero(m).float().mean(0) for m in (dark, letters))
+    assert float(dy[0]) > float(dx[0]) and float(dy[1]) < float(dx[1])
