@@ -12,7 +12,7 @@
 #   bash benchmarks/gpu_ablation.sh [OUT_DIR]      # default: $OUT, else ./gpu_ablation
 # Environment: ROWS (default: split residual_bg no_layout no_bg_loss no_layout_loss), STEPS
 # (1500), BUDGET_S (the whole script's seconds, default 290: the training is stopped, SIGTERM and
-# last.ckpt written, 25 s before, to leave the export its time), N (30000),
+# last.ckpt written, 45 s before, to leave the export its time), N (30000),
 # DATA (the shards' folder, default data_cache; shards already there are used as they are),
 # DEVICE (default cuda; a dry run on CPU: DEVICE=cpu N=64 STEPS=2 DATA=/tmp/d bash ... /tmp/out).
 set -uo pipefail
@@ -38,15 +38,18 @@ start=$(date +%s)
 # the weight-0 terms of loss=split that build a helper network: the lent machine has neither package
 PYTHON="$PY" ROWS="$rows" STEPS="${STEPS:-1500}" JOBS=99 TRAIN_ONLY=1 \
     EXTRA="paths.data_dir=$data trainer.device=${DEVICE:-cuda} trainer.precision=null ~loss.recognition ~loss.perceptual ${EXTRA:-}" \
-    timeout -s TERM -k 15 "$(( ${BUDGET_S:-290} - 25 - ($(date +%s) - begin) ))" bash benchmarks/split_ablation.sh "$abl"
+    timeout -s TERM -k 15 "$(( ${BUDGET_S:-290} - 45 - ($(date +%s) - begin) ))" bash benchmarks/split_ablation.sh "$abl"
 echo "== rows trained: rc=$? in $(( $(date +%s) - start )) s"
+# the export goes through tsb.publish, which records each file in tsb/weights/manifest.json: kept
+# as it was (a dry run here must not change the repository's published weights)
+cp tsb/weights/manifest.json "$out/.manifest.json"
 for row in $rows; do
     "$PY" -c "import json, sys; d = json.load(open(sys.argv[1])); print(sys.argv[2], d.get('step'), 'steps', d.get('wall_s'), 's', 'val/psnr', d.get('val/psnr'))" \
         "$abl/$row/summary.json" "$row" 2>/dev/null
     "$PY" -m tsb.publish "$abl/$row/checkpoints/last.ckpt" --no-card --name "abl_$row" --machine gpu \
-        > /dev/null 2>&1 && cp "tsb/weights/abl_$row.ckpt" "$out/" &
+        > /dev/null 2>&1 && mv "tsb/weights/abl_$row.ckpt" "$out/"
 done
-wait
+mv "$out/.manifest.json" tsb/weights/manifest.json
 (cd "$(dirname "$abl")" && tar czf - --exclude='*.ckpt' "$(basename "$abl")" "$(basename "$abl")".*.log) \
     > "$out/ablation_logs.tgz"
 ls -la "$out"

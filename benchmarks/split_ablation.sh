@@ -18,6 +18,11 @@
 #   no_layout      without the spatial transformer (the content ink stays where it was rendered)
 #   no_bg_loss     without the background L1 (the background branch learns only from the image terms)
 #   no_layout_loss without the layout term (the transformer learns only from the image terms)
+#   no_mask_loss   without the mask BCE on the new word's mask (the text branch learns its mask
+#                  only from the image terms)
+#   no_src_mask_loss without the old word's mask BCE (the eraser segments only for the image terms)
+#   adversarial    + the non-saturating GAN term (weight 1 against the supervised L1's 10, the
+#                  paper's ratio) with lazy R1 (gamma 1, every 16 steps) and the preset's discriminator
 #   paper_gen      the paper's generator (model=stylebrush_quickstart: style code + StyleGAN2 G,
 #                  content skips) with its pixel losses (loss=quickstart), same data and budget
 set -euo pipefail
@@ -35,6 +40,9 @@ declare -A extra=(
   [no_layout]="model.net.layout=null ~loss.layout"
   [no_bg_loss]="loss.background.weight=0"
   [no_layout_loss]="loss.layout.weight=0"
+  [no_mask_loss]="loss.mask.weight=0"
+  [no_src_mask_loss]="loss.source_mask.weight=0"
+  [adversarial]="loss.adversarial.weight=1 loss.r1.weight=1"
   [paper_gen]="model=stylebrush_quickstart loss=quickstart ~model.net.background ~model.net.text"
 )
 mkdir -p "$out"
