@@ -10,7 +10,8 @@
 #   bash benchmarks/split_ablation.sh outputs/ablation_gpu           # evaluates, does not retrain
 # From the repository root, with .devsite carried (benchmarks/gpu_train.sh's header):
 #   bash benchmarks/gpu_ablation.sh [OUT_DIR]      # default: $OUT, else ./gpu_ablation
-# Environment: ROWS (default: split residual_bg no_layout no_bg_loss no_layout_loss), STEPS
+# Environment: ROWS (default: split residual_bg no_layout no_bg_loss no_layout_loss; the second run
+# of docs/models.md: "split no_mask_loss no_src_mask_loss adversarial"), STEPS
 # (1500), BUDGET_S (the whole script's seconds, default 290: the training is stopped, SIGTERM and
 # last.ckpt written, 45 s before, to leave the export its time), N (30000),
 # DATA (the shards' folder, default data_cache; shards already there are used as they are),

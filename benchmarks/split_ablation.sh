@@ -28,7 +28,7 @@
 set -euo pipefail
 out=${1:-outputs/ablation_split}
 steps=${STEPS:-400}
-rows=${ROWS:-"split mask_residual residual_bg no_layout no_bg_loss no_layout_loss paper_gen"}
+rows=${ROWS:-"split mask_residual residual_bg no_layout no_bg_loss no_layout_loss no_mask_loss no_src_mask_loss adversarial paper_gen"}
 bench=${BENCH:-data_cache/bench_heldout200}
 read -r -a more <<< "${EXTRA:-}"
 common=(experiment=stylebrush_bg "trainer.max_steps=$steps" trainer.val_every_n_steps=$steps
