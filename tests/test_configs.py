@@ -101,3 +101,29 @@ def test_split_recipes_share_optimizer_and_schedule_and_differ_in_size(cfg_facto
     for branch in ("background", "text"):
         assert sum(gpu.model.net[branch].channels) > sum(cpu.model.net[branch].channels)
     assert (cpu.trainer.device, gpu.trainer.device) == ("auto", "cuda")
+
+
+def _ablation_rows() -> dict[str, list[str]]:
+    """The rows of benchmarks/split_ablation.sh: name -> the overrides it adds to the recipe."""
+    import re
+
+    script = (Path(__file__).resolve().parents[1] / "benchmarks" / "split_ablation.sh").read_text()
+    block = script[script.index("declare -A extra=(") : script.index("\n)\n")]
+    return {name: value.split() for name, value in re.findall(r'\[(\w+)\]="([^"]*)"', block)}
+
+
+def test_every_ablation_row_composes_and_changes_what_it_names(cfg_factory: Callable[..., DictConfig]) -> None:
+    """Each row of the ablation is the CPU recipe with its own overrides (a row that no longer
+    composes would only fail after the recipe's shards were rendered, on a lent machine)."""
+    rows = _ablation_rows()
+    assert {"split", "no_bg_loss", "no_mask_loss", "no_src_mask_loss", "adversarial", "paper_gen"} <= set(rows)
+    base = cfg_factory(["experiment=stylebrush_bg"])
+    composed = {name: cfg_factory(["experiment=stylebrush_bg", *extra]) for name, extra in rows.items()}
+    assert composed["split"] == base
+    assert composed["no_mask_loss"].loss.mask.weight == 0 and base.loss.mask.weight > 0
+    assert composed["no_src_mask_loss"].loss.source_mask.weight == 0 and base.loss.source_mask.weight > 0
+    adv = composed["adversarial"]
+    assert adv.loss.adversarial.weight > 0 and adv.loss.r1.weight > 0 and base.loss.adversarial.weight == 0
+    assert "background" not in composed["paper_gen"].model.net
+    for name, cfg in composed.items():
+        assert cfg.trainer.max_steps == base.trainer.max_steps, name  # the same budget
