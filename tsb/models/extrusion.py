@@ -203,7 +203,11 @@ class SourceExtrusion(nn.Module):
         return Extrusion(found, offset, faces, colour)
 
     @staticmethod
-    def draw(mask: Tensor, ext: Extrusion) -> Tensor:
-        """The sides (B, 1, H, W) of the new word's ``mask`` (B, 1, H, W), swept by ``ext``'s
-        offsets in the mask's own pixels; 0 where nothing was found."""
-        return sweep(mask, ext.offset) * ext.found.to(mask.dtype)[:, None, None, None]
+    def draw(mask: Tensor, offset: Tensor, found: Tensor) -> Tensor:
+        """The sides (B, 1, H, W) of the new word's ``mask`` (B, 1, H, W), swept by ``offset``
+        (B, 2) in the mask's own pixels; 0 where ``found`` (B,) is false (those are not swept)."""
+        sides = torch.zeros_like(mask)
+        rows = found.nonzero()[:, 0]
+        if len(rows):
+            sides[rows] = sweep(mask[rows], offset[rows])
+        return sides

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from tsb.errors import ConfigError
 from tsb.models.background import BackgroundNet
-from tsb.models.extrusion import Extrusion, SourceExtrusion
+from tsb.models.extrusion import SourceExtrusion
 from tsb.models.generator import GeneratorOutput
 from tsb.models.layout import TextLayout
 from tsb.models.palette import source_colours
@@ -146,13 +146,10 @@ class SplitBrushNet(nn.Module):
                 ext = self.extrusion(style, background, source_mask, hole)
                 if bool(ext.found.any()):
                     faces = ext.faces
+                    # the sweep in the content's frame (the crop is stretched to it), its colours
                     scale = torch.tensor([size[1] / style.shape[-1], size[0] / style.shape[-2]])
-                    sides = Extrusion(
-                        found=broadcast_style(ext.found, batch),
-                        offset=broadcast_style(ext.offset, batch) * scale.to(ext.offset),
-                        faces=ext.faces,
-                        colour=fit(ext.colour),
-                    )
+                    offset = broadcast_style(ext.offset, batch) * scale.to(ext.offset)
+                    sides = (offset, broadcast_style(ext.found, batch), fit(ext.colour))
             if self.colour_from_source:
                 palette, found = source_colours(style, source_mask if faces is None else source_mask * faces)
                 palette, found = fit(palette), broadcast_style(found, batch)
@@ -175,8 +172,9 @@ class SplitBrushNet(nn.Module):
         under, effect = background, None
         if sides is not None:
             # the old word's sides, swept from the new letters, between the background and them
-            effect = SourceExtrusion.draw(mask, sides)
-            under = effect * sides.colour + (1 - effect) * background
+            offset, has_sides, colour = sides
+            effect = SourceExtrusion.draw(mask, offset, has_sides)
+            under = effect * colour + (1 - effect) * background
         if dropped and self.effect_ring > 0:
             # the correction's outline / shadow around the sharp letters, in its learned colour,
             # between the letters and the background (and in the mask, so that tsb.edit pastes it)
