@@ -174,6 +174,34 @@ def test_reconfigure_adds_a_component_the_run_left_null(weights: tuple[Path, Pat
         )
 
 
+def test_as_trained_undoes_the_settings_changed_after_training(weights: tuple[Path, Path], tmp_path: Path) -> None:
+    from tsb.publish import as_trained, parse_settings, reconfigure
+
+    wdir = tmp_path / "weights"
+    trained, _ = load_task(published.published_checkpoint("tiny"))
+    settings = parse_settings(
+        [
+            "model.net.background.smooth=4",
+            "model.net.background.refine._target_=tsb.models.refine.TextRegionRefiner",
+            "model.net.background.refine.tau=20",
+            "model.net.colour_from_source=true",
+        ]
+    )
+    reconfigure(settings, None, "tiny", weights_dir=wdir, card=None)
+    before = (wdir / "tiny.ckpt").read_bytes()
+    out = as_trained(tmp_path / "as_trained.ckpt", "tiny", weights_dir=wdir)
+    assert (wdir / "tiny.ckpt").read_bytes() == before  # the published file is left alone
+    task, _ = load_task(out)
+    assert task.net.background.smooth == trained.net.background.smooth == 0
+    assert task.net.background.refine is None and task.net.colour_from_source is False
+    for a, b in zip(task.state_dict().values(), trained.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    style, content = torch.rand(1, 3, 64, 64) * 2 - 1, torch.ones(1, 1, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(task.generate(style, content).image, trained.generate(style, content).image)
+    assert publish_main(["--as-trained", str(tmp_path / "b.ckpt"), "--name", "nope"]) == 1
+
+
 def test_a_setting_that_does_not_fit_leaves_the_published_file_alone(
     weights: tuple[Path, Path], tmp_path: Path
 ) -> None:

@@ -19,6 +19,11 @@ while exporting (a setting that owns no weight: one that changes the network's p
 refused when the exported file is loaded back). ``python -m tsb.publish --reconfigure --set ...
 --report EVAL/report.json`` does that to weights already published, keeping their manifest's
 record of the training run; the manifest and the card list the settings changed after training.
+
+``python -m tsb.publish --as-trained OUT.ckpt`` writes the published weights with the model
+settings of their training run again (each ``--set`` undone: the value the run's recorded command
+composes from ``conf/``): the recipe's row of the ablation in docs/models.md, whose rows are all
+evaluated as trained.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import argparse
 import datetime as _dt
 import json
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -384,6 +390,54 @@ def reconfigure(
     return _record(name, entry, weights_dir, card, report)
 
 
+def as_trained(out: str | Path, name: str = DEFAULT, weights_dir: Path = WEIGHTS_DIR) -> Path:
+    """Write published weights ``name`` to ``out`` with their training run's model settings.
+
+    Each path of the manifest's ``inference_settings`` gets the value that the run's command
+    (``python train.py OVERRIDES``) composes; a component that ``--set`` added (``PATH._target_``)
+    is set back to what the run had (``null``), and a key the run's config did not have is
+    removed (the component's default again). The weights are the published ones, untouched.
+    """
+    from tsb.utils.config import compose_config
+
+    manifest_path = weights_dir / MANIFEST.name
+    entries = read_manifest(manifest_path)
+    if name not in entries:
+        raise TsbError(f"no published weights named {name!r} in {manifest_path}; publish a run first")
+    entry = entries[name]
+    words = str(entry.get("command", "")).split()
+    if words[:2] != ["python", "train.py"]:
+        raise TsbError(
+            f"the manifest records no training command for {name!r} ({entry.get('command')!r}): "
+            "the settings of its run are unknown"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        trained = compose_config(words[2:], run_root=Path(tmp))
+    state = load_checkpoint(published_checkpoint(name, manifest_path))
+    cfg = OmegaConf.create(state["config"])
+    missing = object()
+    for setting in entry.get("inference_settings") or {}:
+        path = setting.removesuffix("._target_")
+        parent, _, key = path.rpartition(".")
+        node = OmegaConf.select(cfg, parent, default=None)
+        if not isinstance(node, DictConfig):  # inside a component already set back to null
+            continue
+        value = OmegaConf.select(trained, path, default=missing)
+        if value is missing:
+            node.pop(key, None)
+        else:
+            plain = OmegaConf.to_container(value, resolve=True) if isinstance(value, DictConfig) else value
+            OmegaConf.update(cfg, path, plain, merge=False)
+    out = Path(out)
+    save_checkpoint(out, {**state, "config": OmegaConf.to_yaml(cfg)})
+    try:
+        load_task(out, "cpu")
+    except CheckpointError as e:
+        out.unlink()
+        raise TsbError(f"the settings of {name!r}'s training run do not fit its weights: {e}") from e
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tsb.publish", description=__doc__.splitlines()[0])
     p.add_argument("ckpt", nargs="?", help="the run's checkpoint (RUN/checkpoints/last.ckpt)")
@@ -408,7 +462,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="apply --set to the weights already published (no run checkpoint needed)",
     )
+    p.add_argument(
+        "--as-trained",
+        metavar="OUT.ckpt",
+        help="write the published weights with their training run's model settings (each --set undone) to OUT.ckpt",
+    )
     args = p.parse_args(argv)
+    if args.as_trained:
+        if args.ckpt or args.reconfigure or args.set:
+            p.error("--as-trained writes the published weights as trained: give no checkpoint, --set or --reconfigure")
+        try:
+            out = as_trained(args.as_trained, args.name)
+        except TsbError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        print(f"wrote {out}: {args.name} with the model settings of its training run")
+        return 0
     card = None if args.no_card else card_path(args.name)
     if args.card_only:
         if not args.report:
