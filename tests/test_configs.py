@@ -124,6 +124,8 @@ def test_every_ablation_row_composes_and_changes_what_it_names(cfg_factory: Call
     assert composed["no_src_mask_loss"].loss.source_mask.weight == 0 and base.loss.source_mask.weight > 0
     adv = composed["adversarial"]
     assert adv.loss.adversarial.weight > 0 and adv.loss.r1.weight > 0 and base.loss.adversarial.weight == 0
+    for term in ("recognition", "perceptual"):  # the pretrained-network terms, off in the recipe
+        assert composed[term].loss[term].weight == 1 and base.loss[term].weight == 0
     assert "background" not in composed["paper_gen"].model.net
     for name, cfg in composed.items():
         assert cfg.trainer.max_steps == base.trainer.max_steps, name  # the same budget
