@@ -24,7 +24,7 @@
 #   recognition    + the CTC loss of the pretrained EasyOCR recognizer on the new word (weight 1,
 #                  the paper's; needs the easyocr packages of the README's install)
 #   perceptual     + the perceptual term on the packaged ImageNet VGG16 (L1 between relu1_1..relu5_1
-#                  activations of the output and the ground truth, weight 1; 2.6x the step on the CPU)
+#                  activations of the output and the ground truth, weight 1; about 3x the step on the CPU)
 #   adversarial    + the non-saturating GAN term (weight 1 against the supervised L1's 10, the
 #                  paper's ratio) with lazy R1 (gamma 1, every 16 steps) and the preset's discriminator
 #   paper_gen      the paper's generator (model=stylebrush_quickstart: style code + StyleGAN2 G,
