@@ -25,6 +25,9 @@
 #                  the paper's; needs the easyocr packages of the README's install)
 #   perceptual     + the perceptual term on the packaged ImageNet VGG16 (L1 between relu1_1..relu5_1
 #                  activations of the output and the ground truth, weight 1; about 3x the step on the CPU)
+#   texture        + the paper's texture term on the same VGG16 (L1 between Gram matrices of the
+#                  output's and the style image's relu1_1..relu5_1 activations, weight 500 against
+#                  the L1's 10, the paper's ratio; not in loss=split, added by the row)
 #   adversarial    + the non-saturating GAN term (weight 1 against the supervised L1's 10, the
 #                  paper's ratio) with lazy R1 (gamma 1, every 16 steps) and the preset's discriminator
 #   paper_gen      the paper's generator (model=stylebrush_quickstart: style code + StyleGAN2 G,
@@ -49,6 +52,7 @@ declare -A extra=(
   [adversarial]="loss.adversarial.weight=1 loss.r1.weight=1"
   [recognition]="loss.recognition.weight=1"
   [perceptual]="loss.perceptual.weight=1"
+  [texture]="+loss.texture={_target_:tsb.losses.typeface.TypefaceTexture,weight:500,network:imagenet_vgg16,source:fake,reference:style}"
   [paper_gen]="model=stylebrush_quickstart loss=quickstart ~model.net.background ~model.net.text"
 )
 mkdir -p "$out"

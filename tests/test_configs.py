@@ -126,6 +126,8 @@ def test_every_ablation_row_composes_and_changes_what_it_names(cfg_factory: Call
     assert adv.loss.adversarial.weight > 0 and adv.loss.r1.weight > 0 and base.loss.adversarial.weight == 0
     for term in ("recognition", "perceptual"):  # the pretrained-network terms, off in the recipe
         assert composed[term].loss[term].weight == 1 and base.loss[term].weight == 0
+    texture = composed["texture"].loss.texture  # the paper's Gram term, not in loss=split: the row adds it
+    assert texture.weight == 500 and texture.reference == "style" and "texture" not in base.loss
     assert "background" not in composed["paper_gen"].model.net
     for name, cfg in composed.items():
         assert cfg.trainer.max_steps == base.trainer.max_steps, name  # the same budget
