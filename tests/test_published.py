@@ -306,3 +306,16 @@ def test_the_published_settings_draw_toasts_3d_sides_under_bread() -> None:
     # the sides run down-left from them
     dy, dx = (torch.nonzero(m).float().mean(0) for m in (dark, letters))
     assert float(dy[0]) > float(dx[0]) and float(dy[1]) < float(dx[1])
+
+
+def test_recorded_command_reads_back_word_for_word(tmp_path: Path) -> None:
+    """The manifest's command is shell-quoted: an override with a space is one word again."""
+    import shlex
+
+    from tsb.publish import _command
+
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "overrides.yaml").write_text("- experiment=stylebrush_bg\n- 'task_name=my run'\n")
+    command = _command(tmp_path)
+    assert command == "python train.py experiment=stylebrush_bg 'task_name=my run'"
+    assert shlex.split(command)[2:] == ["experiment=stylebrush_bg", "task_name=my run"]

@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
+import shlex
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -65,7 +66,8 @@ def _command(run: Path) -> str:
     if not overrides.is_file():
         return "(unknown: the run folder has no .hydra/overrides.yaml)"
     items = OmegaConf.load(overrides)
-    return " ".join(["python train.py", *(str(o) for o in items)])  # type: ignore[union-attr]
+    # shell-quoted, so that the command is one to paste and as_trained() reads it back word for word
+    return shlex.join(["python", "train.py", *(str(o) for o in items)])  # type: ignore[union-attr]
 
 
 def _run_summary(run: Path) -> dict[str, Any]:
@@ -405,7 +407,7 @@ def as_trained(out: str | Path, name: str = DEFAULT, weights_dir: Path = WEIGHTS
     if name not in entries:
         raise TsbError(f"no published weights named {name!r} in {manifest_path}; publish a run first")
     entry = entries[name]
-    words = str(entry.get("command", "")).split()
+    words = shlex.split(str(entry.get("command", "")))
     if words[:2] != ["python", "train.py"]:
         raise TsbError(
             f"the manifest records no training command for {name!r} ({entry.get('command')!r}): "
