@@ -100,7 +100,7 @@ def test_download_from_a_local_archive(tmp_path: Path) -> None:
 
 
 def test_download_calls_fetch_with_the_checksums(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tsb.data.remote as remote
+    import tsb.storage.fetch as remote
 
     calls = []
 

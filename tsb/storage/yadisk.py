@@ -530,9 +530,9 @@ class YaDiskStorage(Storage):
 
     def download(self, remote: str, local_path: Path) -> Path:
         """Fetch a file or a folder (a Disk path, a name in this run, or a public link) to
-        ``local_path``; resumable and verified against the Disk's md5 (see :func:`tsb.data.remote.fetch`).
+        ``local_path``; resumable and verified against the Disk's md5 (see :func:`tsb.storage.fetch.fetch`).
         """
-        from tsb.data.remote import fetch  # tsb.data.remote imports this module
+        from tsb.storage.fetch import fetch  # tsb.storage.fetch imports this module
 
         return fetch(
             self.resolve(remote),

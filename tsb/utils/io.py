@@ -1,0 +1,52 @@
+"""Low-level file helpers shared by every layer: digests and atomic ``torch.save``.
+
+Nothing here knows about data sets, storage back-ends, checkpoints' contents or networks, so the
+data sets, the storages, the pretrained-weights checks and the helper-network export all use it.
+
+- :func:`file_digest`: hex digest of a file, read in chunks (checksums of downloads, weight files
+  and published checkpoints).
+- :func:`atomic_torch_save`: ``torch.save`` through a temporary ``.<name>.tmp-<pid>`` file in the
+  same folder, then a rename, so a crash mid-write leaves the previous file intact (the helper
+  checkpoints; the same scheme as :func:`tsb.training.checkpoint.save_checkpoint`, whose
+  ``remove_stale_temporaries`` sweeps such files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+CHUNK = 1 << 20
+
+
+def file_digest(path: Path, algo: str) -> str:
+    """Hex digest of a file, read in chunks."""
+    h = hashlib.new(algo)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def atomic_torch_save(path: str | Path, obj: Any) -> Path:
+    """``torch.save(obj)`` to ``path`` atomically: a temporary file in the same folder, then rename.
+
+    A crash mid-write leaves the previous file intact (and a ``.<name>.tmp-<pid>`` file).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
