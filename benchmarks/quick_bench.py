@@ -3,13 +3,14 @@ changes of its network: the quick rows of docs/models.md (a minute on the CPU, w
 ``evaluate.py`` takes several with every metric).
 
     python benchmarks/quick_bench.py CKPT [--data data_cache/bench_heldout200] [--no-source]
-        [--set background.dilate=4 --set layout.max_stroke=2 ...] [--ink-gain-factor 0.5]
-        [--set extrusion=tsb.models.extrusion.SourceExtrusion]
+        [--model-set background.dilate=4 --model-set layout.max_stroke=2 ...] [--ink-gain-factor 0.5]
+        [--inference photo --set extrusion=null --set effect_ring=0]
         [--match-font [--font-split train|heldout|all] [--font-choices FILE]]
 
 PSNR is per image on the 64x256 crops, averaged (``evaluate.py`` compares at the ground truth's
 own size, so its figure differs by a few hundredths); the judge is PP-OCRv6, exact match.
-``--set`` changes a numeric attribute of ``task.net`` (a dotted path) after loading.
+``--model-set`` changes a numeric setting of ``task.net`` that owns no weight (a dotted path) after
+loading; ``--inference`` picks the photo steps (conf/inference) and ``--set`` changes one of them.
 ``--font-choices FILE`` keeps the matched fonts' renderings (a tensor file this script writes):
 the first run computes and saves them (8 minutes), later runs with other ``--set`` changes reuse
 them (a minute each; the fonts were chosen with the first run's settings).
@@ -19,32 +20,28 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.utils.data import default_collate
 
 from tsb.data.paired import PairedFolderDataset
-from tsb.models.font_match import FontMatch
+from tsb.inference.font_match import FontMatch
+from tsb.inference.pipeline import build_pipeline
 from tsb.pretrained.ppocr import PPOCRReader
 from tsb.training.checkpoint import load_task
-from tsb.utils.safe_config import allowed_class
 
 
 def set_attributes(net: torch.nn.Module, items: list[str]) -> None:
-    """``--set PATH=VALUE``: a numeric (or boolean: 0 / 1) attribute of ``net`` at a dotted path;
-    ``--set PATH=tsb.models.MODULE.CLASS`` puts that inference-only component (built with its
-    defaults) there, as ``tsb.publish --set PATH._target_=CLASS`` does in a stored config."""
+    """``--model-set PATH=VALUE``: a numeric (or boolean: 0 / 1) setting of ``net`` at a dotted path
+    that owns no weight (``background.smooth``, ``layout.keep_inside``)."""
     for item in items:
         path, _, value = item.partition("=")
         *parents, name = path.split(".")
         obj = net
         for part in parents:
             obj = getattr(obj, part)
-        cls = allowed_class(value) if value.startswith("tsb.") else None
-        if cls is not None:
-            setattr(obj, name, cls())
-        else:
-            setattr(obj, name, type(getattr(obj, name))(float(value)))
+        setattr(obj, name, type(getattr(obj, name))(float(value)))
 
 
 def main() -> None:
@@ -52,14 +49,16 @@ def main() -> None:
     p.add_argument("ckpt")
     p.add_argument("--data", default="data_cache/bench_heldout200")
     p.add_argument("--no-source", action="store_true", help="do not give the network the old word's text")
-    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    p.add_argument("--model-set", action="append", default=[], metavar="PATH=VALUE")
+    p.add_argument("--inference", default="none", help="photo steps: a preset of conf/inference (none, photo)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="change a step of --inference")
     p.add_argument(
         "--ink-gain-factor", type=float, default=1.0, help="scale the learned ink gain (mask sharpness)"
     )
     p.add_argument(
         "--match-font",
         action="store_true",
-        help="draw both words in the matched font (tsb/models/font_match.py)",
+        help="draw both words in the matched font (tsb.inference.font_match.py)",
     )
     p.add_argument("--font-split", default="train", help="the fonts --match-font chooses from")
     p.add_argument("--font-choices", type=Path, help="save the matched fonts here, or reuse them")
@@ -68,7 +67,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     task, _ = load_task(args.ckpt, use_ema=True)
     task.eval()
-    set_attributes(task.net, args.set)
+    set_attributes(task.net, args.model_set)
+    pipeline = build_pipeline(args.inference, args.set)
+
+    def generate(style: torch.Tensor, content: torch.Tensor, source: torch.Tensor | None = None) -> Any:
+        return pipeline.generate(task.net, style, content, source)
+
     if args.ink_gain_factor != 1.0:
         with torch.no_grad():
             task.net.ink_gain.mul_(args.ink_gain_factor)
@@ -79,7 +83,7 @@ def main() -> None:
         b["content_tgt"], b["content_src"] = saved["content_tgt"], saved["content_src"]
     elif args.match_font:
         choices = FontMatch(split=args.font_split).choose_each(
-            task.generate, b["style"], b["text_src"], b["text_tgt"]
+            generate, b["style"], b["text_src"], b["text_tgt"]
         )
         b["content_tgt"] = torch.stack([c.content for c in choices])
         b["content_src"] = torch.stack([c.source for c in choices])
@@ -90,7 +94,7 @@ def main() -> None:
         for i in range(0, len(ds), 50):
             source = None if args.no_source else b["content_src"][i : i + 50]
             images.append(
-                task.generate(b["style"][i : i + 50], b["content_tgt"][i : i + 50], source).image.clamp(-1, 1)
+                generate(b["style"][i : i + 50], b["content_tgt"][i : i + 50], source).image.clamp(-1, 1)
             )
     image = torch.cat(images)
     mse = (((image + 1) / 2 - (b["target"] + 1) / 2) ** 2).flatten(1).mean(1)
@@ -100,7 +104,8 @@ def main() -> None:
     changes = (
         " ".join(
             [
-                *args.set,
+                *args.model_set,
+                *([f"inference={args.inference}", *args.set] if args.inference != "none" or args.set else []),
                 *(["no source"] if args.no_source else []),
                 *([f"font matched ({args.font_split})"] if args.match_font else []),
             ]

@@ -1,7 +1,8 @@
 """The README grid on real photos: each crop of ``shared/data/real-words`` edited to a new word
 and erased, by the published weights (or ``--ckpt``), with ``tsb.edit``'s own code path.
 
-    python benchmarks/real_grid.py [--ckpt CKPT] [--out docs/results/real_grid.png] [--match-font] [--set ...]
+    python benchmarks/real_grid.py [--ckpt CKPT] [--out docs/results/real_grid.png] [--match-font]
+        [--inference photo] [--set extrusion=null ...]
 
 Rows: one per crop; columns: the photo | the new word written in its style | the word erased
 (``--erase``, needs a model with a background branch). The box is the whole crop (the crops are
@@ -17,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
-from quick_bench import set_attributes
 
-from tsb.edit import Edit, Editor, open_image, parse_box
+from tsb.edit import AUTO, Edit, Editor, default_inference, open_image, parse_box
+from tsb.inference.pipeline import build_pipeline
 from tsb.metrics.recognition import normalized_edit_distance
+from tsb.published import resolve_checkpoint
 from tsb.utils.image import pil_to_tensor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,13 +58,12 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "real_grid.png")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--match-font", action="store_true", help="as tsb.edit --match-font")
-    p.add_argument(
-        "--set", action="append", default=[], metavar="PATH=VALUE", help="as quick_bench.py --set (task.net)"
-    )
+    p.add_argument("--inference", default=AUTO, help="as tsb.edit --inference (conf/inference)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="change a step of --inference")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    editor = Editor(args.ckpt, "cpu", match_font=args.match_font)
-    set_attributes(editor.task.net, args.set)
+    preset = default_inference(resolve_checkpoint(args.ckpt)) if args.inference == AUTO else args.inference
+    editor = Editor(args.ckpt, "cpu", match_font=args.match_font, inference=build_pipeline(preset, args.set))
     from tsb.pretrained.registry import judge
 
     reader = judge("ppocr")

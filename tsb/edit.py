@@ -18,7 +18,8 @@ For each edit:
    the same way when it is known (``--replace`` reads it, ``--source-text`` or an edit's
    ``"source"`` names it, else the packaged PP-OCRv6 recognizer reads the box): the split
    design's layout draws the new word with the old font's width and baseline from it;
-3. **generate**: ``task.generate(style, content, source)`` -> image and foreground mask, 64xW;
+3. **generate**: the inference pipeline (:mod:`tsb.inference.pipeline`; ``--inference``: the
+   published weights' own photo steps by default) -> image and foreground mask, 64xW;
 4. **paste back**: the output covers the grown box (rotated back with the crop's own affine map),
    but only the pixels inside the given box change. ``--blend alpha`` (default): a feathered box
    (a ramp of ``feather`` x the box height inwards from its edges) united with the predicted text
@@ -61,8 +62,9 @@ from tsb.data.content import natural_width, render_content
 from tsb.data.crop import Box, box_affine, box_corners, crop_rotated, expand_box
 from tsb.detect import Word
 from tsb.errors import TsbError
-from tsb.models.font_match import FontMatch
-from tsb.published import resolve_checkpoint
+from tsb.inference.font_match import FontMatch
+from tsb.inference.pipeline import Pipeline, build_pipeline
+from tsb.published import published_entry_for, resolve_checkpoint
 from tsb.utils.image import pil_to_tensor
 
 HEIGHT = 64
@@ -244,6 +246,18 @@ def model_alphabet(cfg: Any) -> tuple[str, str]:
 # the editor
 
 
+#: an ``inference`` setting that follows the weights (:func:`default_inference`)
+AUTO = "auto"
+
+
+def default_inference(path: str | Path) -> str:
+    """The inference preset (``conf/inference``) for the checkpoint file ``path`` when none is given:
+    the one its manifest entry records when it is published weights (``photo`` for the shipped
+    ones), else ``none``: a run of one's own is the network as it is."""
+    found = published_entry_for(path)
+    return str(found[1].get("inference") or "none") if found is not None else "none"
+
+
 def _round_up(x: float, m: int) -> int:
     return max(m, math.ceil(x / m) * m)
 
@@ -260,6 +274,7 @@ class Editor:
         blend: str = "alpha",
         read_source: bool = True,
         match_font: bool = False,
+        inference: str | Pipeline | None = AUTO,
     ) -> None:
         from tsb.training.checkpoint import load_task
 
@@ -274,6 +289,7 @@ class Editor:
         task, self.cfg = load_task(self.ckpt_path, self.device)
         self.task: Any = task  # a Task with generate(style, content)
         self.task.eval()
+        self.pipeline = build_pipeline(default_inference(self.ckpt_path) if inference == AUTO else inference)
         self.alphabet, self.alphabet_source = model_alphabet(self.cfg)
         self.context, self.feather, self.blend = float(context), float(feather), blend
         self.read_source = bool(read_source)
@@ -288,7 +304,11 @@ class Editor:
         style = torch.zeros(1, 3, HEIGHT, 4 * WIDTH_MULTIPLE, device=self.device)
         content = render_content("a", HEIGHT, 4 * WIDTH_MULTIPLE)[None].to(self.device)
         with torch.inference_mode():
-            self.task.generate(style, content)
+            self.generate(style, content)
+
+    def generate(self, style: torch.Tensor, content: torch.Tensor, source: torch.Tensor | None = None) -> Any:
+        """The network with this editor's inference steps (:class:`~tsb.inference.pipeline.Pipeline`)."""
+        return self.pipeline.generate(self.task.net, style, content, source)
 
     # checks --------------------------------------------------------------------------------------
     def check_text(self, text: str) -> None:
@@ -380,13 +400,13 @@ class Editor:
         src: torch.Tensor | None
         font = None
         if source and self.font_match is not None:
-            choice = self.font_match.choose(self.task.generate, style, source, text, width=width)
+            choice = self.font_match.choose(self.generate, style, source, text, width=width)
             content, src, font = choice.content[None], choice.source[None], choice.font
         else:
             content = render_content(text, HEIGHT, width)[None].to(self.device)
             src = render_content(source, HEIGHT, width)[None].to(self.device) if source else None
         with torch.inference_mode():
-            out = self.task.generate(style, content, src)
+            out = self.generate(style, content, src)
         image = ((out.image[0].float().clamp(-1, 1) + 1) * 127.5).permute(1, 2, 0).cpu().numpy()
         mask = out.mask if out.hole is None else torch.maximum(out.mask, out.hole)
         return image, _plane(mask), grown, time.perf_counter() - t0, font
@@ -406,7 +426,7 @@ class Editor:
         style, grown, _ = self._style(photo, box)
         t0 = time.perf_counter()
         with torch.inference_mode():
-            bg, hole = self.task.net.erase(style)
+            bg, hole = self.pipeline.erase(self.task.net, style)
         image = ((bg[0].float().clamp(-1, 1) + 1) * 127.5).permute(1, 2, 0).cpu().numpy()
         return image, _plane(hole), grown, time.perf_counter() - t0
 
@@ -704,6 +724,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, ...")
     p.add_argument("--blend", default="alpha", choices=["alpha", "poisson"], help="paste-back blending")
     p.add_argument("--context", type=float, default=0.15, help="style context around the box, x box height")
+    p.add_argument(
+        "--inference",
+        default=AUTO,
+        help="photo steps around the network (conf/inference: photo, none); default auto: the published "
+        "weights' own (photo), none for a checkpoint of your own",
+    )
     p.add_argument("--verbose", action="store_true", help="print each word's latency")
     args = p.parse_args(argv)
     try:
@@ -755,7 +781,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         editor = Editor(
             args.ckpt, args.device, context=args.context, blend=args.blend, read_source=not args.no_read,
-            match_font=args.match_font,
+            match_font=args.match_font, inference=args.inference,
         )
         t_load = time.perf_counter() - t0
         result, infos = editor.edit(image, edits)

@@ -46,10 +46,12 @@ from torch import Tensor
 from tqdm import tqdm
 
 from tsb.data import keys as K
+from tsb.edit import AUTO, default_inference
 from tsb.errors import CheckpointError, ConfigError, TsbError
+from tsb.inference.font_match import FontMatch
+from tsb.inference.pipeline import build_pipeline
 from tsb.metrics.image import IMAGE_METRIC_KEYS, ImageMetrics, match_size
 from tsb.metrics.recognition import RECOGNITION_METRIC_KEYS, RecognitionMetrics
-from tsb.models.font_match import FontMatch
 from tsb.pretrained.packages import PretrainedUnavailable
 from tsb.published import display_path, resolve_checkpoint
 from tsb.summary import flatten
@@ -457,7 +459,13 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 
     ckpt = resolve_checkpoint(None if cfg.get("ckpt_path") in (None, "", "???") else str(cfg.ckpt_path))
     loaded, _ = load_task(ckpt, device)
-    task: Any = loaded.eval()  # a Task with generate(style, content)
+    task: Any = loaded.eval()  # a Task whose net the pipeline runs
+    spec = cfg.get("inference", AUTO)
+    pipeline = build_pipeline(default_inference(ckpt) if spec == AUTO else spec)
+
+    def generate(style: Tensor, content: Tensor, source: Tensor | None = None) -> Any:
+        return pipeline.generate(task.net, style, content, source)
+
     unavailable: dict[str, str] = {}
     recognizer: Any = None
     why: str | None = "not requested (metrics list)"
@@ -514,12 +522,12 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         source = b.source_content.to(device) if use_source and b.source_content is not None else None
         plain, fonts = content, None
         if matcher is not None and b.sources is not None:
-            choices = matcher.choose_each(task.generate, style, b.sources, b.texts)
+            choices = matcher.choose_each(generate, style, b.sources, b.texts)
             content = torch.stack([c.content for c in choices])
             source = torch.stack([c.source for c in choices]) if source is not None else None
             fonts = [c.font for c in choices]
         with torch.no_grad():
-            out = task.generate(style, content, source)
+            out = generate(style, content, source)
         gen = out.image.float().clamp(-1, 1)
         preds = {
             "model": gen,
@@ -610,6 +618,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             "use_source_text": use_source,
             "match_font": matcher is not None,
             "font_match_split": matcher.split if matcher is not None else None,
+            "inference": pipeline.steps,
         },
         "rows": {r: ROWS[r] for r in rows},
         "metrics": metrics,

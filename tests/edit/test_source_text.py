@@ -41,7 +41,7 @@ def test_a_named_source_is_rendered_in_the_content_frame(echo: Editor) -> None:
 
 def test_the_matched_font_draws_both_words_and_is_reported(echo: Editor) -> None:
     from tsb.data.content import content_font_path
-    from tsb.models.font_match import FontMatch
+    from tsb.inference.font_match import FontMatch
 
     task = echo.task
     assert isinstance(task, EchoTask)

@@ -184,7 +184,7 @@ def test_paired_folder_without_ground_truth_keeps_its_targets(
 def test_font_match_records_the_font_and_keeps_the_standard_font_row(
     eval_cfg: Callable[..., DictConfig],
 ) -> None:
-    from tsb.models.font_match import FontMatch
+    from tsb.inference.font_match import FontMatch
 
     runs = {}
     for on in ("true", "false"):

@@ -10,11 +10,14 @@ import torch
 from torch import nn
 
 from tsb.errors import ConfigError
+from tsb.inference.palette import SourceColours
+from tsb.inference.pipeline import Pipeline
 from tsb.losses.layout import LayoutLoss
-from tsb.models.background import BackgroundNet, pull_push
+from tsb.models.background import BackgroundNet
 from tsb.models.layout import TextLayout, coordinates, placement, squeeze_inside, warp
 from tsb.models.split import SplitBrushNet
 from tsb.models.unet import UNet
+from tsb.utils.fill import pull_push
 
 TINY = (4, 8, 8)
 
@@ -342,9 +345,11 @@ def test_one_style_for_many_words_and_other_style_sizes(
     assert one.image.shape == (3, 3, 64, 128)
     assert torch.allclose(one.image, each.image, atol=1e-5)
     seen: list[int] = []  # one style for many words is erased once (font matching's redraws)
-    hook = net.background.register_forward_pre_hook(lambda _m, args: seen.append(int(args[0].shape[0])))
-    net.colour_from_source = True
-    one, each = net(style[:1], content), net(style[:1].expand(3, -1, -1, -1), content)
+    hook = net.background.unet.register_forward_pre_hook(lambda _m, args: seen.append(int(args[0].shape[0])))
+    photo = Pipeline(source_colours=SourceColours())
+    with torch.no_grad():
+        one = photo.generate(net, style[:1], content)
+        each = photo.generate(net, style[:1].expand(3, -1, -1, -1), content)
     hook.remove()
     assert seen == [1, 3]
     assert torch.allclose(one.image, each.image, atol=1e-5)
@@ -426,20 +431,28 @@ def test_without_mask_residual_the_mask_is_the_placed_ink() -> None:
     assert not torch.allclose(net(torch.rand(2, 3, 64, 96) * 2 - 1, content).mask, out.mask, atol=1e-2)
 
 
-def test_sharp_inference_uses_the_correction_only_while_training() -> None:
+def test_the_sharp_mask_is_an_inference_step_not_a_mode_of_the_network() -> None:
     torch.manual_seed(0)
-    net = SplitBrushNet(BackgroundNet(TINY), UNet(7, 4, TINY), None, ink_gain=1.0, sharp_inference=True)
+    net = SplitBrushNet(BackgroundNet(TINY, norm="none"), UNet(7, 4, TINY, norm="none"), None, ink_gain=1.0)
     for p in net.text.parameters():
         nn.init.normal_(p, std=0.5)
     content = torch.ones(2, 1, 64, 96)
     content[..., 20:44, 10:80] = -1
     style = torch.rand(2, 3, 64, 96) * 2 - 1
     placed = torch.sigmoid(1.0 * (((1 - content) / 2) * 2 - 1))
-    net.train()
-    assert not torch.allclose(net(style, content).mask, placed, atol=1e-2)
-    net.eval()
     with torch.no_grad():
-        assert torch.allclose(net(style, content).mask, placed, atol=1e-6)
+        trained = net.train()(style, content)
+        evaluated = net.eval()(style, content)
+        assert torch.equal(trained.image, evaluated.image) and torch.equal(trained.mask, evaluated.mask)
+        assert not torch.allclose(evaluated.mask, placed, atol=1e-2)  # the corrected mask
+        sharp = Pipeline(sharp_mask=True).generate(net, style, content)
+        assert torch.allclose(sharp.mask, placed, atol=1e-6)
+        assert sharp.foreground is not None and sharp.background is not None
+        assert torch.allclose(sharp.image, sharp.mask * sharp.foreground + (1 - sharp.mask) * sharp.background)
+        plain = Pipeline().generate(net, style, content)  # no step: the network itself
+        assert torch.equal(plain.image, evaluated.image) and torch.equal(plain.mask, evaluated.mask)
+    with pytest.raises(ConfigError, match="sharp_mask"):
+        Pipeline(effect_ring=1)
 
 
 def test_stroke_grows_and_thins_each_sample_by_its_radius() -> None:

@@ -86,7 +86,7 @@ def render_content(
 
     ``font``: a font file to draw with instead of the content font, with the same conventions
     (ascender-to-descender height, baseline, centring): the typeface matched to a style image
-    (:mod:`tsb.models.font_match`).
+    (:mod:`tsb.inference.font_match`).
 
     ``W`` is ``width`` when given (the text is squeezed horizontally if it does not fit), else
     a multiple of 16 that follows the text's length. Characters DejaVu Sans lacks render as its

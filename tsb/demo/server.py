@@ -45,7 +45,7 @@ from typing import Any
 from PIL import Image
 
 from tsb.data.crop import Box, box_corners
-from tsb.edit import Edit, EditError, Editor, ImageTooLarge, decode_image, format_box
+from tsb.edit import AUTO, Edit, EditError, Editor, ImageTooLarge, decode_image, format_box
 from tsb.errors import TsbError
 
 LOCALHOST = "127.0.0.1"
@@ -273,9 +273,11 @@ def make_server(
     limits: Limits | None = None,
     device: str = "cpu",
     verbose: bool = False,
+    inference: str = AUTO,
 ) -> DemoServer:
-    """Load the model (the published weights unless ``ckpt``) and bind; ``port=0`` picks a free one."""
-    app = DemoApp(Editor(ckpt, device), limits)
+    """Load the model (the published weights unless ``ckpt``) with its photo steps (``inference``, as
+    ``tsb.edit --inference``) and bind; ``port=0`` picks a free one."""
+    app = DemoApp(Editor(ckpt, device, inference=inference), limits)
     return DemoServer((host, port), app, verbose)
 
 
@@ -291,11 +293,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--max-megapixels", type=float, default=Limits.max_pixels / 1e6, help="largest image, megapixels"
     )
+    p.add_argument(
+        "--inference", default=AUTO, help="photo steps (conf/inference: photo, none); default: as tsb.edit"
+    )
     p.add_argument("--verbose", action="store_true", help="log every request")
     args = p.parse_args(argv)
     limits = Limits(max_bytes=int(args.max_mb * 2**20), max_pixels=int(args.max_megapixels * 1e6))
     try:
-        server = make_server(args.ckpt, args.host, args.port, limits, args.device, args.verbose)
+        server = make_server(args.ckpt, args.host, args.port, limits, args.device, args.verbose, args.inference)
     except TsbError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -23,59 +23,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tsb.errors import ConfigError
 from tsb.models.unet import UNet
+from tsb.utils.fill import pull_push
 from tsb.utils.image import grow_mask
-
-
-def _smooth(image: Tensor) -> Tensor:
-    """3x3 mean with replicated borders (one Jacobi step of the Laplace equation)."""
-    return F.avg_pool2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-
-
-def pull_push(image: Tensor, weight: Tensor, smooth: int = 0) -> Tensor:
-    """Fill ``image`` where ``weight`` is 0 from where it is 1 (pull-push, Gortler et al. 1996).
-
-    Pull: a pyramid of weighted means (2x2 average pooling of ``image * weight`` and ``weight``).
-    Push: from the coarsest level down, each level keeps its own mean in proportion to its
-    weight and takes the coarser level's (bilinearly upsampled) for the rest. Pixels of weight 1
-    are returned unchanged; a hole gets a smooth blend of the colours around it. Differentiable
-    in both arguments; an all-zero weight gives 0.
-
-    Plain pull-push fills the inside of a letter-shaped hole from a coarser level than the gaps
-    between the letters, so where the background has two colours (a sign's edge, a photo) the
-    fill keeps the old word's shapes in a blend of them. ``smooth`` > 0 adds that many Jacobi
-    steps of the Laplace equation at every level after the push (a multigrid solve: the hole
-    becomes the harmonic interpolation of its border, each pixel taking the colours nearest to
-    it), which removes those shapes at a cost of ``smooth`` 3x3 means per level.
-
-    Args:
-        image: (B, C, H, W).
-        weight: (B, 1, H, W) in [0, 1], how much each pixel is known.
-        smooth: Jacobi steps per pyramid level (0: plain pull-push).
-    """
-    if weight.ndim != 4 or weight.shape[1] != 1 or weight.shape[-2:] != image.shape[-2:]:
-        raise ConfigError(f"pull_push weight must be (B, 1, H, W) of the image; got {tuple(weight.shape)}")
-    if smooth < 0:
-        raise ConfigError(f"pull_push smooth must be >= 0 steps, got {smooth}")
-    weight = weight.clamp(0, 1)
-    levels = [(image * weight, weight)]
-    while max(levels[-1][1].shape[-2:]) > 1:
-        x, w = levels[-1]
-        levels.append((F.avg_pool2d(x, 2, ceil_mode=True), F.avg_pool2d(w, 2, ceil_mode=True)))
-    x, w = levels[-1]
-    fill = x / w.clamp_min(1e-6)
-    for x, w in reversed(levels[:-1]):
-        up = F.interpolate(fill, size=x.shape[-2:], mode="bilinear", align_corners=False)
-        # own weighted mean where known (x is premultiplied: x / w * w), the coarser fill elsewhere
-        unknown = 1 - w
-        fill = x + unknown * up
-        for _ in range(smooth):
-            fill = x + unknown * _smooth(fill)
-    return fill
 
 
 class BackgroundNet(nn.Module):
@@ -90,10 +43,6 @@ class BackgroundNet(nn.Module):
             mask gives even odds is filled completely, so no ghost of a letter edge stays.
         smooth: Jacobi steps per level of the fill (:func:`pull_push`); 0 is plain pull-push,
             which leaves the old word's shapes in two-coloured backgrounds.
-        refine: at inference only (eval mode), a module ``(style, mask) -> mask`` that corrects
-            the predicted mask before the hole is cut, e.g.
-            :class:`~tsb.models.refine.TextRegionRefiner` (finds the strokes the U-Net misses on
-            photos); owns no weight, so trained weights take it or leave it. None: off.
     """
 
     def __init__(
@@ -104,7 +53,6 @@ class BackgroundNet(nn.Module):
         dilate: int = 2,
         hole_gain: float = 1.0,
         smooth: int = 0,
-        refine: nn.Module | None = None,
     ) -> None:
         super().__init__()
         if dilate < 0:
@@ -118,7 +66,6 @@ class BackgroundNet(nn.Module):
         self.dilate = int(dilate)
         self.hole_gain = float(hole_gain)
         self.smooth = int(smooth)
-        self.refine = refine
         nn.init.zeros_(self.unet.head.weight)
         if self.unet.head.bias is not None:
             nn.init.zeros_(self.unet.head.bias)
@@ -129,13 +76,20 @@ class BackgroundNet(nn.Module):
         """The region the fill replaces: the old word's mask (times ``hole_gain``) grown by ``dilate`` pixels."""
         return grow_mask((source_mask * self.hole_gain).clamp(max=1), self.dilate)
 
-    def forward(self, style: Tensor) -> tuple[Tensor, Tensor]:
+    def segment(self, style: Tensor) -> tuple[Tensor, Tensor]:
+        """The U-Net's colour residual (B, 3, H, W) and the old word's mask (B, 1, H, W) in [0, 1]."""
         out = self.unet(style)
-        residual, source_mask = out[:, :3], torch.sigmoid(out[:, 3:])
-        if self.refine is not None and not self.training:
-            source_mask = self.refine(style, source_mask)
+        return out[:, :3], torch.sigmoid(out[:, 3:])
+
+    def fill(self, style: Tensor, residual: Tensor, source_mask: Tensor) -> Tensor:
+        """The crop with the word of ``source_mask`` removed (B, 3, H, W). The mask may come from
+        :meth:`segment` or be corrected first (the inference pipeline's mask refinement)."""
         if not self.inpaint:
-            return style + residual, source_mask
+            return style + residual
         hole = self.hole(source_mask)
         fill = pull_push(style, 1 - hole, self.smooth) + residual
-        return (1 - hole) * style + hole * fill, source_mask
+        return (1 - hole) * style + hole * fill
+
+    def forward(self, style: Tensor) -> tuple[Tensor, Tensor]:
+        residual, source_mask = self.segment(style)
+        return self.fill(style, residual, source_mask), source_mask

@@ -3,7 +3,7 @@
 ``TextRegions()(images) -> (B, 1, H, W)`` in [0, 1]: where the detector sees text in each
 image. DBNet's map is the *shrunk* text region (a band along each word's centre line that
 follows curved text; rapidocr's post-processing grows it back into boxes); this module returns
-the map itself, at the input's size, for :mod:`tsb.models.refine` to find the old word's strokes
+the map itself, at the input's size, for :mod:`tsb.inference.refine` to find the old word's strokes
 in a photo. The network runs in ONNX Runtime on CPU; it is never trained and never sees a loss.
 
 Pre-processing as rapidocr's: BGR, ``(x / 255 - 0.5) / 0.5`` (which is the project's [-1, 1]

@@ -1,4 +1,4 @@
-"""The old word's colours as the new word's (tsb/models/palette.py: which of its pixels give
+"""The old word's colours as the new word's (tsb/inference/palette.py: which of its pixels give
 colours), and the split design's learned outline around the sharp letters (effect_ring)."""
 
 from __future__ import annotations
@@ -6,8 +6,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from tsb.inference.palette import source_colours, sure_cores
+from tsb.inference.pipeline import Pipeline
 from tsb.models.background import BackgroundNet
-from tsb.models.palette import source_colours, sure_cores
 from tsb.models.split import SplitBrushNet
 from tsb.models.unet import UNet
 
@@ -62,9 +63,9 @@ class _Bold(torch.nn.Module):
         return out
 
 
-def test_effect_ring_draws_the_learned_outline_around_the_sharp_letters_only_at_inference() -> None:
+def test_effect_ring_draws_the_learned_outline_around_the_sharp_letters() -> None:
     torch.manual_seed(0)
-    net = SplitBrushNet(BackgroundNet(TINY), UNet(7, 4, TINY), None, sharp_inference=True)
+    net = SplitBrushNet(BackgroundNet(TINY), UNet(7, 4, TINY), None)
     net.text = _Bold()
     style = torch.zeros(1, 3, 64, 64)
     content = torch.ones(1, 1, 64, 64)
@@ -72,9 +73,8 @@ def test_effect_ring_draws_the_learned_outline_around_the_sharp_letters_only_at_
     green = _rgb(0.0, 1.0, 0.0).flatten()
     net.eval()
     with torch.no_grad():
-        sharp = net(style, content)
-        net.effect_ring = 2
-        ringed = net(style, content)
+        sharp = Pipeline(sharp_mask=True).generate(net, style, content)
+        ringed = Pipeline(sharp_mask=True, effect_ring=2).generate(net, style, content)
     bg = sharp.background
     assert bg is not None
     assert torch.allclose(sharp.image[0, :, 32, 28], bg[0, :, 32, 28], atol=0.05)  # no ring: background
@@ -84,6 +84,5 @@ def test_effect_ring_draws_the_learned_outline_around_the_sharp_letters_only_at_
     for x in (26, 38):  # farther: as without the ring (background)
         assert torch.allclose(ringed.image[0, :, 32, x], sharp.image[0, :, 32, x], atol=1e-5)
     assert torch.allclose(ringed.image[..., 16:48, 30:35], sharp.image[..., 16:48, 30:35])  # the letters unchanged
-    net.train()
-    trained = net(style, content)  # training: the correction is the mask; no ring on top of it
+    trained = net(style, content)  # the network itself: the correction is the mask; no ring on top of it
     assert torch.allclose(trained.image[0, :, 32, 20], green, atol=1e-3)

@@ -1,4 +1,4 @@
-"""The old word's own colours as the new word's colour layer (``model.net.colour_from_source``).
+"""The old word's own colours as the new word's colour layer (``inference.source_colours``).
 
 The split design's text branch learns the new word's colour layer from the style crop; on
 photos it often picks a colour the old word does not have (grey letters for orange ones) and it
@@ -6,7 +6,7 @@ cannot keep a many-coloured word's colours in order. :func:`source_colours` take
 photo instead: the style crop's pixels where the old word's mask is sure (eroded by two pixels,
 so no anti-aliased edge, thin outline or shadow edge mixes in; less where the letters are too
 thin for it) are spread over the crop by pull-push with smoothing
-(:func:`~tsb.models.background.pull_push`): every pixel of the new word takes the colour of the
+(:func:`~tsb.utils.fill.pull_push`): every pixel of the new word takes the colour of the
 old letters nearest to it. Owns no weight.
 """
 
@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from tsb.models.background import pull_push
+from tsb.errors import ConfigError
+from tsb.utils.fill import pull_push
 from tsb.utils.image import grow_mask
 
 
@@ -60,3 +61,19 @@ def source_colours(
     weight = sure_cores((source_mask > sure).to(style.dtype), erode)
     found = weight.sum(dim=(1, 2, 3), keepdim=True) >= min_pixels
     return pull_push(style, weight, smooth), found
+
+
+class SourceColours:
+    """The source palette step of the inference pipeline: ``(style, source_mask) -> (colours, found)``,
+    :func:`source_colours` with these settings."""
+
+    def __init__(self, sure: float = 0.8, smooth: int = 8, min_pixels: int = 20, erode: int = 2) -> None:
+        if not 0 < sure < 1 or smooth < 0 or min_pixels < 1 or erode < 0:
+            raise ConfigError(
+                "inference.source_colours needs sure in (0, 1), smooth >= 0, min_pixels >= 1, erode >= 0; "
+                f"got {sure}, {smooth}, {min_pixels}, {erode}"
+            )
+        self.sure, self.smooth, self.min_pixels, self.erode = float(sure), int(smooth), int(min_pixels), int(erode)
+
+    def __call__(self, style: Tensor, source_mask: Tensor) -> tuple[Tensor, Tensor]:
+        return source_colours(style, source_mask, self.sure, self.smooth, self.min_pixels, self.erode)

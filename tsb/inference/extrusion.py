@@ -1,10 +1,10 @@
-"""The old word's 3-D sides, drawn under the new word (``model.net.extrusion``).
+"""The old word's 3-D sides, drawn under the new word (``inference.extrusion``).
 
 A sign's letters often have extruded sides in a second colour (TOAST's white faces on navy
 sides in ``shared/data/real-words``). The split design's text branch draws
 the new word's faces only: the renderer's effects it learned (outline, soft shadow) are in the
 mask correction that the sharp inference drops, and the old word's sides are not where its
-letters are, so the source's colours (:mod:`tsb.models.palette`) cannot give them either.
+letters are, so the source's colours (:mod:`tsb.inference.palette`) cannot give them either.
 
 :class:`SourceExtrusion` reads the effect off the style crop, owns no weight, and runs at
 inference only:
@@ -25,7 +25,7 @@ inference only:
 
 :meth:`SourceExtrusion.draw` sweeps the new word's mask the same way (soft, sub-pixel shifts,
 in the content's frame) and the network paints the sides in the side colours spread over the
-crop (:func:`~tsb.models.background.pull_push`), between the background and the letters.
+crop (:func:`~tsb.utils.fill.pull_push`), between the background and the letters.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ import torch
 from torch import Tensor, nn
 
 from tsb.errors import ConfigError
-from tsb.models.background import pull_push
-from tsb.models.refine import kmeans, rgb_to_lab
+from tsb.utils.colour import kmeans, rgb_to_lab
+from tsb.utils.fill import pull_push
 from tsb.utils.image import grow_mask
 
 

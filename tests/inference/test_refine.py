@@ -1,6 +1,6 @@
 """Inference-only helpers of the split design for photos: the old word's strokes found by colour
-inside the detector's text region (tsb/models/refine.py) and its colours as the new word's
-colour layer (tsb/models/palette.py)."""
+inside the detector's text region (tsb/inference/refine.py) and its colours as the new word's
+colour layer (tsb/inference/palette.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import torch
 from torch import Tensor, nn
 
 from tsb.errors import ConfigError
+from tsb.inference.palette import SourceColours, source_colours
+from tsb.inference.pipeline import Pipeline
+from tsb.inference.refine import TextRegionRefiner, colour_strokes, unclip
 from tsb.models.background import BackgroundNet
-from tsb.models.palette import source_colours
-from tsb.models.refine import TextRegionRefiner, colour_strokes, kmeans, rgb_to_lab, unclip
 from tsb.models.split import SplitBrushNet
 from tsb.models.unet import UNet
+from tsb.utils.colour import kmeans, rgb_to_lab
 
 TINY = (4, 8, 8)
 
@@ -173,19 +175,25 @@ class _Everything(nn.Module):
         return torch.ones_like(mask)
 
 
-def test_eraser_refines_its_mask_only_at_inference() -> None:
+def test_the_pipeline_refines_the_erasers_mask_before_the_hole_is_cut() -> None:
     torch.manual_seed(0)
-    net = BackgroundNet(TINY, dilate=0, refine=_Everything())
+    net = SplitBrushNet(BackgroundNet(TINY, dilate=0), UNet(7, 4, TINY), None).eval()
     style = torch.rand(1, 3, 64, 96) * 2 - 1
-    net.train()
-    _, mask = net(style)
-    assert float(mask.max()) < 0.05  # the untrained U-Net finds (almost) nothing
-    net.eval()
     with torch.no_grad():
-        background, mask = net(style)
-    assert torch.equal(mask, torch.ones_like(mask))
-    # the whole crop is the hole: filled from nowhere, its residual alone (zero-initialised)
-    assert float(background.abs().max()) < 1e-6
+        _, mask = net.background(style)
+        assert float(mask.max()) < 0.05  # the untrained U-Net finds (almost) nothing
+        background, hole = Pipeline(refine=_Everything()).erase(net, style)
+        assert torch.equal(hole, torch.ones_like(hole))
+        # the whole crop is the hole: filled from nowhere, its residual alone (zero-initialised)
+        assert float(background.abs().max()) < 1e-6
+        # the refined mask reaches the layout and the text branch too: the network's own output
+        # with the pipeline's eraser outputs is what the pipeline returns
+        content = torch.ones(1, 1, 64, 96)
+        content[..., 20:44, 10:80] = -1
+        out = Pipeline(refine=_Everything()).generate(net, style, content)
+        assert out.source_mask is not None and torch.equal(out.source_mask, torch.ones_like(out.source_mask))
+        plain = Pipeline().generate(net, style, content)
+        assert plain.source_mask is not None and float(plain.source_mask.max()) < 0.05
 
 
 def test_source_colours_spread_the_old_words_colours_and_say_where_there_is_none() -> None:
@@ -207,19 +215,19 @@ def test_source_colours_spread_the_old_words_colours_and_say_where_there_is_none
     assert float((out[0] - _rgb(0.1, 0.2, 0.8)[0]).abs().min(0).values.max()) > 0.5  # no background blue
 
 
-def test_split_net_takes_the_old_words_colours_only_at_inference() -> None:
+def test_the_source_colours_step_takes_the_old_words_colours() -> None:
     torch.manual_seed(0)
-    net = SplitBrushNet(BackgroundNet(TINY, refine=_Everything()), UNet(7, 4, TINY), None, colour_from_source=True)
+    net = SplitBrushNet(BackgroundNet(TINY), UNet(7, 4, TINY), None).eval()
     style = torch.empty(1, 3, 64, 96)
     style[:] = _rgb(1.0, 0.5, 0.0)  # all orange: the old word's colour, as the refiner says
     content = torch.ones(1, 1, 64, 96)
     content[..., 20:44, 10:80] = -1
-    net.train()
-    trained = net(style, content).foreground
-    assert not torch.allclose(trained, style, atol=0.1)
-    net.eval()
     with torch.no_grad():
-        assert torch.allclose(net(style, content).foreground, style, atol=1e-5)
+        learned = net(style, content).foreground
+        assert not torch.allclose(learned, style, atol=0.1)
+        out = Pipeline(refine=_Everything(), source_colours=SourceColours()).generate(net, style, content)
+        assert torch.allclose(out.foreground, style, atol=1e-5)
+        assert torch.allclose(out.image, out.mask * out.foreground + (1 - out.mask) * out.background)
 
 
 def test_source_colours_erode_thin_letters_less() -> None:

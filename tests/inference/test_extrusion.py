@@ -1,5 +1,5 @@
 """The old word's 3-D sides fitted on the style crop and drawn under the new word
-(tsb/models/extrusion.py, ``SplitBrushNet(extrusion=...)``)."""
+(tsb/inference/extrusion.py, the inference pipeline's ``extrusion`` step)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import torch
 from torch import Tensor, nn
 
 from tsb.errors import ConfigError
+from tsb.inference.extrusion import SourceExtrusion, shift, sweep
+from tsb.inference.palette import SourceColours
+from tsb.inference.pipeline import Pipeline
 from tsb.models.background import BackgroundNet
-from tsb.models.extrusion import SourceExtrusion, shift, sweep
 from tsb.models.split import SplitBrushNet
 from tsb.models.unet import UNet
 
@@ -128,34 +130,37 @@ class _Eraser(nn.Module):
     def forward(self, style: Tensor) -> tuple[Tensor, Tensor]:
         return self.bg.expand(style.shape[0], -1, -1, -1), self.mask.expand(style.shape[0], -1, -1, -1)
 
+    def segment(self, style: Tensor) -> tuple[Tensor, Tensor]:
+        return torch.zeros_like(style), self.mask.expand(style.shape[0], -1, -1, -1)
+
+    def fill(self, style: Tensor, residual: Tensor, mask: Tensor) -> Tensor:
+        return self.bg.expand(style.shape[0], -1, -1, -1)
+
     def hole(self, mask: Tensor) -> Tensor:
         return (mask > 0).float()
 
 
-def test_split_net_draws_the_fitted_sides_under_the_new_word_only_at_inference() -> None:
+def test_the_extrusion_step_draws_the_fitted_sides_under_the_new_word() -> None:
     face = _letters()
     sides = sweep(face, torch.tensor([[-6.0, 6.0]]))
     style = _crop(face, sides)
     _, background, word, _ = _eraser_inputs(style, face + 0.6 * sides)
     torch.manual_seed(0)
-    net = SplitBrushNet(
-        BackgroundNet(TINY), UNet(7, 4, TINY), None, sharp_inference=True, colour_from_source=True
-    )
+    net = SplitBrushNet(BackgroundNet(TINY), UNet(7, 4, TINY), None)
     net.background = _Eraser(background, word)  # type: ignore[assignment]
     content = torch.ones(1, 1, 64, 96)
     content[..., 16:48, 40:46] = -1  # the new word: one bar
     net.eval()
+    photo = {"sharp_mask": True, "source_colours": SourceColours()}
     with torch.no_grad():
-        flat = net(style, content)
-        net.extrusion = SourceExtrusion()
-        deep = net(style, content)
+        flat = Pipeline(**photo).generate(net, style, content)  # type: ignore[arg-type]
+        deep = Pipeline(**photo, extrusion=SourceExtrusion()).generate(net, style, content)  # type: ignore[arg-type]
     navy, white = _rgb(NAVY).flatten(), _rgb(WHITE).flatten()
     # down-left of the bar: the navy side, in the pasted mask; the bar itself keeps the faces' white
     assert torch.allclose(deep.image[0, :, 40, 37], navy, atol=0.08)
     assert float(deep.mask[0, 0, 40, 37]) > 0.95 and float(flat.mask[0, 0, 40, 37]) < 0.05
     assert torch.allclose(deep.image[0, :, 30, 43], white, atol=0.05)
     assert torch.allclose(deep.image[0, :, 30, 50], flat.image[0, :, 30, 50])  # up-right: no side
-    net.train()
-    with torch.no_grad():
-        trained, net.extrusion = net(style, content), None
-        assert torch.equal(trained.image, net(style, content).image)  # nothing of it trains
+    with torch.no_grad():  # the network alone draws no sides, in training or evaluation mode
+        assert torch.equal(net(style, content).image, Pipeline().generate(net, style, content).image)
+        assert not torch.allclose(net(style, content).image, deep.image)

@@ -1,0 +1,1 @@
+"""Inference: the photo pipeline around the learned networks (named, switchable steps)."""

@@ -1,0 +1,200 @@
+"""The inference pipeline: a trained network plus named, individually switchable photo steps.
+
+The networks under :mod:`tsb.models` return their branches the same way in training and in
+evaluation (normalisation aside). Everything hand-made that helps on photos lives here, outside
+the networks, and is chosen by the config group ``conf/inference`` (``none``: the network as it
+is; ``photo``: the steps the published weights were measured with), which ``evaluate.py``,
+``tsb.edit``, the demo and the benchmarks share:
+
+==================  ==========================================================================
+step                what it does (split design only: networks with a background branch)
+==================  ==========================================================================
+``refine``          corrects the eraser's mask of the old word before the hole is cut
+                    (:class:`~tsb.inference.refine.TextRegionRefiner`: PP-OCRv6's detector +
+                    colour), so the background, the layout and the text branch all see it
+``extrusion``       the old word's 3-D sides fitted on the photo and drawn under the new word
+                    (:class:`~tsb.inference.extrusion.SourceExtrusion`)
+``source_colours``  the new word's colour layer taken from the old word's own pixels
+                    (:class:`~tsb.inference.palette.SourceColours`)
+``sharp_mask``      the placed ink as the mask (sharp letters in the content font's shapes)
+                    instead of the text branch's corrected mask
+``effect_ring``     with ``sharp_mask``: the dropped correction still draws within this many
+                    pixels around the letters (an outline, a shadow), in the learned colour
+==================  ==========================================================================
+
+The steps edit the branches (mask, colour layer, what lies under the letters) and the image is
+composed once at the end, ``image = mask * foreground + (1 - mask) * under``, exactly as the
+network composes it. Each step owns no weight, so any trained weights take it or leave it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from torch import Tensor
+
+from tsb.errors import ConfigError
+from tsb.inference.extrusion import SourceExtrusion
+from tsb.inference.palette import SourceColours
+from tsb.inference.refine import TextRegionRefiner
+from tsb.models.generator import GeneratorOutput
+from tsb.models.stylebrush import broadcast_style
+from tsb.utils.image import grow_mask
+
+#: the presets of ``conf/inference`` (the repository's config tree)
+PRESETS = Path(__file__).resolve().parents[2] / "conf" / "inference"
+
+
+class Pipeline:
+    """``generate(net, style, content, source) -> GeneratorOutput`` and ``erase(net, style)``.
+
+    Args:
+        refine: the old word's mask corrector, or None.
+        extrusion: the 3-D sides step, or None.
+        source_colours: the source palette step, or None.
+        sharp_mask: use the placed ink as the mask (networks with a mask correction).
+        effect_ring: pixels around the sharp letters where the correction still draws (0: off).
+    """
+
+    def __init__(
+        self,
+        refine: TextRegionRefiner | None = None,
+        extrusion: SourceExtrusion | None = None,
+        source_colours: SourceColours | None = None,
+        sharp_mask: bool = False,
+        effect_ring: int = 0,
+    ) -> None:
+        if effect_ring < 0:
+            raise ConfigError(f"inference.effect_ring must be >= 0 pixels, got {effect_ring}")
+        if effect_ring > 0 and not sharp_mask:
+            raise ConfigError(
+                "inference.effect_ring draws what the sharp mask drops: set inference.sharp_mask=true "
+                "or inference.effect_ring=0"
+            )
+        self.refine = refine
+        self.extrusion = extrusion
+        self.source_colours = source_colours
+        self.sharp_mask = bool(sharp_mask)
+        self.effect_ring = int(effect_ring)
+
+    @property
+    def steps(self) -> list[str]:
+        """The names of the steps that are on (for reports)."""
+        on = {
+            "refine": self.refine is not None,
+            "extrusion": self.extrusion is not None,
+            "source_colours": self.source_colours is not None,
+            "sharp_mask": self.sharp_mask,
+            "effect_ring": self.effect_ring > 0,
+        }
+        return [name for name, used in on.items() if used]
+
+    def _erased(self, net: Any, style: Tensor) -> tuple[Tensor, Tensor]:
+        """The eraser's background and (refined) old-word mask, in the style crop's frame."""
+        residual, source_mask = net.background.segment(style)
+        if self.refine is not None:
+            source_mask = self.refine(style, source_mask)
+        return net.background.fill(style, residual, source_mask), source_mask
+
+    @torch.no_grad()
+    def erase(self, net: Any, style: Tensor) -> tuple[Tensor, Tensor]:
+        """The style crop with its word removed (B, 3, H, W) and the hole repainted (B, 1, H, W)."""
+        if not callable(getattr(getattr(net, "background", None), "segment", None)):
+            raise ConfigError(
+                f"erasing needs a network with a background branch (model=stylebrush_bg); got {type(net).__name__}"
+            )
+        background, source_mask = self._erased(net, net.encode_style(style))
+        return background, net.background.hole(source_mask)
+
+    @torch.no_grad()
+    def generate(
+        self, net: Any, style: Tensor, content: Tensor, source: Tensor | None = None
+    ) -> GeneratorOutput:
+        """``content`` (B, 1, 64, W) in the style of ``style``, with the steps that are on. A network
+        without a background branch (the paper's generator, the baseline) runs as it is."""
+        if not callable(getattr(getattr(net, "background", None), "segment", None)):
+            return net(style, content, source)  # type: ignore[no-any-return]
+        style = net.encode_style(style).to(dtype=content.dtype)
+        batch, size = content.shape[0], content.shape[-2:]
+
+        def fit(x: Tensor) -> Tensor:
+            if x.shape[-2:] != size:
+                x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+            return broadcast_style(x, batch)
+
+        background, source_mask = self._erased(net, style)
+        out: GeneratorOutput = net.synthesize(style, content, source, erased=(background, source_mask))
+        assert out.foreground is not None and out.background is not None and out.layout is not None
+        mask, foreground, learned, under, effect = out.mask, out.foreground, out.foreground, out.background, None
+
+        faces = sides = None
+        if self.extrusion is not None:
+            ext = self.extrusion(style, background, source_mask, net.background.hole(source_mask))
+            if bool(ext.found.any()):
+                faces = ext.faces
+                # the sweep in the content's frame (the crop is stretched to it), its colours
+                scale = torch.tensor([size[1] / style.shape[-1], size[0] / style.shape[-2]])
+                offset = broadcast_style(ext.offset, batch) * scale.to(ext.offset)
+                sides = (offset, broadcast_style(ext.found, batch), fit(ext.colour))
+        if self.source_colours is not None:
+            palette, found = self.source_colours(style, source_mask if faces is None else source_mask * faces)
+            foreground = fit(palette).where(broadcast_style(found, batch), foreground)
+        sharp = self.sharp_mask and bool(getattr(net, "mask_residual", False))
+        if sharp:
+            mask = torch.sigmoid(net.ink_gain * (out.layout * 2 - 1))
+        if sides is not None:
+            # the old word's sides, swept from the new letters, between the background and them
+            offset, has_sides, colour = sides
+            effect = SourceExtrusion.draw(mask, offset, has_sides)
+            under = effect * colour + (1 - effect) * under
+        if sharp and self.effect_ring > 0:
+            # the correction's outline / shadow around the sharp letters, in its learned colour,
+            # between the letters and the background (and in the mask, so that tsb.edit pastes it)
+            ink = out.layout
+            ring = (grow_mask(ink, self.effect_ring) - ink).clamp(0, 1) * out.mask
+            under = ring * learned + (1 - ring) * under
+            effect = ring if effect is None else torch.maximum(effect, ring)
+        image = mask * foreground + (1 - mask) * under
+        if effect is not None:
+            mask = mask + (1 - mask) * effect
+        return replace(out, image=image, mask=mask, masks=[mask], foreground=foreground)
+
+
+def build_pipeline(
+    spec: str | DictConfig | dict[str, Any] | Pipeline | None, overrides: Sequence[str] = ()
+) -> Pipeline:
+    """A :class:`Pipeline` from a preset name of ``conf/inference`` (``none``, ``photo``), a config
+    with ``_target_``, or a pipeline; None: ``none``. ``overrides``: ``KEY=VALUE`` changes of the
+    preset (``extrusion=null``, ``effect_ring=0``, ``refine.unclip=0``)."""
+    if isinstance(spec, Pipeline):
+        if overrides:
+            raise ConfigError("inference overrides go with a preset's name or config, not a built pipeline")
+        return spec
+    if spec is None:
+        spec = "none"
+    if isinstance(spec, str):
+        path = PRESETS / f"{spec}.yaml"
+        if not path.is_file():
+            known = ", ".join(sorted(p.stem for p in PRESETS.glob("*.yaml"))) or "none found"
+            raise ConfigError(f"no inference preset {spec!r} in {PRESETS} (known: {known}); pass one of them")
+        spec = OmegaConf.load(path)  # type: ignore[assignment]
+    cfg: Any = OmegaConf.create(spec) if isinstance(spec, dict) else spec
+    if overrides:
+        bad = [o for o in overrides if "=" not in o]
+        if bad:
+            raise ConfigError(f"inference overrides are KEY=VALUE (e.g. extrusion=null); got {bad}")
+        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
+    try:
+        built = instantiate(cfg, _convert_="object")
+    except Exception as e:  # an unknown step or setting: name it, no traceback
+        raise ConfigError(f"the inference config does not build: {e}") from e
+    if not isinstance(built, Pipeline):
+        raise ConfigError(f"the inference config must build a tsb.inference.pipeline.Pipeline, got {type(built).__name__}")
+    return built
