@@ -1,5 +1,5 @@
 """PSNR and the judge's accuracy of a checkpoint on the fixed benchmark, with inference-time
-changes of its network: the quick rows of docs/models.md (a minute on the CPU, where
+changes of its network: the quick rows of docs/lab-notes.md (a minute on the CPU, where
 ``evaluate.py`` takes several with every metric).
 
     python benchmarks/quick_bench.py CKPT [--data data_cache/bench_heldout200] [--no-source]

@@ -5,7 +5,7 @@
 On synthetic pairs (shards with ``background`` and masks), with the checkpoint's EMA weights:
 the model; copying the source; the predicted and the true background alone; and compositions
 that swap one predicted part (mask, text colour, background) for the truth. The part whose
-swap gains most is where the error is (docs/models.md).
+swap gains most is where the error is (docs/lab-notes.md).
 """
 
 from __future__ import annotations

@@ -294,7 +294,7 @@ class Editor:
         self.context, self.feather, self.blend = float(context), float(feather), blend
         self.read_source = bool(read_source)
         #: with the old word known: the new word in the shipped font that redraws it best (off by
-        #: default: on photos the eraser's traces make thin faces win, docs/models.md)
+        #: default: on photos the eraser's traces make thin faces win, docs/lab-notes.md)
         self.font_match = FontMatch() if match_font else None
         self._reader: Any = None
         self._warmup()

@@ -115,7 +115,7 @@ class SourceExtrusion(nn.Module):
             anti-aliased edge) the sweep must explain the sides.
         shadow_margin: how much better than a drop shadow (the faces moved once) the sweep must
             explain the sides. A short sweep and a shadow moved as far cover nearly the same
-            pixels; such soft shadows (the renderer's) drawn hard lower PSNR (docs/models.md), so
+            pixels; such soft shadows (the renderer's) drawn hard lower PSNR (docs/lab-notes.md), so
             they are left to the learned ring (``effect_ring``).
         smooth: Jacobi steps per level when the side colours are spread (:func:`pull_push`).
     """

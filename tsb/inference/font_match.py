@@ -1,6 +1,6 @@
 """FontMatch: draw the new word in the shipped font that looks most like the old word.
 
-The typeface is the hard part of style transfer (docs/models.md): the text branch restyles the
+The typeface is the hard part of style transfer (docs/lab-notes.md): the text branch restyles the
 *content rendering*'s letters, so at CPU budgets the new word keeps the content font's shapes, and
 most of the pixel error left on held-out fonts is in those shapes (rendered in the benchmark's
 true font, the published weights gain 1.2 dB). Where the old word's text is known (the benchmark's

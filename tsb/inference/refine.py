@@ -4,7 +4,7 @@ The background branch learns to segment the old word from the renderer's crops; 
 misses letters whose look the renderer never draws (low contrast, several colours, curved
 words, texture around them), and every missed stroke stays in the erased background as a trace
 of the old word. This refiner owns no weight and runs only at inference
-(``inference.refine``, docs/models.md):
+(``inference.refine``, docs/lab-notes.md):
 
 1. **where**: PP-OCRv6's pretrained text detector (:class:`~tsb.pretrained.ppocr_det.TextRegions`)
    marks the word's region (a band that follows curved words); it is grown by ``grow`` pixels,

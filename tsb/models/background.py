@@ -15,7 +15,7 @@ Two ways to erase (``inpaint``):
   plus the U-Net's residual (texture the fill cannot know). Segmenting a word is learned in a
   few hundred steps; the fill removes the old word from the first step the mask is right.
 - ``False``: a residual on the whole input (``style + U-Net``), which must learn to paint every
-  letter over: at CPU budgets it only dims the old word (docs/models.md).
+  letter over: at CPU budgets it only dims the old word (docs/lab-notes.md).
 """
 
 from __future__ import annotations

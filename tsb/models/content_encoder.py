@@ -8,7 +8,7 @@ the last stage's width to ``out_channels`` (the generator's input width) when th
 
 :meth:`ContentEncoder.pyramid` also returns the finer feature maps (heights 8, 16 and 32 for a
 64-high input) and the content image itself (height 64), coarse to fine, for a generator with content skips (``generator.content_skips``,
-off in the paper preset; see docs/models.md).
+off in the paper preset; see docs/design.md).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ then only has to restyle glyphs that are already in place, which keeps the lette
 
 Why moments and not a learned regressor alone: trained end to end on this project's CPU budget,
 a spatial transformer from the style image learned one global correction and no per-sample
-placement (docs/models.md); the moments of a mask that the eraser learns anyway place every word
+placement (docs/design.md); the moments of a mask that the eraser learns anyway place every word
 from the first steps on.
 
 ``theta`` (B, 2, 3) maps output coordinates to input coordinates (``F.affine_grid``).
