@@ -7,12 +7,12 @@ checkpoints with ``-m ckpt_path=A,B`` and gather the reports with ``python -m ts
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import hydra
 from omegaconf import DictConfig
 
+from tsb.cli import report_error
 from tsb.errors import TsbError
 
 log = logging.getLogger("tsb")
@@ -25,10 +25,7 @@ def main(cfg: DictConfig) -> None:
     try:
         evaluate(cfg)
     except TsbError as e:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise  # the full traceback, as Hydra does for its own errors
-        log.error("%s", e)
-        sys.exit(e.exit_code)
+        sys.exit(report_error(e, log))
 
 
 if __name__ == "__main__":

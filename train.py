@@ -6,12 +6,12 @@ Print the composed config with ``python train.py --cfg job``; sweep with ``-m``.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import hydra
 from omegaconf import DictConfig
 
+from tsb.cli import report_error
 from tsb.errors import TsbError
 from tsb.train import train
 
@@ -23,10 +23,7 @@ def main(cfg: DictConfig) -> float | None:
     try:
         summary = train(cfg)
     except TsbError as e:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise  # the full traceback, as Hydra does for its own errors
-        log.error("%s", e)
-        sys.exit(e.exit_code)
+        sys.exit(report_error(e, log))
     except KeyboardInterrupt:  # Ctrl-C before training started (or a second one): nothing to save
         log.error("interrupted; no checkpoint was written by this stop (an earlier last.ckpt is intact)")
         sys.exit(130)

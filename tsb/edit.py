@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import string
 import sys
 import time
@@ -58,6 +57,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from tsb.cli import report_error
 from tsb.data.content import natural_width, render_content
 from tsb.data.crop import Box, box_affine, box_corners, crop_rotated, expand_box
 from tsb.detect import Word
@@ -65,6 +65,7 @@ from tsb.errors import TsbError
 from tsb.inference.font_match import FontMatch
 from tsb.inference.pipeline import Pipeline, build_pipeline
 from tsb.published import published_entry_for, resolve_checkpoint
+from tsb.utils.device import resolve_device
 from tsb.utils.image import pil_to_tensor
 
 HEIGHT = 64
@@ -77,6 +78,8 @@ WIDE_GREY = ("I;16", "I;16B", "I;16L", "I")  # 16-bit grey (PNG): edited as grey
 
 class EditError(TsbError):
     """A bad edit request (box, text, image, file); the message says what to change."""
+
+    exit_code = 2
 
 
 class ImageTooLarge(EditError):
@@ -282,9 +285,7 @@ class Editor:
             raise EditError(f"--blend must be alpha or poisson, got {blend!r}")
         if not 0 <= context <= 2:
             raise EditError(f"--context must be between 0 and 2 (fraction of the box height), got {context}")
-        self.device = torch.device(device)
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise EditError("--device cuda but no CUDA device is available; use --device cpu")
+        self.device = resolve_device(str(device), "--device", mps=False)
         self.ckpt_path = resolve_checkpoint(ckpt)
         task, self.cfg = load_task(self.ckpt_path, self.device)
         self.task: Any = task  # a Task with generate(style, content)
@@ -308,7 +309,7 @@ class Editor:
 
     def generate(self, style: torch.Tensor, content: torch.Tensor, source: torch.Tensor | None = None) -> Any:
         """The network with this editor's inference steps (:class:`~tsb.inference.pipeline.Pipeline`)."""
-        return self.pipeline.generate(self.task.net, style, content, source)
+        return self.pipeline.generate(self.task, style, content, source)
 
     # checks --------------------------------------------------------------------------------------
     def check_text(self, text: str) -> None:
@@ -414,7 +415,7 @@ class Editor:
     @property
     def can_erase(self) -> bool:
         """Whether the model has a background branch (``model=stylebrush_bg``)."""
-        return callable(getattr(getattr(self.task, "net", None), "erase", None))
+        return self.pipeline.split_net(self.task) is not None
 
     def _erase(self, photo: Image.Image, box: Box) -> tuple[np.ndarray, np.ndarray, Box, float]:
         """The box's crop with its word removed, as :meth:`_generate` returns a patch (mask: the hole)."""
@@ -426,7 +427,7 @@ class Editor:
         style, grown, _ = self._style(photo, box)
         t0 = time.perf_counter()
         with torch.inference_mode():
-            bg, hole = self.pipeline.erase(self.task.net, style)
+            bg, hole = self.pipeline.erase(self.task, style)
         image = ((bg[0].float().clamp(-1, 1) + 1) * 127.5).permute(1, 2, 0).cpu().numpy()
         return image, _plane(hole), grown, time.perf_counter() - t0
 
@@ -776,8 +777,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if not args.out:
             raise EditError("give --out: where to write the edited image")
-        if args.device not in ("cpu",) and not args.device.startswith("cuda"):
-            raise EditError(f"--device {args.device!r}: use cpu or cuda[:N]")
         t0 = time.perf_counter()
         editor = Editor(
             args.ckpt, args.device, context=args.context, blend=args.blend, read_source=not args.no_read,
@@ -787,10 +786,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result, infos = editor.edit(image, edits)
         save_image(result, args.out)
     except TsbError as e:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise  # the traceback, as train.py and evaluate.py give it
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return report_error(e)
     if args.verbose:
         dev = "CPU" if editor.device.type == "cpu" else str(editor.device)
         print(f"model loaded in {t_load:.2f} s; image {image.width}x{image.height} {image.mode}")

@@ -27,7 +27,9 @@ class DataNotFoundError(ConfigError, FileNotFoundError):
 
 
 class CheckpointError(TsbError):
-    """A checkpoint file is missing, truncated or not one of ours."""
+    """A checkpoint file is missing, truncated or not one of ours (what was given is wrong: exit 2)."""
+
+    exit_code = 2
 
 
 class NonFiniteLossError(TsbError):

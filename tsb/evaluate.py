@@ -55,6 +55,7 @@ from tsb.metrics.recognition import RECOGNITION_METRIC_KEYS, RecognitionMetrics
 from tsb.pretrained.packages import PretrainedUnavailable
 from tsb.published import display_path, resolve_checkpoint
 from tsb.summary import flatten
+from tsb.utils.device import resolve_device
 from tsb.utils.image import tensor_to_pil, to_unit
 
 log = logging.getLogger(__name__)
@@ -108,19 +109,6 @@ class Batch:
 
 # --------------------------------------------------------------------------------------------------
 # helpers
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; otherwise the named device."""
-    if device in (None, "", "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError as e:
-        raise ConfigError(f"device={device!r} is not a torch device; use auto, cpu or cuda[:N]") from e
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device={device} but no CUDA device is available; use device=cpu or auto")
-    return dev
 
 
 def safe_name(name: str) -> str:
@@ -464,7 +452,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     pipeline = build_pipeline(default_inference(ckpt) if spec == AUTO else spec)
 
     def generate(style: Tensor, content: Tensor, source: Tensor | None = None) -> Any:
-        return pipeline.generate(task.net, style, content, source)
+        return pipeline.generate(task, style, content, source)
 
     unavailable: dict[str, str] = {}
     recognizer: Any = None

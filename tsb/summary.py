@@ -24,8 +24,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tsb.cli import report_error
+from tsb.errors import ConfigError
 
-class SummaryError(ValueError):
+
+class SummaryError(ConfigError):
     """Bad arguments or files; the message says which."""
 
 
@@ -179,8 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         md, rows, _ = summarize(args.dir, args.file, args.sort, args.desc, args.columns, args.out)
     except SummaryError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return report_error(e)
     print(md, end="")
     prefix = args.out or args.dir / f"{Path(args.file).stem}_table"
     print(

@@ -32,10 +32,9 @@ def test_erase_pastes_the_background_branch_inside_the_box_only(split_ckpt: Path
     editor = Editor(split_ckpt, "cpu")
     assert editor.can_erase
     # a stand-in eraser that paints the crop mid-grey: the box must come out grey, the rest unchanged
-    editor.task.net.background.forward = lambda style: (  # type: ignore[method-assign]
-        torch.zeros_like(style),
-        torch.zeros_like(style[:, :1]),
-    )
+    bg = editor.task.net.background
+    bg.segment = lambda style: (torch.zeros_like(style), torch.zeros_like(style[:, :1]))  # type: ignore[method-assign]
+    bg.fill = lambda style, residual, mask: torch.zeros_like(style)  # type: ignore[method-assign]
     photo = _photo()
     box_arg = "30,15,100,30"
     out, infos = editor.edit(photo, [Edit(parse_box(box_arg), "", erase=True)])
@@ -78,10 +77,11 @@ def test_the_erased_hole_is_pasted_whole_up_to_the_boxs_edge(split_ckpt: Path, f
     replaced completely, feathered edge or not; elsewhere the edge still fades into the photo."""
     editor = Editor(split_ckpt, "cpu")
     net = editor.task.net
-    net.background.forward = lambda style: (  # type: ignore[method-assign]
+    net.background.segment = lambda style: (  # type: ignore[method-assign]
         torch.zeros_like(style),
         torch.full_like(style[:, :1], 1.0 if found else 0.0),
     )
+    net.background.fill = lambda style, residual, mask: torch.zeros_like(style)  # type: ignore[method-assign]
     arr = np.full((60, 160, 3), (30, 120, 200), np.uint8)
     arr[15:45, 30:130] = 250  # the old word fills the whole box
     photo = Image.fromarray(arr)

@@ -50,7 +50,7 @@ def test_missing_checkpoint_is_one_message(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "evaluate.py", f"hydra.run.dir={tmp_path}", f"ckpt_path={tmp_path / 'none.ckpt'}"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 1  # a missing file (CheckpointError)
+    assert proc.returncode == 2  # a missing file (CheckpointError: what was given is wrong)
     out = proc.stdout + proc.stderr
     assert "checkpoint not found" in out and "Traceback" not in out
     full = subprocess.run(

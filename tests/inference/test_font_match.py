@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 from torch import Tensor
-from tsb.inference.font_match import FontMatch
 
 from tsb.data.content import content_font_path, render_content
 from tsb.data.fonts import load_fonts
 from tsb.errors import ConfigError
+from tsb.inference.font_match import FontMatch
 from tsb.models.generator import GeneratorOutput
 
 

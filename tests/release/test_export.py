@@ -75,7 +75,7 @@ def test_a_name_that_is_not_plain_is_refused_before_anything_is_written(tmp_path
 
 
 def test_the_command_refuses_a_path_as_name(tmp_path: Path) -> None:
-    """``python -m tsb.release --name ../x``: one message, exit 1, nothing written anywhere."""
+    """``python -m tsb.release --name ../x``: one message, exit 2 (what was given is wrong), nothing written anywhere."""
     ckpt = make_run(tmp_path)
     before = snapshot(ROOT / "tsb" / "weights")
     proc = subprocess.run(
@@ -85,7 +85,7 @@ def test_the_command_refuses_a_path_as_name(tmp_path: Path) -> None:
         text=True,
         timeout=300,
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert "--name '../x': give a plain name" in proc.stderr and "Traceback" not in proc.stderr
     assert snapshot(ROOT / "tsb" / "weights") == before and not (ROOT / "tsb" / "x.safetensors").exists()
 
@@ -147,7 +147,7 @@ def test_bad_settings_or_preset_leave_everything_untouched(
 def test_a_missing_checkpoint_is_one_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from tsb.publish import main as publish_main  # the former name: the same command
 
-    assert publish_main([str(tmp_path / "none.ckpt"), "--no-card", "--name", "x"]) == 1
+    assert publish_main([str(tmp_path / "none.ckpt"), "--no-card", "--name", "x"]) == 2  # CheckpointError: what was given is wrong
     err = capsys.readouterr().err
     assert "checkpoint not found" in err and "Traceback" not in err
     assert not (tmp_path / "x.safetensors").exists()

@@ -98,5 +98,5 @@ def test_the_command_edits_the_manifest_entry(
     assert tiny["file"].read_bytes() == weights
     with pytest.raises(SystemExit):  # a new report would describe other settings: not in this mode
         main(["--name", "tiny", "--model-setting", "model.net.background.smooth=1", "--report", "r.json"])
-    assert main(["--name", "tiny", "--inference", "nope"]) == 1
+    assert main(["--name", "tiny", "--inference", "nope"]) == 2
     assert "not an inference preset" in capsys.readouterr().err

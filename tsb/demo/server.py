@@ -44,6 +44,7 @@ from typing import Any
 
 from PIL import Image
 
+from tsb.cli import report_error
 from tsb.data.crop import Box, box_corners
 from tsb.edit import AUTO, Edit, EditError, Editor, ImageTooLarge, decode_image, format_box
 from tsb.errors import TsbError
@@ -302,8 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server = make_server(args.ckpt, args.host, args.port, limits, args.device, args.verbose, args.inference)
     except TsbError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return report_error(e)
     except OSError as e:
         print(
             f"error: cannot listen on {args.host}:{args.port} ({e}); choose another --port", file=sys.stderr

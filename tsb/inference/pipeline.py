@@ -96,6 +96,13 @@ class Pipeline:
         }
         return [name for name, used in on.items() if used]
 
+    @staticmethod
+    def split_net(model: Any) -> Any | None:
+        """The split network of ``model`` (a task with ``net``, or a network), or None: the photo
+        steps need its branches (a background branch with ``segment`` and ``fill``)."""
+        net = getattr(model, "net", model)
+        return net if callable(getattr(getattr(net, "background", None), "segment", None)) else None
+
     def _erased(self, net: Any, style: Tensor) -> tuple[Tensor, Tensor]:
         """The eraser's background and (refined) old-word mask, in the style crop's frame."""
         residual, source_mask = net.background.segment(style)
@@ -104,23 +111,28 @@ class Pipeline:
         return net.background.fill(style, residual, source_mask), source_mask
 
     @torch.no_grad()
-    def erase(self, net: Any, style: Tensor) -> tuple[Tensor, Tensor]:
-        """The style crop with its word removed (B, 3, H, W) and the hole repainted (B, 1, H, W)."""
-        if not callable(getattr(getattr(net, "background", None), "segment", None)):
+    def erase(self, model: Any, style: Tensor) -> tuple[Tensor, Tensor]:
+        """The style crop with its word removed (B, 3, H, W) and the hole repainted (B, 1, H, W);
+        ``model``: a task or a network with a background branch."""
+        net = self.split_net(model)
+        if net is None:
             raise ConfigError(
-                f"erasing needs a network with a background branch (model=stylebrush_bg); got {type(net).__name__}"
+                f"erasing needs a network with a background branch (model=stylebrush_bg); got {type(model).__name__}"
             )
         background, source_mask = self._erased(net, net.encode_style(style))
         return background, net.background.hole(source_mask)
 
     @torch.no_grad()
     def generate(
-        self, net: Any, style: Tensor, content: Tensor, source: Tensor | None = None
+        self, model: Any, style: Tensor, content: Tensor, source: Tensor | None = None
     ) -> GeneratorOutput:
-        """``content`` (B, 1, 64, W) in the style of ``style``, with the steps that are on. A network
-        without a background branch (the paper's generator, the baseline) runs as it is."""
-        if not callable(getattr(getattr(net, "background", None), "segment", None)):
-            return net(style, content, source)  # type: ignore[no-any-return]
+        """``content`` (B, 1, 64, W) in the style of ``style``, with the steps that are on; ``model``:
+        a task (its ``net``) or a network. One without a background branch (the paper's generator,
+        the baseline) runs as it is (``model.generate``, or its forward)."""
+        net = self.split_net(model)
+        if net is None:
+            run = getattr(model, "generate", model)
+            return run(style, content, source)  # type: ignore[no-any-return]
         style = net.encode_style(style).to(dtype=content.dtype)
         batch, size = content.shape[0], content.shape[-2:]
 

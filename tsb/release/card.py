@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from tsb.errors import TsbError
+from tsb.errors import ConfigError
 from tsb.published import DEFAULT, read_manifest
 from tsb.release.files import write_atomic
 
@@ -51,14 +51,14 @@ def read_report(path: str | Path) -> dict[str, Any]:
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise TsbError(f"--report {path}: not a readable JSON file ({e}); give evaluate.py's report.json") from e
+        raise ConfigError(f"--report {path}: not a readable JSON file ({e}); give evaluate.py's report.json") from e
     if (
         not isinstance(report, dict)
         or not isinstance(report.get("rows"), dict)
         or not isinstance(report.get("metrics"), dict)
         or not all(isinstance(v, dict) for v in report["metrics"].values())
     ):
-        raise TsbError(
+        raise ConfigError(
             f"--report {path}: not an evaluation report (no 'rows' and 'metrics' mappings); "
             "give the report.json that `python evaluate.py` writes"
         )
@@ -199,7 +199,7 @@ def card_only(
     manifest = manifest_file(weights_dir)
     entries = read_manifest(manifest)
     if name not in entries:
-        raise TsbError(f"no published weights named {name!r} in {manifest}; publish a run first")
+        raise ConfigError(f"no published weights named {name!r} in {manifest}; publish a run first")
     text = model_card(name, entries[name], read_report(report))
     out = card or card_path(name)
     write_atomic(out, text.encode("utf-8"))

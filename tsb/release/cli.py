@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
+from tsb.cli import report_error
 from tsb.errors import TsbError
 from tsb.published import DEFAULT
 
@@ -102,5 +102,4 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m tsb.release")
         )
         return 0
     except TsbError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        return report_error(e)

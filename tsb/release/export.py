@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-from tsb.errors import CheckpointError, TsbError
+from tsb.errors import CheckpointError, ConfigError
 from tsb.published import DEFAULT, is_plain_name, read_manifest
 from tsb.release.card import card_path, model_card, read_report
 from tsb.release.files import write_atomic
@@ -100,7 +100,7 @@ def export_weights(ckpt: Path) -> Export:
 def check_name(name: str) -> str:
     """``name`` if it can name published weights (a plain name: the file is ``<name>.safetensors``)."""
     if not is_plain_name(name):
-        raise TsbError(
+        raise ConfigError(
             f"--name {name!r}: give a plain name (letters, digits, '_', '-', '.'; no path separator "
             "or '..'): the weights are written as tsb/weights/<name>.safetensors"
         )
@@ -118,11 +118,11 @@ def _loads_back(exported: Export, settings: Mapping[str, Any], source: Path) -> 
             torch.equal(back["task"][k], v) and back["task"][k].dtype == v.dtype for k, v in exported.tensors.items()
         )
         if not same or back["config"] != exported.config:
-            raise TsbError(f"the weights exported from {source} do not read back as written")
+            raise ConfigError(f"the weights exported from {source} do not read back as written")
         try:
             load_task(path, "cpu", model_settings=dict(settings))
         except CheckpointError as e:
-            raise TsbError(f"the model settings do not fit the weights of {source}: {e}") from e
+            raise ConfigError(f"the model settings do not fit the weights of {source}: {e}") from e
 
 
 def publish(
@@ -152,7 +152,7 @@ def publish(
     exported = export_weights(source)
     size = len(exported.data)
     if size > MAX_BYTES:
-        raise TsbError(
+        raise ConfigError(
             f"{name}{WEIGHTS_SUFFIX} would be {size / 1e6:.1f} MB, over the {MAX_BYTES / 1e6:.0f} MB the repository takes"
         )
     _loads_back(exported, settings, source)

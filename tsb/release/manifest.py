@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tsb import published
-from tsb.errors import CheckpointError, TsbError
+from tsb.errors import CheckpointError, ConfigError
 from tsb.published import is_plain_name, published_checkpoint, read_manifest
 from tsb.release.files import write_atomic
 from tsb.training.checkpoint import load_task, model_setting_problem
@@ -41,13 +41,13 @@ def parse_settings(items: Sequence[str]) -> dict[str, Any]:
     for item in items:
         path, eq, text = item.partition("=")
         if not eq or not text:
-            raise TsbError(
+            raise ConfigError(
                 f"--model-setting {item!r}: write it as model.PATH=VALUE (for example model.net.background.smooth=4)"
             )
         try:
             settings[path] = yaml.safe_load(text)
         except yaml.YAMLError as e:
-            raise TsbError(f"--model-setting {item!r}: the value is not a YAML scalar ({e})") from e
+            raise ConfigError(f"--model-setting {item!r}: the value is not a YAML scalar ({e})") from e
     return check_settings(settings)
 
 
@@ -56,7 +56,7 @@ def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
     for path, value in settings.items():
         problem = model_setting_problem(path, value)
         if problem:
-            raise TsbError(f"--model-setting {path}={value!r}: {problem}")
+            raise ConfigError(f"--model-setting {path}={value!r}: {problem}")
     return settings
 
 
@@ -65,7 +65,7 @@ def check_inference(name: str, presets: Path | None = None) -> str:
     presets = INFERENCE_DIR if presets is None else presets
     if not is_plain_name(name) or not (presets / f"{name}.yaml").is_file():
         known = ", ".join(sorted(p.stem for p in presets.glob("*.yaml"))) or "none"
-        raise TsbError(f"--inference {name!r}: not an inference preset in {presets} (there: {known})")
+        raise ConfigError(f"--inference {name!r}: not an inference preset in {presets} (there: {known})")
     return name
 
 
@@ -84,12 +84,12 @@ def edit_settings(
     manifest_path = manifest_file(weights_dir)
     entries = read_manifest(manifest_path)
     if name not in entries:
-        raise TsbError(f"no published weights named {name!r} in {manifest_path}; publish a run first")
+        raise ConfigError(f"no published weights named {name!r} in {manifest_path}; publish a run first")
     entry = dict(entries[name])
     settings = dict(entry.get("model_settings") or {})
     for key in drop:
         if key not in settings:
-            raise TsbError(f"--drop-model-setting {key}: {name!r} has no such model setting (it has: {', '.join(settings) or 'none'})")
+            raise ConfigError(f"--drop-model-setting {key}: {name!r} has no such model setting (it has: {', '.join(settings) or 'none'})")
         del settings[key]
     settings.update(check_settings(dict(set_settings or {})))
     if inference is not None:
@@ -97,7 +97,7 @@ def edit_settings(
     try:
         load_task(published_checkpoint(name, manifest_path), "cpu", model_settings=settings)
     except CheckpointError as e:
-        raise TsbError(f"the model settings do not fit the published weights {name!r}: {e}") from e
+        raise ConfigError(f"the model settings do not fit the published weights {name!r}: {e}") from e
     entry["model_settings"] = settings
     write_manifest(manifest_path, {**entries, name: entry})
     return entry

@@ -34,22 +34,18 @@ from tsb.tasks.base import Batch, Phase, Task, lazy_ratio
 from tsb.training import distributed as dist
 from tsb.training.checkpoint import find_latest, load_checkpoint, remove_stale_temporaries, save_checkpoint
 from tsb.training.ema import EMA
+from tsb.utils.device import resolve_device
 from tsb.utils.seed import get_rng_state, set_rng_state
 
 log = logging.getLogger(__name__)
 
 
 def select_device(name: str = "auto") -> torch.device:
-    """``auto`` picks cuda, then mps, then cpu; anything else is passed to ``torch.device``."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", dist.local_rank()) if dist.is_distributed() else torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"trainer.device={name} but CUDA is not available here; use trainer.device=auto or cpu")
+    """:func:`tsb.utils.device.resolve_device` for ``trainer.device``; under torchrun/SLURM with
+    several processes, ``auto`` is this process's local CUDA device."""
+    device = resolve_device(name, "trainer.device")
+    if device.type == "cuda" and device.index is None and name in (None, "", "auto") and dist.is_distributed():
+        return torch.device("cuda", dist.local_rank())
     return device
 
 
