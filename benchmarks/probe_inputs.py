@@ -1,4 +1,4 @@
-"""Probe of bad inputs, as a hostile but realistic user would try them (issue 14): every case is a
+"""Probe of bad inputs, as a hostile but realistic user would try them: every case is a
 command run in a fresh process; a mistake must end with one message and a non-zero exit status,
 never a traceback, a silent success or a file written by a checkpoint.
 

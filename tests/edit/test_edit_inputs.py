@@ -1,5 +1,4 @@
-"""Odd inputs to the edit command: a message or a right result, never a silent wrong one
-(issue 14, finding 3)."""
+"""Odd inputs to the edit command: a message or a right result, never a silent wrong one."""
 
 from __future__ import annotations
 

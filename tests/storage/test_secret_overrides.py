@@ -1,4 +1,4 @@
-"""A secret on the command line never reaches the run folder (issue 14, finding 4).
+"""A secret on the command line never reaches the run folder.
 
 Hydra writes every override to ``.hydra/overrides.yaml`` and ``config.yaml`` before the task
 runs, so the check must come first: ``tsb.utils.secrets.SecretGuard`` (a Hydra callback in

@@ -1,4 +1,4 @@
-"""A checkpoint someone sends may load weights but never run code (issue 14, finding 1).
+"""A checkpoint someone sends may load weights but never run code.
 
 Each payload below is a checkpoint whose stored model config names a callable that would write a
 file (or run a shell command) when ``hydra.utils.instantiate`` builds it. ``load_task`` (what

@@ -1,6 +1,5 @@
-"""Finiteness is checked where it is cheap, and a non-finite state is never saved (issue 14,
-finding 10): no host sync per phase and micro-batch (it stalls a GPU), one at log steps and
-before every checkpoint."""
+"""Finiteness is checked where it is cheap, and a non-finite state is never saved: no host sync
+per phase and micro-batch (it stalls a GPU), one at log steps and before every checkpoint."""
 
 from __future__ import annotations
 

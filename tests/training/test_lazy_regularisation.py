@@ -1,4 +1,4 @@
-"""Lazy regularisation as StyleGAN2 does it (issue 14, finding 7).
+"""Lazy regularisation as StyleGAN2 does it.
 
 A group stepped by a main phase every step and a regularisation phase every k steps: the phase
 multiplies its loss by k, and the group's Adam runs with ``lr * c`` and ``betas ** c``,

@@ -1,4 +1,4 @@
-"""Training progress is never lost (issue 14, finding 2).
+"""Training progress is never lost.
 
 - ``trainer.checkpoint_every_n_steps`` is honoured on its own, not only at validations;
 - SIGINT and SIGTERM finish the current step, write ``last.ckpt``, say so and exit non-zero
