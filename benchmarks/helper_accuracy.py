@@ -27,8 +27,8 @@ from hydra.utils import instantiate
 
 from tsb.data.imageio import load_rgb
 from tsb.data.scene_folder import read_labels_tsv
-from tsb.losses.helpers import load_helper, read_helper_checkpoint
 from tsb.metrics.recognition import RecognitionMetrics
+from tsb.pretrained.helpers import load_helper, read_helper_checkpoint
 from tsb.utils.config import ROOT, compose_config
 from tsb.utils.image import pil_to_tensor
 

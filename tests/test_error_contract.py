@@ -1,4 +1,4 @@
-"""Every user mistake is one message naming the thing and the fix (issue 14, findings 5 and 6).
+"""Every user mistake is one message naming the thing and the fix.
 
 Config checks in networks, losses, data and storage raise :class:`tsb.errors.ConfigError` (a
 ``TsbError``, exit status 2), which ``build_trainer`` unwraps from Hydra's
@@ -163,7 +163,7 @@ def test_constructor_checks_are_config_errors(make: Callable[[], None], named: s
 
 
 def test_a_helper_checkpoint_naming_a_foreign_class_is_refused() -> None:
-    from tsb.losses.helpers import HelperCheckpointError, _build
+    from tsb.pretrained.helpers import HelperCheckpointError, _build
 
     with pytest.raises(HelperCheckpointError, match="not a tsb network class"):
         _build({"_target_": "builtins.open", "file": "/tmp/x"})

@@ -48,8 +48,8 @@ def make_task_checkpoint(path: Path, overrides: list[str] | None = None, seed: i
 
 
 def make_recognizer_checkpoint(path: Path, alphabet: str | None = None) -> Path:
-    from tsb.losses.helpers import helper_payload
     from tsb.models.recognizer import CRNN, DEFAULT_ALPHABET
+    from tsb.pretrained.helpers import helper_payload
 
     torch.manual_seed(0)
     net = CRNN(alphabet=alphabet or DEFAULT_ALPHABET, width=0.0625, hidden=8)

@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tsb.losses.helpers import RECOGNIZER, TYPEFACE, helper_payload
 from tsb.models.recognizer import CRNN
 from tsb.models.typeface_classifier import TypefaceClassifier
+from tsb.pretrained.helpers import RECOGNIZER, TYPEFACE, helper_payload
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.losses.conftest import write_recognizer_ckpt
-from tsb.losses.helpers import FORMAT, HelperCheckpointError, load_helper
+from tsb.pretrained.helpers import FORMAT, HelperCheckpointError, load_helper
 
 
 @pytest.mark.parametrize(

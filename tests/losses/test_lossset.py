@@ -14,7 +14,7 @@ from torch import Tensor
 from tests.conftest import CONF
 from tests.losses.conftest import CopyNet, TinyNet
 from tsb.losses import D_REG, G_REG, D, G, LossContext, LossSet, LossTerm
-from tsb.losses.helpers import HelperCheckpointError
+from tsb.pretrained.helpers import HelperCheckpointError
 
 pytestmark = pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad")
 

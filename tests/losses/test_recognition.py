@@ -10,9 +10,9 @@ import torch
 from tests.losses.conftest import ALPHABET, TinyNet
 from tsb.errors import ConfigError
 from tsb.losses import G, LossContext
-from tsb.losses.helpers import HelperCheckpointError
 from tsb.losses.recognition import RecognitionLoss, ctc_loss, mask_as_image
 from tsb.models.recognizer import Alphabet
+from tsb.pretrained.helpers import HelperCheckpointError
 
 pytestmark = pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad")
 

@@ -10,8 +10,8 @@ import torch
 from tests.losses.conftest import CopyNet, TinyNet, make_batch, write_recognizer_ckpt
 from tsb.errors import TsbError
 from tsb.losses import G, LossContext, LossSet
-from tsb.losses.helpers import HelperCheckpointError, load_helper
 from tsb.losses.typeface import TypefaceEmbedding, TypefacePerceptual, TypefaceTexture, gram
+from tsb.pretrained.helpers import HelperCheckpointError, load_helper
 
 pytestmark = pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad")
 TERMS = (TypefacePerceptual, TypefaceTexture, TypefaceEmbedding)

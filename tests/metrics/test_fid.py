@@ -11,8 +11,8 @@ from scipy import linalg
 from torch import Tensor, nn
 
 from tsb.metrics.fid import FID
-from tsb.metrics.weights import MetricUnavailable
 from tsb.pretrained.packages import PretrainedUnavailable
+from tsb.pretrained.weights import MetricUnavailable
 
 
 class _Pool(nn.Module):

@@ -11,8 +11,8 @@ import torchvision
 from torch.nn import functional as F
 
 from tsb.metrics.lpips import LPIPS
-from tsb.metrics.weights import MetricUnavailable
 from tsb.pretrained.packages import PretrainedUnavailable
+from tsb.pretrained.weights import MetricUnavailable
 
 
 @pytest.fixture

@@ -151,8 +151,11 @@ def test_unknown_network_name_is_one_message() -> None:
 
 def test_typeface_classifier_can_start_from_imagenet() -> None:
     from tsb.models.typeface_classifier import TypefaceClassifier
+    from tsb.pretrained.vgg import start_from_imagenet
+    from tsb.tasks.classifier import TypefaceTask
 
     net = TypefaceClassifier(8, width=1.0, fc_dim=16, batch_norm=False, pool_size=(1, 1), init="imagenet")
+    assert TypefaceTask(net).net is net  # the task fills the trunk when it is built (experiment=typeface_imagenet)
     state = imagenet_features_state("vgg")
     convs = [m for m in net.features.modules() if isinstance(m, torch.nn.Conv2d)]
     assert len(convs) == 13  # VGG16's layout, not VGG19's 16
@@ -164,6 +167,10 @@ def test_typeface_classifier_can_start_from_imagenet() -> None:
     torch.testing.assert_close(net._prepare(x)[0, :, 0, 0], (0.5 - torch.tensor([0.485, 0.456, 0.406])) / torch.tensor([0.229, 0.224, 0.225]))
     with pytest.raises(Exception, match=r"width=1\.0"):
         TypefaceClassifier(8, width=0.5, init="imagenet")
+    scratch = TypefaceClassifier(8, width=1.0, fc_dim=16, batch_norm=False, pool_size=(1, 1))
+    before = {k: v.clone() for k, v in scratch.state_dict().items()}
+    start_from_imagenet(scratch)  # init=None: untouched
+    assert all(torch.equal(before[k], v) for k, v in scratch.state_dict().items())
 
 
 def test_ppocr_detector_marks_the_word_and_the_refiner_recovers_its_strokes() -> None:

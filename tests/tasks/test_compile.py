@@ -20,12 +20,12 @@ from omegaconf import DictConfig, open_dict
 from tests.conftest import compose_config
 from tests.losses.conftest import write_recognizer_ckpt, write_typeface_ckpt
 from tests.tasks.conftest import TINY_MODEL
-from tsb.data.synth import LATIN
-from tsb.losses import helpers
 from tsb.losses.base import D_REG, G_REG
+from tsb.pretrained import helpers
 from tsb.tasks.stylebrush import StyleBrushTask
 from tsb.train import build_trainer
 from tsb.training.trainer import Trainer
+from tsb.utils.alphabets import LATIN
 
 PAPER = [
     "model=stylebrush_quickstart",  # the tiny widths, with content skips (the encoder's `pyramid`)

@@ -13,8 +13,8 @@ from tests.conftest import compose_config
 from tests.tasks.pairs import make_pairs
 from tsb.data.content import render_content
 from tsb.errors import ConfigError
-from tsb.losses.helpers import load_helper, read_helper_checkpoint
 from tsb.metrics.recognition import normalized_edit_distance
+from tsb.pretrained.helpers import load_helper, read_helper_checkpoint
 from tsb.tasks.base import Phase
 from tsb.tasks.classifier import TypefaceTask
 from tsb.tasks.recognizer import RecognizerTask

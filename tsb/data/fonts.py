@@ -50,9 +50,8 @@ from pathlib import Path
 from PIL import ImageFont
 
 from tsb.errors import ConfigError, DataNotFoundError
+from tsb.utils.alphabets import CYRILLIC, LATIN
 
-LATIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!\"#$%&'()*+,-./:;<=>?@[]_{}|~"
-CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ0123456789!\"%'()*+,-./:;?"
 DEFAULT_ALPHABET = LATIN
 
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".TTF", ".OTF", ".TTC")

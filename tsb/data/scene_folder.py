@@ -185,7 +185,7 @@ class RealWordData(DataModule):
         self.height, self.width, self.max_width = height, width, max_width
         self.targets: TextSampler | None = None
         if self_supervised:
-            from tsb.data.synth import resolve_alphabet
+            from tsb.utils.alphabets import resolve_alphabet
 
             self.targets = TextSampler(resolve_alphabet(alphabet), lexicon, p_random, min_len, max_len)
 

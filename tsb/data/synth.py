@@ -39,21 +39,13 @@ from torch.utils.data import Dataset, Sampler
 from tsb.data import keys as K
 from tsb.data.base import DataModule, ResumableBatchSampler
 from tsb.data.content import natural_width, render_content
-from tsb.data.fonts import CYRILLIC, DEFAULT_EXCLUDE, LATIN, PACKAGES, FontInfo, FontSet, load_fonts
+from tsb.data.fonts import DEFAULT_EXCLUDE, PACKAGES, FontInfo, FontSet, load_fonts
 from tsb.data.render import EffectConfig, RenderedPair, render_pair, sample_style
 from tsb.data.words import TextSampler
 from tsb.errors import ConfigError, DataNotFoundError
+from tsb.utils.alphabets import resolve_alphabet
 
-ALPHABETS = {"latin": LATIN, "cyrillic": CYRILLIC, "latin+cyrillic": LATIN + CYRILLIC}
 TRAIN_STREAM, VAL_STREAM, RENDER_STREAM = 0, 1, 2
-
-
-def resolve_alphabet(alphabet: str) -> str:
-    """A named alphabet ('latin', 'cyrillic', 'latin+cyrillic') or the characters themselves."""
-    out = ALPHABETS.get(alphabet, alphabet)
-    if not out:
-        raise ConfigError("data.alphabet is empty")
-    return "".join(dict.fromkeys(out))
 
 
 def u8_to_tensor(img: np.ndarray) -> torch.Tensor:

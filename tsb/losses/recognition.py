@@ -27,8 +27,9 @@ from torch import Tensor
 from tsb.errors import ConfigError
 from tsb.losses.base import LossTerm
 from tsb.losses.context import LossContext
-from tsb.losses.helpers import FrozenHelper
 from tsb.models.recognizer import Alphabet
+from tsb.pretrained.helpers import FrozenHelper
+from tsb.utils.image import pad_to_width
 
 
 class Recognizer(Protocol):
@@ -76,15 +77,6 @@ def crop_to_text(images: Tensor, content: Tensor, margin: int = 8) -> Tensor:
     ]
     width = max(b - a for a, b in spans)
     return torch.stack([pad_to_width(image[..., a:b], width) for image, (a, b) in zip(images, spans)])
-
-
-def pad_to_width(x: Tensor, width: int) -> Tensor:
-    """Pad the last dimension to ``width`` by repeating the last column (EasyOCR's NormalizePAD)."""
-    extra = width - x.shape[-1]
-    if extra <= 0:
-        return x
-    flat = F.pad(x.reshape(-1, 1, x.shape[-1]), (0, extra), mode="replicate")
-    return flat.reshape(*x.shape[:-1], width)
 
 
 def mask_as_image(mask: Tensor) -> Tensor:

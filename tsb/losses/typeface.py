@@ -32,8 +32,8 @@ from torch import Tensor
 from tsb.errors import ConfigError
 from tsb.losses.base import LossTerm
 from tsb.losses.context import LossContext
-from tsb.losses.helpers import FrozenHelper
 from tsb.models.typeface_classifier import RELU_LAYERS, TypefaceFeatures
+from tsb.pretrained.helpers import FrozenHelper
 
 SOURCES = ("fake", "recon", "cycle")
 REFERENCES = ("style", "target")

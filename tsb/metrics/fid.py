@@ -10,7 +10,7 @@ scaled to TF's input range ``x / 128 - 1``; the 2048-d features feed torchmetric
 A local torch-fidelity weights file (``metrics_weights.fid`` =
 ``weights-inception-2015-12-05-6726825d.pth``) selects torch-fidelity's port of the same network
 instead, through torchmetrics' ``NoTrainInceptionV3``. Without either,
-:class:`~tsb.metrics.weights.MetricUnavailable` says why. FID needs at least two images per set and
+:class:`~tsb.pretrained.weights.MetricUnavailable` says why. FID needs at least two images per set and
 is biased upwards for small sets (a few thousand images are the norm).
 
 One pass over the data feeds several sets (ground truth, the model's outputs, the reference rows):
@@ -27,8 +27,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from tsb.metrics.weights import MetricUnavailable, local_weights
 from tsb.pretrained.packages import FID_INCEPTION
+from tsb.pretrained.weights import MetricUnavailable, local_weights
 
 FID_DIMS = 2048
 INCEPTION_SIZE = 299

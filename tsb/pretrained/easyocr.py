@@ -24,9 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tsb.losses.recognition import pad_to_width
 from tsb.models.recognizer import Alphabet, to_grey
 from tsb.pretrained.packages import EASYOCR_G2, PretrainedUnavailable
+from tsb.utils.image import pad_to_width
 
 # easyocr.config.recognition_models["gen2"]["english_g2"]["characters"]
 G2_CHARACTERS = (

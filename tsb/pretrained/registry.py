@@ -21,7 +21,7 @@ from typing import Any
 from torch import nn
 
 from tsb.errors import ConfigError
-from tsb.losses.helpers import RECOGNIZER, TYPEFACE, load_helper
+from tsb.pretrained.helpers import RECOGNIZER, TYPEFACE, load_helper
 
 _BUILT: dict[str, Any] = {}
 

@@ -9,6 +9,9 @@ interface as the typeface classifier, so the terms in :mod:`tsb.losses.typeface`
 - ``embedding``: the global average of ``relu5_3`` (512-d), the counterpart of the classifier's
   penultimate features; ``logits`` is empty (an ImageNet head says nothing about fonts).
 
+:func:`start_from_imagenet` fills a typeface classifier built with ``init=imagenet`` with the same
+weights (``experiment=typeface_imagenet``).
+
 Inputs are images in [-1, 1], (B, 3, H, W) (grey is repeated); they are mapped to [0, 1] and
 normalised with ImageNet's mean and standard deviation, as torchvision's weights expect.
 """
@@ -25,10 +28,19 @@ from tsb.models.typeface_classifier import (
     IMAGENET_STD,
     RELU_LAYERS,
     VGG16_BLOCKS,
+    TypefaceClassifier,
     TypefaceFeatures,
-    load_imagenet_vgg16,
     vgg_blocks,
 )
+from tsb.pretrained.imagenet import load_imagenet_vgg16
+
+
+def start_from_imagenet(net: TypefaceClassifier) -> TypefaceClassifier:
+    """Copy the ImageNet VGG16 weights into the trunk of an ``init=imagenet`` typeface classifier
+    (its VGG16 layout); a classifier with ``init=None`` is returned untouched."""
+    if net.imagenet_input:
+        load_imagenet_vgg16(net.features)
+    return net
 
 
 class ImageNetVGG16(nn.Module):

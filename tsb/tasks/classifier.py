@@ -19,8 +19,9 @@ from torch import Tensor, nn
 from torchvision.utils import make_grid
 
 from tsb.errors import ConfigError
-from tsb.losses.helpers import TYPEFACE, helper_payload
 from tsb.models.typeface_classifier import TypefaceClassifier
+from tsb.pretrained.helpers import TYPEFACE, helper_payload
+from tsb.pretrained.vgg import start_from_imagenet
 from tsb.tasks.base import Batch, Phase, PhaseOutput, Task
 from tsb.tasks.export import export_helper
 from tsb.utils.image import to_unit
@@ -71,7 +72,8 @@ class TypefaceTask(Task):
     """Font classification.
 
     Args:
-        net: the classifier.
+        net: the classifier (built with ``init=imagenet``, its trunk is filled with the ImageNet
+            VGG16 weights here: :func:`tsb.pretrained.vgg.start_from_imagenet`).
         loss: a criterion ``(logits, labels) -> scalar`` (``cfg.loss``); cross entropy when None.
         image_keys: batch keys of the images to classify (all carry the sample's ``font_id``).
         fonts: names of the fonts by id (recorded in the exported checkpoint), or a mapping of
@@ -90,7 +92,7 @@ class TypefaceTask(Task):
         sample_size: int = 16,
     ) -> None:
         super().__init__()
-        self.net = net
+        self.net = start_from_imagenet(net)
         self.criterion = check_criterion(loss, "typeface") or nn.CrossEntropyLoss()
         self.image_keys = tuple(image_keys)
         self.fonts = fonts
@@ -151,7 +153,7 @@ class TypefaceTask(Task):
             return None
         if isinstance(self.fonts, Mapping):
             from tsb.data.fonts import load_fonts
-            from tsb.data.synth import resolve_alphabet
+            from tsb.utils.alphabets import resolve_alphabet
 
             kw = dict(self.fonts)
             kw["alphabet"] = resolve_alphabet(str(kw.get("alphabet", "latin")))

@@ -2,7 +2,7 @@
 
 The helper tasks' ``export(path)`` (called by the trainer at the end of a run when
 ``trainer.export_path`` is set, with EMA weights applied where kept) is :func:`export_helper`.
-The file format is described in :mod:`tsb.losses.helpers`, which reads it.
+The file format is described in :mod:`tsb.pretrained.helpers`, which writes and reads it.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from tsb.errors import ConfigError
+from tsb.pretrained.helpers import write_helper_checkpoint
 from tsb.tasks.base import Task
-from tsb.training.checkpoint import save_checkpoint
 
 
 def export_helper(task: Task, path: str | Path, extra: Mapping[str, Any] | None = None) -> Path:
@@ -26,4 +26,4 @@ def export_helper(task: Task, path: str | Path, extra: Mapping[str, Any] | None 
         )
     payload: dict[str, Any] = make()
     payload.update(dict(extra or {}))
-    return save_checkpoint(Path(path).expanduser(), payload)
+    return write_helper_checkpoint(Path(path).expanduser(), payload)

@@ -17,9 +17,9 @@ import torch
 from torch import Tensor, nn
 
 from tsb.errors import ConfigError
-from tsb.losses.helpers import RECOGNIZER, helper_payload
 from tsb.metrics.recognition import normalized_edit_distance
 from tsb.models.recognizer import CRNN
+from tsb.pretrained.helpers import RECOGNIZER, helper_payload
 from tsb.tasks.base import Batch, Phase, PhaseOutput, Task
 from tsb.tasks.classifier import check_criterion, marked_grid, word_images
 from tsb.tasks.export import export_helper

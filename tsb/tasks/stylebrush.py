@@ -16,7 +16,7 @@ phase     group            what
 
 Built with ``loss=None`` (evaluation, editing, ``load_task``) it generates but cannot train.
 The frozen helper networks live inside the loss terms, outside the task's parameters and
-``state_dict`` (see :mod:`tsb.losses.helpers`), so checkpoints hold ``net`` and
+``state_dict`` (see :mod:`tsb.pretrained.helpers`), so checkpoints hold ``net`` and
 ``discriminator`` only, and a checkpoint trained with one loss config loads with any other.
 """
 

@@ -49,3 +49,12 @@ def grow_mask(mask: Tensor, pixels: int) -> Tensor:
     if pixels > 0:
         return F.max_pool2d(mask, 2 * r + 1, stride=1, padding=r)
     return -F.max_pool2d(-mask, 2 * r + 1, stride=1, padding=r)
+
+
+def pad_to_width(x: Tensor, width: int) -> Tensor:
+    """Pad the last dimension to ``width`` by repeating the last column (EasyOCR's NormalizePAD)."""
+    extra = width - x.shape[-1]
+    if extra <= 0:
+        return x
+    flat = F.pad(x.reshape(-1, 1, x.shape[-1]), (0, extra), mode="replicate")
+    return flat.reshape(*x.shape[:-1], width)

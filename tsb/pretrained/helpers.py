@@ -1,4 +1,8 @@
-"""The frozen helper networks of the losses: their checkpoint format, loading and freezing.
+"""The frozen helper networks of the losses: their checkpoint format, writing, loading and freezing.
+
+It sits in :mod:`tsb.pretrained`, beside the packaged networks, because
+:mod:`tsb.pretrained.registry` loads a helper checkpoint wherever a config may name a packaged
+network; the losses and the tasks import it from here.
 
 The typeface classifier and the recognizer are trained by this project
 (``python train.py experiment=typeface`` / ``experiment=recognizer``); at the end of such a run
@@ -26,8 +30,12 @@ import torch
 from torch import nn
 
 from tsb.errors import CheckpointError
+from tsb.utils.io import atomic_torch_save
 
 FORMAT = "tsb-helper/1"
+# the ``version`` entry every helper file has carried (it was written with the trainer's checkpoint
+# writer, whose ``version`` it is); nothing reads it
+VERSION = 1
 TYPEFACE = "typeface"
 RECOGNIZER = "recognizer"
 _KINDS: dict[str, tuple[str, str]] = {
@@ -56,6 +64,11 @@ def helper_payload(kind: str, net: nn.Module, **extra: Any) -> dict[str, Any]:
         raise ValueError(f"unknown helper kind {kind!r}; known: {sorted(_KINDS)}")
     state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
     return {"format": FORMAT, "kind": kind, "net": net_spec(net), "state_dict": state, **extra}
+
+
+def write_helper_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
+    """Atomically write a helper checkpoint (:func:`helper_payload` + plain extras) to ``path``."""
+    return atomic_torch_save(path, {"format": FORMAT, "version": VERSION, **payload})
 
 
 def _build(spec: dict[str, Any]) -> nn.Module:
