@@ -174,7 +174,7 @@ def test_typeface_classifier_can_start_from_imagenet() -> None:
 
 
 def test_ppocr_detector_marks_the_word_and_the_refiner_recovers_its_strokes() -> None:
-    from tsb.models.refine import TextRegionRefiner
+    from tsb.inference.refine import TextRegionRefiner
     from tsb.pretrained.ppocr_det import TextRegions
 
     ink = render_content("Market", 64, 256)  # black on white (1, 64, 256)
