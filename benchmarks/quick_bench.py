@@ -71,7 +71,7 @@ def main() -> None:
     pipeline = build_pipeline(args.inference, args.set)
 
     def generate(style: torch.Tensor, content: torch.Tensor, source: torch.Tensor | None = None) -> Any:
-        return pipeline.generate(task.net, style, content, source)
+        return pipeline.generate(task, style, content, source)
 
     if args.ink_gain_factor != 1.0:
         with torch.no_grad():

@@ -61,7 +61,7 @@ from tsb.cli import report_error
 from tsb.data.content import natural_width, render_content
 from tsb.data.crop import Box, box_affine, box_corners, crop_rotated, expand_box
 from tsb.detect import Word
-from tsb.errors import TsbError
+from tsb.errors import EditError, ImageTooLarge, TsbError
 from tsb.inference.font_match import FontMatch
 from tsb.inference.pipeline import Pipeline, build_pipeline
 from tsb.published import published_entry_for, resolve_checkpoint
@@ -74,16 +74,6 @@ MAX_STYLE_WIDTH = 1024
 BOX_TOLERANCE = 1.0  # pixels a box corner may stick out of the image (rounding)
 MAX_SQUEEZE = 4.0  # a text may be drawn at most this many times narrower than its natural width
 WIDE_GREY = ("I;16", "I;16B", "I;16L", "I")  # 16-bit grey (PNG): edited as grey, written as 16-bit
-
-
-class EditError(TsbError):
-    """A bad edit request (box, text, image, file); the message says what to change."""
-
-    exit_code = 2
-
-
-class ImageTooLarge(EditError):
-    """An image over the pixel limit (the caller's, or Pillow's decompression-bomb guard)."""
 
 
 @dataclass(frozen=True)

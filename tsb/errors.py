@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 
 class TsbError(RuntimeError):
     """Base of all user-facing errors; entry points print the message without a traceback and
@@ -38,3 +40,69 @@ class NonFiniteLossError(TsbError):
 
 class TrainingInterrupted(TsbError):
     """SIGINT / SIGTERM stopped training after a step; ``last.ckpt`` holds it (exit 128 + signal)."""
+
+
+# pretrained networks and metrics -------------------------------------------------------------
+class PretrainedUnavailable(TsbError):
+    """A pretrained network's package is not installed, or its file is not the expected one."""
+
+
+class MetricUnavailable(PretrainedUnavailable):
+    """A metric cannot be computed here; the message says why and what to do."""
+
+
+class LPIPSUnavailableError(PretrainedUnavailable):
+    """The LPIPS backbone weights are not on this machine."""
+
+
+class HelperCheckpointError(CheckpointError):
+    """A helper network's checkpoint is missing, unreadable, or of the wrong kind."""
+
+
+# stored configs and secrets -------------------------------------------------------------------
+class UnsafeConfigError(CheckpointError):
+    """A stored config would run code other than building the project's networks."""
+
+
+class SecretInConfigError(ConfigError):
+    """A config holds a secret (or a slot for one); the message names the key, not the value."""
+
+
+# downloads and storage -------------------------------------------------------------------------
+class FetchError(TsbError):
+    """A download or copy failed; the message names the source and the cause."""
+
+
+class ChecksumError(FetchError):
+    """The fetched bytes do not match the expected digest."""
+
+
+class StorageError(TsbError):
+    """A storage operation failed in a way the user must fix."""
+
+
+class YaDiskTokenError(StorageError):
+    """The Yandex.Disk token is missing, invalid, expired or lacks permissions."""
+
+
+# the apps ----------------------------------------------------------------------------------------
+class EditError(TsbError):
+    """A bad edit request (box, text, image, file); the message says what to change."""
+
+    exit_code = 2
+
+
+class ImageTooLarge(EditError):
+    """An image over the pixel limit (the caller's, or Pillow's decompression-bomb guard)."""
+
+
+class DemoError(TsbError):
+    """A request the demo refuses; ``status`` is the HTTP status the page gets with the message."""
+
+    def __init__(self, message: str, status: HTTPStatus = HTTPStatus.BAD_REQUEST) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class SummaryError(ConfigError):
+    """Bad arguments or files; the message says which."""

@@ -25,11 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tsb.cli import report_error
-from tsb.errors import ConfigError
-
-
-class SummaryError(ConfigError):
-    """Bad arguments or files; the message says which."""
+from tsb.errors import SummaryError
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -47,7 +47,7 @@ from PIL import Image
 from tsb.cli import report_error
 from tsb.data.crop import Box, box_corners
 from tsb.edit import AUTO, Edit, EditError, Editor, ImageTooLarge, decode_image, format_box
-from tsb.errors import TsbError
+from tsb.errors import DemoError, TsbError
 
 LOCALHOST = "127.0.0.1"
 PORT = 7860
@@ -61,14 +61,6 @@ class Limits:
     max_pixels: int = 40_000_000
     max_photos: int = 16
     max_text: int = 64
-
-
-class DemoError(TsbError):
-    """A request the demo refuses; ``status`` is the HTTP status the page gets with the message."""
-
-    def __init__(self, message: str, status: HTTPStatus = HTTPStatus.BAD_REQUEST) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class DemoApp:

@@ -16,16 +16,12 @@ from typing import Any
 
 from torch import Tensor
 
-from tsb.errors import ConfigError
+from tsb.errors import ConfigError, LPIPSUnavailableError
 from tsb.losses.base import LossTerm
 from tsb.losses.context import LossContext
 from tsb.pretrained.helpers import FrozenHelper
 from tsb.pretrained.lpips import build_lpips
 from tsb.pretrained.packages import PretrainedUnavailable
-
-
-class LPIPSUnavailableError(PretrainedUnavailable):
-    """The LPIPS backbone weights are not on this machine."""
 
 
 class LPIPSLoss(LossTerm):

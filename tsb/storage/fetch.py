@@ -47,7 +47,7 @@ from typing import Any
 import httpx
 from yadisk import exceptions as yex
 
-from tsb.errors import TsbError
+from tsb.errors import ChecksumError, FetchError
 from tsb.storage.retry import Backoff, retry_call
 from tsb.storage.yadisk import (
     RemoteFile,
@@ -64,14 +64,6 @@ from tsb.storage.yadisk import (
 from tsb.utils.io import CHUNK, file_digest
 
 log = logging.getLogger(__name__)
-
-
-class FetchError(TsbError):
-    """A download or copy failed; the message names the source and the cause."""
-
-
-class ChecksumError(FetchError):
-    """The fetched bytes do not match the expected digest."""
 
 
 class _RetriableHTTP(FetchError):

@@ -56,7 +56,7 @@ from yadisk import exceptions as yex
 from yadisk._import_session import import_session
 from yadisk._session import Response, Session
 
-from tsb.errors import ConfigError, TsbError
+from tsb.errors import ConfigError, StorageError, YaDiskTokenError
 from tsb.storage.base import Storage
 from tsb.storage.retry import Backoff, retry_call
 from tsb.utils.secrets import register_secret_env
@@ -72,14 +72,6 @@ TOKEN_HELP = (
 )
 
 _PUBLIC_LINK = re.compile(r"^https?://(yadi\.sk/|(?:disk\.)(?:360\.)?yandex\.[a-z.]+/(?:d|i|public)\b)", re.I)
-
-
-class StorageError(TsbError):
-    """A storage operation failed in a way the user must fix."""
-
-
-class YaDiskTokenError(StorageError):
-    """The Yandex.Disk token is missing, invalid, expired or lacks permissions."""
 
 
 def is_public_link(remote: str) -> bool:

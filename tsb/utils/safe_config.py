@@ -25,17 +25,13 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from tsb.errors import CheckpointError
+from tsb.errors import UnsafeConfigError
 from tsb.utils.secrets import walk_config
 
 #: Packages whose ``nn.Module`` classes a checkpoint's model config may build.
 ALLOWED_PACKAGES: tuple[str, ...] = ("tsb.models.", "tsb.tasks.")
 #: Keys Hydra reads in a node; anything else starting with ``_`` and ending with ``_`` is refused.
 _HYDRA_KEYS = frozenset({"_target_", "_args_", "_recursive_", "_convert_", "_partial_"})
-
-
-class UnsafeConfigError(CheckpointError):
-    """A stored config would run code other than building the project's networks."""
 
 
 def allowed_class(target: str) -> type | None:

@@ -25,7 +25,7 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
-from tsb.errors import ConfigError
+from tsb.errors import SecretInConfigError
 
 #: Environment variables whose values are secrets.
 SECRET_ENV_VARS: list[str] = ["YADISK_TOKEN", "WANDB_API_KEY"]
@@ -41,10 +41,6 @@ _SECRET_KEY = re.compile(
 # what a variable name given in `token_env` / `api_key_env` looks like (a token does not)
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _ENV_INTERP = re.compile(r"\$\{\s*oc\.env\s*:\s*([A-Za-z_][A-Za-z0-9_]*)")
-
-
-class SecretInConfigError(ConfigError, ValueError):
-    """A config holds a secret (or a slot for one); the message names the key, not the value."""
 
 
 def register_secret_env(name: str) -> None:
