@@ -22,12 +22,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.evaluation.tiny import make_split_checkpoint
+from tests.helpers.paths import SCENE
+from tests.helpers.tiny import make_split_checkpoint
 from tsb.demo.server import DemoApp, DemoError, DemoServer, Limits
 from tsb.detect import Word
 from tsb.edit import Editor, pixels_inside
 
-SCENE = Path(__file__).resolve().parents[3] / "shared" / "data" / "scenes" / "english.png"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

@@ -7,10 +7,8 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from tests.evaluation.tiny import make_task_checkpoint
+from tests.helpers.tiny import make_task_checkpoint
 from tsb.edit import Editor
-
-REAL_WORDS = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-words"
 
 
 @pytest.fixture(scope="session")
@@ -28,8 +26,8 @@ def echo_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tsb.training.checkpoint import save_checkpoint
 
     path = tmp_path_factory.mktemp("echo") / "echo.ckpt"
-    cfg = OmegaConf.create({"model": {"_target_": "tests.edit.standin.EchoTask"}})
-    from tests.edit.standin import EchoTask
+    cfg = OmegaConf.create({"model": {"_target_": "tests.helpers.standin.EchoTask"}})
+    from tests.helpers.standin import EchoTask
 
     save_checkpoint(path, {"task": EchoTask().state_dict(), "config": OmegaConf.to_yaml(cfg)})
     return path

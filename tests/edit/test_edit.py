@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.edit.conftest import REAL_WORDS
+from tests.helpers.boxes import outside_mask
+from tests.helpers.paths import REAL_WORDS
 from tsb.edit import Edit, EditError, Editor, main, parse_box
 
 
@@ -19,19 +20,6 @@ def _real_words() -> list[Path]:
     files = sorted(p for p in REAL_WORDS.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
     assert files, f"no images in {REAL_WORDS}"
     return files
-
-
-def _outside_mask(size: tuple[int, int], box_arg: str) -> np.ndarray:
-    """True for pixels whose centre is outside the box (rotated about its centre, CCW on screen)."""
-    x, y, w, h, *rest = (float(v) for v in box_arg.split(","))
-    angle = np.radians(rest[0] if rest else 0.0)
-    cx, cy = x + w / 2, y + h / 2
-    yy, xx = np.mgrid[0 : size[1], 0 : size[0]].astype(float)
-    # undo the rotation: screen CCW by `angle` is clockwise in (x, y-down) maths coordinates
-    dx, dy = xx - cx, yy - cy
-    u = dx * np.cos(angle) - dy * np.sin(angle)
-    v = dx * np.sin(angle) + dy * np.cos(angle)
-    return (np.abs(u) > w / 2) | (np.abs(v) > h / 2)
 
 
 def test_every_real_word_whole_box(editor: Editor) -> None:
@@ -55,7 +43,7 @@ def test_smaller_box_leaves_outside_pixels_unchanged(editor: Editor, angle: int)
         out, _ = editor.edit(img, [Edit(parse_box(box), "new")])
         assert out.size == img.size
         a, b = np.asarray(img.convert(out.mode)), np.asarray(out)
-        outside = _outside_mask(img.size, box)
+        outside = outside_mask(img.size, box)
         assert np.array_equal(a[outside], b[outside]), path.name
         assert not np.array_equal(a[~outside], b[~outside]), path.name  # the box did change
         if img.mode == "RGBA":  # transparency is kept everywhere
@@ -92,7 +80,7 @@ def test_geometry_round_trip_with_echo_model(echo_ckpt: Path, monkeypatch: pytes
     # the stand-in lives in tests/, outside the classes a checkpoint may build
     import tsb.utils.safe_config as safe
 
-    monkeypatch.setattr(safe, "ALLOWED_PACKAGES", (*safe.ALLOWED_PACKAGES, "tests.edit.standin."))
+    monkeypatch.setattr(safe, "ALLOWED_PACKAGES", (*safe.ALLOWED_PACKAGES, "tests.helpers.standin."))
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:120, 0:200]
     arr = np.stack([xx * 1.2, yy * 2.0, (xx + yy) * 0.7], -1) % 255  # smooth, position-coded
@@ -101,7 +89,7 @@ def test_geometry_round_trip_with_echo_model(echo_ckpt: Path, monkeypatch: pytes
     box = "60,40,90,36,20"
     out, _ = editor.edit(img, [Edit(parse_box(box), "abc")])
     a, b = np.asarray(img).astype(float), np.asarray(out).astype(float)
-    inside = ~_outside_mask(img.size, box)
+    inside = ~outside_mask(img.size, box)
     assert (
         np.abs(a - b)[inside].mean() < 2.0
     )  # resampling twice blurs a little (about 0.4); a shift costs far more
@@ -111,7 +99,7 @@ def test_grey_exif_and_large_images(editor: Editor, tiny_ckpt: Path, tmp_path: P
     grey = Image.fromarray(np.tile(np.arange(160, dtype=np.uint8), (60, 1)), mode="L")
     out, _ = editor.edit(grey, [Edit(parse_box("20,10,80,30"), "grey")])
     assert out.mode == "L" and out.size == grey.size
-    outside = _outside_mask(grey.size, "20,10,80,30")
+    outside = outside_mask(grey.size, "20,10,80,30")
     assert np.array_equal(np.asarray(out)[outside], np.asarray(grey)[outside])
 
     # a JPEG stored 60 wide x 100 high, EXIF orientation 6 (rotate 90° clockwise to display)
@@ -217,7 +205,7 @@ def test_poisson_blend_stays_in_the_box_and_falls_back_at_the_border(tiny_ckpt: 
     box = "40,20,100,40,6"
     out, infos = editor.edit(img, [Edit(parse_box(box), "word")])
     assert infos[0].blend == "poisson"
-    outside = _outside_mask(img.size, box)
+    outside = outside_mask(img.size, box)
     assert np.array_equal(np.asarray(out)[outside], np.asarray(img)[outside])
     assert not np.array_equal(np.asarray(out)[~outside], np.asarray(img)[~outside])
     _, infos = editor.edit(img, [Edit(parse_box("0,0,200,80"), "word")])

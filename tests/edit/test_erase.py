@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.edit.test_edit import _outside_mask
-from tests.evaluation.tiny import make_split_checkpoint
+from tests.helpers.boxes import outside_mask
+from tests.helpers.tiny import make_split_checkpoint
 from tsb.edit import Edit, EditError, Editor, main, parse_box
 
 
@@ -39,7 +39,7 @@ def test_erase_pastes_the_background_branch_inside_the_box_only(split_ckpt: Path
     box_arg = "30,15,100,30"
     out, infos = editor.edit(photo, [Edit(parse_box(box_arg), "", erase=True)])
     a, b = np.asarray(photo), np.asarray(out)
-    outside = _outside_mask(photo.size, box_arg)
+    outside = outside_mask(photo.size, box_arg)
     assert np.array_equal(a[outside], b[outside])
     core = b[22:38, 45:115].astype(int)  # well inside the box (past the feathered edge)
     assert np.abs(core - 127).max() <= 2
@@ -77,9 +77,11 @@ def test_the_erased_hole_is_pasted_whole_up_to_the_boxs_edge(split_ckpt: Path, f
     replaced completely, feathered edge or not; elsewhere the edge still fades into the photo."""
     editor = Editor(split_ckpt, "cpu")
     net = editor.task.net
-    net.background.segment = lambda style: (  # type: ignore[method-assign]
-        torch.zeros_like(style),
-        torch.full_like(style[:, :1], 1.0 if found else 0.0),
+    net.background.segment = (
+        lambda style: (  # type: ignore[method-assign]
+            torch.zeros_like(style),
+            torch.full_like(style[:, :1], 1.0 if found else 0.0),
+        )
     )
     net.background.fill = lambda style, residual, mask: torch.zeros_like(style)  # type: ignore[method-assign]
     arr = np.full((60, 160, 3), (30, 120, 200), np.uint8)

@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.helpers.paths import SCENE
 from tsb.data.crop import box_corners
 from tsb.detect import Word, find_words, quad_to_box
 from tsb.edit import EditError, main, word_edits
-
-SCENE = Path(__file__).resolve().parents[3] / "shared" / "data" / "scenes" / "english.png"
 
 
 def test_quad_to_box_round_trips_a_rotated_box() -> None:
@@ -76,14 +75,25 @@ def test_list_preview_and_replace_on_the_command_line(
     assert shown.shape == np.asarray(scene.convert("RGB")).shape
     assert (np.abs(shown - np.asarray(scene.convert("RGB")).astype(int)).sum(-1) > 0).any()  # boxes drawn
     edited = tmp_path / "edited.png"
-    assert main(["--ckpt", str(tiny_ckpt), "--image", str(src), "--replace", "soap=gel", "--out", str(edited)]) == 0
+    assert (
+        main(["--ckpt", str(tiny_ckpt), "--image", str(src), "--replace", "soap=gel", "--out", str(edited)])
+        == 0
+    )
     a = np.asarray(scene.convert("RGB")).astype(int)
     b = np.asarray(Image.open(edited).convert("RGB")).astype(int)
     changed = np.nonzero(np.abs(a - b).sum(-1))
     assert changed[0].size > 0
     # only the word's box changed: rows and columns around "soap" (x 473..508, y 99..122)
-    assert changed[1].min() >= 460 and changed[1].max() <= 520 and changed[0].min() >= 90 and changed[0].max() <= 132
-    assert main(["--ckpt", str(tiny_ckpt), "--image", str(src), "--replace", "virus=x", "--out", str(edited)]) == 2
+    assert (
+        changed[1].min() >= 460
+        and changed[1].max() <= 520
+        and changed[0].min() >= 90
+        and changed[0].max() <= 132
+    )
+    assert (
+        main(["--ckpt", str(tiny_ckpt), "--image", str(src), "--replace", "virus=x", "--out", str(edited)])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "no word reads 'virus'" in err and "'coronavirus'" in err and "Traceback" not in err
 

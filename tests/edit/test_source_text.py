@@ -11,8 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.edit.conftest import REAL_WORDS
-from tests.edit.standin import EchoTask
+from tests.helpers.paths import REAL_WORDS
+from tests.helpers.standin import EchoTask
 from tsb.data.content import render_content
 from tsb.edit import Edit, EditError, Editor, load_edits, main, parse_box
 
@@ -21,7 +21,7 @@ from tsb.edit import Edit, EditError, Editor, load_edits, main, parse_box
 def echo(echo_ckpt: Path, monkeypatch: pytest.MonkeyPatch) -> Editor:
     import tsb.utils.safe_config as safe
 
-    monkeypatch.setattr(safe, "ALLOWED_PACKAGES", (*safe.ALLOWED_PACKAGES, "tests.edit.standin."))
+    monkeypatch.setattr(safe, "ALLOWED_PACKAGES", (*safe.ALLOWED_PACKAGES, "tests.helpers.standin."))
     return Editor(echo_ckpt, "cpu")
 
 

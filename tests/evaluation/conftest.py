@@ -10,7 +10,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, open_dict
 
 from tests.conftest import compose_config
-from tests.evaluation.tiny import make_paired_folder, make_recognizer_checkpoint, make_task_checkpoint
+from tests.helpers.tiny import make_paired_folder, make_recognizer_checkpoint, make_task_checkpoint
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.evaluation.tiny import ROOT, make_recognizer_checkpoint, make_task_checkpoint
+from tests.helpers.tiny import ROOT, make_recognizer_checkpoint, make_task_checkpoint
 from tsb.summary import summarize
 
 

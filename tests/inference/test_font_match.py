@@ -87,7 +87,10 @@ def test_bad_arguments() -> None:
 def test_choose_each_matches_every_style_of_a_batch() -> None:
     true = _font("train", "cmtt10")
     styles = torch.cat(
-        [render_content("Harbour", 64, 256, f)[None].expand(-1, 3, -1, -1) for f in (true, content_font_path())]
+        [
+            render_content("Harbour", 64, 256, f)[None].expand(-1, 3, -1, -1)
+            for f in (true, content_font_path())
+        ]
     )
     choices = FontMatch().choose_each(Draw(), styles, ["Harbour", "Harbour"], ["Station", "Bay"])
     assert [c.font for c in choices] == [true, content_font_path()]

@@ -83,6 +83,8 @@ def test_effect_ring_draws_the_learned_outline_around_the_sharp_letters() -> Non
         assert float(ringed.mask[0, 0, 32, x]) > 0.99
     for x in (26, 38):  # farther: as without the ring (background)
         assert torch.allclose(ringed.image[0, :, 32, x], sharp.image[0, :, 32, x], atol=1e-5)
-    assert torch.allclose(ringed.image[..., 16:48, 30:35], sharp.image[..., 16:48, 30:35])  # the letters unchanged
+    assert torch.allclose(
+        ringed.image[..., 16:48, 30:35], sharp.image[..., 16:48, 30:35]
+    )  # the letters unchanged
     trained = net(style, content)  # the network itself: the correction is the mask; no ring on top of it
     assert torch.allclose(trained.image[0, :, 32, 20], green, atol=1e-3)

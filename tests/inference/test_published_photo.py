@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.edit.conftest import REAL_WORDS
+from tests.helpers.paths import REAL_WORDS
 from tsb import published
 from tsb.edit import Edit, Editor, parse_box
 from tsb.inference.pipeline import build_pipeline

@@ -207,6 +207,7 @@ def test_source_colours_spread_the_old_words_colours_and_say_where_there_is_none
     assert found.flatten().tolist() == [True, False]  # no old word in the second: nothing to take
     red, green = _rgb(1.0, 0.0, 0.0).flatten(), _rgb(0.0, 1.0, 0.0).flatten()
     assert torch.allclose(out[0, :, 30, 25], red, atol=1e-5)  # the old letters keep their colour
+
     def nearer(pixel: Tensor, a: Tensor, b: Tensor) -> bool:
         return float((pixel - a).norm()) < 0.5 * float((pixel - b).norm())
 
@@ -240,4 +241,6 @@ def test_source_colours_erode_thin_letters_less() -> None:
     out, found = source_colours(style, mask, erode=2)
     assert bool(found.all())
     assert torch.allclose(out[0, :, 30, 9], _rgb(0.6, 0.0, 0.0).flatten(), atol=1e-5)
-    assert torch.allclose(out[0, :, 2, 2], _rgb(0.6, 0.0, 0.0).flatten(), atol=0.05)  # spread from the strokes only
+    assert torch.allclose(
+        out[0, :, 2, 2], _rgb(0.6, 0.0, 0.0).flatten(), atol=0.05
+    )  # spread from the strokes only

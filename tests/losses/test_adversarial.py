@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from tests.losses.conftest import TinyD, TinyNet
+from tests.helpers.nets import TinyD, TinyNet
 from tsb.losses import D_REG, G_REG, D, G, LossContext
 from tsb.losses.adversarial import NonSaturatingLoss, PathLengthPenalty, R1Penalty, style_code_tensors
 

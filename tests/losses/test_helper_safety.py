@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.losses.conftest import write_recognizer_ckpt
+from tests.helpers.nets import write_recognizer_ckpt
 from tsb.pretrained.helpers import FORMAT, HelperCheckpointError, load_helper
 
 

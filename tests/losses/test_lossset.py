@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 from torch import Tensor
 
 from tests.conftest import CONF
-from tests.losses.conftest import CopyNet, TinyNet
+from tests.helpers.nets import CopyNet, TinyNet
 from tsb.losses import D_REG, G_REG, D, G, LossContext, LossSet, LossTerm
 from tsb.pretrained.helpers import HelperCheckpointError
 
@@ -102,7 +102,7 @@ def test_paper_config_with_helpers(tmp_path: Path, tiny_net: TinyNet, tiny_d: to
     weights = {n: loss[n].weight for n in loss.names()}
     assert weights["texture"] == 500.0 and weights["reconstruction"] == 10.0 and weights["perceptual"] == 1.0
     assert loss.phase_intervals() == {D: 1, D_REG: 16, G: 1, G_REG: 4}
-    from tests.losses.conftest import make_batch
+    from tests.helpers.nets import make_batch
 
     batch = make_batch(texts=("abc", "dog"))
     total, logs = loss.compute(G, LossContext(tiny_net, tiny_d, batch, G))

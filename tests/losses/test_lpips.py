@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.losses.conftest import CopyNet, TinyNet, make_batch
+from tests.helpers.nets import CopyNet, TinyNet, make_batch
 from tsb.errors import TsbError
 from tsb.losses import G, LossContext
 from tsb.losses.lpips_loss import LPIPSLoss, LPIPSUnavailableError

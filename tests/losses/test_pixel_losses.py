@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.losses.conftest import CopyNet, Out, TinyNet, make_batch
+from tests.helpers.nets import CopyNet, Out, TinyNet, make_batch
 from tsb.losses import G, LossContext
 from tsb.losses.cycle import CycleLoss
 from tsb.losses.mask import MaskLoss

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.losses.conftest import ALPHABET, TinyNet
+from tests.helpers.nets import ALPHABET, TinyNet
 from tsb.errors import ConfigError
 from tsb.losses import G, LossContext
 from tsb.losses.recognition import RecognitionLoss, ctc_loss, mask_as_image

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from tests.losses.conftest import Out, TinyNet, make_batch
+from tests.helpers.nets import Out, TinyNet, make_batch
 from tsb.losses.base import G
 from tsb.losses.context import LossContext
 

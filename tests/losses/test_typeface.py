@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.losses.conftest import CopyNet, TinyNet, make_batch, write_recognizer_ckpt
+from tests.helpers.nets import CopyNet, TinyNet, make_batch, write_recognizer_ckpt
 from tsb.errors import TsbError
 from tsb.losses import G, LossContext, LossSet
 from tsb.losses.typeface import TypefaceEmbedding, TypefacePerceptual, TypefaceTexture, gram

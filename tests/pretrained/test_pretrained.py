@@ -60,7 +60,7 @@ def test_easyocr_is_frozen_and_passes_gradients_to_its_input(easyocr: torch.nn.M
 
 
 def test_recognition_loss_on_easyocr_reaches_the_generator() -> None:
-    from tests.losses.conftest import TinyNet, make_batch
+    from tests.helpers.nets import TinyNet, make_batch
     from tsb.losses import G, LossContext
     from tsb.losses.recognition import RecognitionLoss
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.evaluation.tiny import make_split_checkpoint
+from tests.helpers.tiny import make_split_checkpoint
 
 REPORT: dict[str, Any] = {
     "data": "data_cache/bench",

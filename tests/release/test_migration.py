@@ -9,7 +9,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from tests.evaluation.tiny import make_split_checkpoint
+from tests.helpers.tiny import make_split_checkpoint
 from tsb.training.checkpoint import load_checkpoint, load_task, migrate_model_config, save_checkpoint
 
 OLD_KEYS = {

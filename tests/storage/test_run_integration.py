@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from omegaconf import OmegaConf
 
-from tests.training.toy import ToyData, ToyTask
+from tests.helpers.toy import ToyData, ToyTask
 from tsb.logger.jsonl import JsonlLogger
 from tsb.logger.wandb import WandbLogger
 from tsb.storage.yadisk import YaDiskStorage

@@ -18,7 +18,7 @@ import torch
 from omegaconf import DictConfig, open_dict
 
 from tests.conftest import compose_config
-from tests.losses.conftest import write_recognizer_ckpt, write_typeface_ckpt
+from tests.helpers.nets import write_recognizer_ckpt, write_typeface_ckpt
 from tests.tasks.conftest import TINY_MODEL
 from tsb.losses.base import D_REG, G_REG
 from tsb.pretrained import helpers

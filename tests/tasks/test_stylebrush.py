@@ -9,7 +9,7 @@ import pytest
 import torch
 from omegaconf import DictConfig
 
-from tests.losses.conftest import write_recognizer_ckpt, write_typeface_ckpt
+from tests.helpers.nets import write_recognizer_ckpt, write_typeface_ckpt
 from tests.tasks.pairs import make_pairs
 from tsb.errors import ConfigError
 from tsb.losses import D_REG, G_REG, D, G

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from omegaconf import DictConfig, OmegaConf
 
-from tests.evaluation.tiny import make_task_checkpoint, tiny_model_config
+from tests.helpers.tiny import make_task_checkpoint, tiny_model_config
 from tsb.errors import CheckpointError
 from tsb.training.checkpoint import load_task, save_checkpoint
 from tsb.utils.safe_config import allowed_class, check_targets

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 import torch.multiprocessing as mp
 
-from tests.training.toy import PairTask, ddp_worker
+from tests.helpers.toy import PairTask, ddp_worker
 from tsb.data.base import ResumableBatchSampler
 from tsb.training.checkpoint import load_checkpoint
 

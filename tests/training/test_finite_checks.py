@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.helpers.toy import ToyTask
 from tests.training.test_trainer import make_trainer
-from tests.training.toy import ToyTask
 from tsb.errors import NonFiniteLossError
 
 

@@ -16,7 +16,7 @@ import torch
 from omegaconf import OmegaConf
 from torch import Tensor, nn
 
-from tests.training.toy import ToyData
+from tests.helpers.toy import ToyData
 from tsb.errors import ConfigError
 from tsb.losses import LossSet
 from tsb.losses.adversarial import R1Penalty

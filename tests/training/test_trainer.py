@@ -1,4 +1,4 @@
-"""Trainer mechanics on a small real task (tests/training/toy.py)."""
+"""Trainer mechanics on a small real task (tests/helpers/toy.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from tests.training.toy import ToyData, ToyTask
+from tests.helpers.toy import ToyData, ToyTask
 from tsb.errors import CheckpointError, NonFiniteLossError
 from tsb.logger.jsonl import JsonlLogger
 from tsb.training.checkpoint import load_checkpoint, save_checkpoint

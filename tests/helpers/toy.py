@@ -48,7 +48,9 @@ class ToyData(DataModule):
 class ToyTask(Task):
     def __init__(self, loss: object = None, nan_at_step: int | None = None) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 4))
+        self.net = nn.Sequential(
+            nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 4)
+        )
         self.nan_at_step = nan_at_step
 
     def phases(self) -> list[Phase]:
@@ -79,7 +81,12 @@ class ToyTask(Task):
     @torch.no_grad()
     def sample(self, batch: dict[str, object]) -> Tensor:
         x = batch["style"][:8]  # type: ignore[index]
-        return ((x - x.min()) / (x.max() - x.min() + 1e-8)).repeat(1, 3, 1, 1).permute(1, 2, 0, 3).reshape(3, 8, -1)
+        return (
+            ((x - x.min()) / (x.max() - x.min() + 1e-8))
+            .repeat(1, 3, 1, 1)
+            .permute(1, 2, 0, 3)
+            .reshape(3, 8, -1)
+        )
 
     def ema_modules(self) -> list[str]:
         return ["net"]
@@ -109,9 +116,10 @@ class PairTask(Task):
         x = batch["style"].flatten(1)  # type: ignore[union-attr]
         fake = self.gen(x)
         if phase.name == "critic":
-            loss = nn.functional.softplus(self.critic(fake.detach())).mean() + nn.functional.softplus(
-                -self.critic(x)
-            ).mean()
+            loss = (
+                nn.functional.softplus(self.critic(fake.detach())).mean()
+                + nn.functional.softplus(-self.critic(x)).mean()
+            )
         else:
             loss = nn.functional.softplus(-self.critic(fake)).mean() + 0.1 * (fake - x).abs().mean()
         return PhaseOutput(loss, {"loss": loss.detach()})
@@ -150,8 +158,13 @@ def ddp_worker(
     from tsb.utils.seed import seed_everything
 
     os.environ.update(
-        {"RANK": str(rank), "WORLD_SIZE": str(world), "LOCAL_RANK": str(rank),
-         "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+        {
+            "RANK": str(rank),
+            "WORLD_SIZE": str(world),
+            "LOCAL_RANK": str(rank),
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+        }
     )
     torch.set_num_threads(1)
     dist.init("gloo")
@@ -167,15 +180,26 @@ def ddp_worker(
     optim = "torch.optim.Adam" if task == "toy" else "torch.optim.SGD"
     opt = OmegaConf.create({"default": {"_target_": optim, "_partial_": True, "lr": 0.01}})
     trainer = Recording(
-        ToyTask() if task == "toy" else PairTask(), ToyData(batch_size=8, seed=3), opt, Path(run_dir),
-        loggers=[JsonlLogger()], max_steps=max_steps, val_every_n_steps=5, limit_val_batches=2,
-        log_every_n_steps=1, ema_decay=0.9 if task == "toy" else None, progress_bar=False, device="cpu",
+        ToyTask() if task == "toy" else PairTask(),
+        ToyData(batch_size=8, seed=3),
+        opt,
+        Path(run_dir),
+        loggers=[JsonlLogger()],
+        max_steps=max_steps,
+        val_every_n_steps=5,
+        limit_val_batches=2,
+        log_every_n_steps=1,
+        ema_decay=0.9 if task == "toy" else None,
+        progress_bar=False,
+        device="cpu",
         accumulate_grad_batches=accumulate,
     )
     trainer.run(ckpt_path=ckpt)
     Path(run_dir, f"sums_rank{rank}.json").write_text(json.dumps(sums))
     wrappers = {g: type(m).__name__ for g, m in trainer._ddp.items()}
     Path(run_dir, f"ddp_rank{rank}.json").write_text(json.dumps(wrappers))
-    torch.save({k: v.detach().clone() for k, v in trainer.task.state_dict().items()},
-               Path(run_dir, f"params_rank{rank}.pt"))
+    torch.save(
+        {k: v.detach().clone() for k, v in trainer.task.state_dict().items()},
+        Path(run_dir, f"params_rank{rank}.pt"),
+    )
     dist.cleanup()

@@ -1,0 +1,2 @@
+"""Shared test helpers: tiny checkpoints and folders (tiny), a toy task and data for the trainer (toy),
+stand-in tasks (standin), and the paths of the shared data (paths)."""
