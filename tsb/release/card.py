@@ -17,7 +17,7 @@ import yaml
 
 from tsb.errors import ConfigError
 from tsb.published import DEFAULT, read_manifest
-from tsb.release.files import write_atomic
+from tsb.utils.io import atomic_write_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 CARD = ROOT / "docs" / "model_card.md"
@@ -202,5 +202,5 @@ def card_only(
         raise ConfigError(f"no published weights named {name!r} in {manifest}; publish a run first")
     text = model_card(name, entries[name], read_report(report))
     out = card or card_path(name)
-    write_atomic(out, text.encode("utf-8"))
+    atomic_write_bytes(out, text.encode("utf-8"))
     return out

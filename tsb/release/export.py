@@ -27,7 +27,6 @@ from omegaconf import OmegaConf
 from tsb.errors import CheckpointError, ConfigError
 from tsb.published import DEFAULT, is_plain_name, read_manifest
 from tsb.release.card import card_path, model_card, read_report
-from tsb.release.files import write_atomic
 from tsb.release.manifest import check_inference, check_settings, manifest_file, write_manifest
 from tsb.training.checkpoint import (
     WEIGHTS_FORMAT,
@@ -37,6 +36,7 @@ from tsb.training.checkpoint import (
     load_task,
     load_weights,
 )
+from tsb.utils.io import atomic_write_bytes
 
 #: the largest file the repository takes (docs: published weights <= 25 MB)
 MAX_BYTES = 25 * 1024 * 1024
@@ -172,10 +172,10 @@ def publish(
     card_file = (card or card_path(name)) if write_card else None
     text = model_card(name, entry, rep) if card_file else None
     # everything is checked: write the weights, then the manifest that names them, then the card
-    write_atomic(out, exported.data)
+    atomic_write_bytes(out, exported.data)
     write_manifest(manifest_path, {**entries, name: entry})
     if card_file and text is not None:
-        write_atomic(card_file, text.encode("utf-8"))
+        atomic_write_bytes(card_file, text.encode("utf-8"))
     return entry
 
 

@@ -16,8 +16,8 @@ from typing import Any
 from tsb import published
 from tsb.errors import CheckpointError, ConfigError
 from tsb.published import is_plain_name, published_checkpoint, read_manifest
-from tsb.release.files import write_atomic
 from tsb.training.checkpoint import load_task, model_setting_problem
+from tsb.utils.io import atomic_write_bytes
 
 #: the inference presets an entry's ``inference`` may name
 INFERENCE_DIR = Path(__file__).resolve().parents[2] / "conf" / "inference"
@@ -30,7 +30,7 @@ def manifest_file(weights_dir: Path | None = None) -> Path:
 
 def write_manifest(path: Path, entries: Mapping[str, dict[str, Any]]) -> None:
     """Write ``{"weights": entries}`` to ``path`` (atomically)."""
-    write_atomic(path, (json.dumps({"weights": dict(entries)}, indent=2) + "\n").encode("utf-8"))
+    atomic_write_bytes(path, (json.dumps({"weights": dict(entries)}, indent=2) + "\n").encode("utf-8"))
 
 
 def parse_settings(items: Sequence[str]) -> dict[str, Any]:

@@ -38,7 +38,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from tsb.errors import CheckpointError
-from tsb.utils.io import file_digest
+from tsb.utils.io import atomic_torch_save, file_digest
 
 FORMAT = "tsb-checkpoint"
 VERSION = 1
@@ -67,24 +67,9 @@ log = logging.getLogger(__name__)
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
-    """Write ``state`` to ``path`` atomically: a temporary file in the same folder, then rename.
-
-    A crash mid-write leaves the previous file intact.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {"format": FORMAT, "version": VERSION, **state}
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    """Write ``state`` (tagged with ``format`` and ``version``) to ``path`` atomically
+    (:func:`tsb.utils.io.atomic_torch_save`): a crash mid-write leaves the previous file intact."""
+    return atomic_torch_save(path, {"format": FORMAT, "version": VERSION, **state})
 
 
 def _process_alive(pid: int) -> bool:
