@@ -93,6 +93,20 @@ def test_sample_grid_layout(tiny_cfg: Callable[..., DictConfig]) -> None:
     assert task.sample(batch).shape[-1] == 4 * 66 + 2
 
 
+def test_the_sample_grid_gives_the_old_words_text_as_validation_does(tiny_cfg: Callable[..., DictConfig]) -> None:
+    task = build(tiny_cfg)
+    task.eval()
+    seen: list[torch.Tensor | None] = []
+    generate = task.generate
+    task.generate = lambda style, content, source=None: (seen.append(source), generate(style, content, source))[1]
+    batch = make_pairs(3, 64)
+    task.sample(batch)
+    assert seen[-1] is not None and torch.equal(seen[-1], batch["content_src"][:3])
+    del batch["content_src"]
+    task.sample(batch)
+    assert seen[-1] is None
+
+
 def test_validation_metrics(tiny_cfg: Callable[..., DictConfig]) -> None:
     task = build(tiny_cfg)
     task.eval()

@@ -164,7 +164,8 @@ class StyleBrushTask(Task):
         n = min(self.sample_size, len(batch["style"]))  # type: ignore[arg-type]
         style: Tensor = batch["style"][:n]  # type: ignore[index]
         content: Tensor = batch["content_tgt"][:n]  # type: ignore[index]
-        out = self.generate(style, content)
+        source = batch.get("content_src")  # the old word's text, as validation gives it
+        out = self.generate(style, content, source[:n] if isinstance(source, Tensor) else None)
         size = out.image.shape[-2:]
 
         def tile(x: Tensor, unit: bool = False) -> Tensor:
