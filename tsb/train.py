@@ -34,13 +34,19 @@ def build(node: Any, **kwargs: Any) -> Any:
     try:
         return instantiate(node, **kwargs)
     except InstantiationException as e:
-        raise unwrap_user_error(e) from e
+        user = unwrap_user_error(e)
+        if user is e:
+            raise  # Hydra's own error, its cause (the constructor's exception) kept
+        raise user from e
 
 
 def build_task(cfg: DictConfig) -> Task:
     """``cfg.model`` with the instantiated ``cfg.loss`` (or None when the config has no loss)."""
     loss = build(cfg.loss) if cfg.get("loss") else None
-    task = build(cfg.model, loss=loss)
+    try:
+        task = build(cfg.model, loss=loss)
+    except InstantiationException as e:
+        raise foreign_model_keys(e) from e
     if not isinstance(task, Task):
         raise ConfigError(f"cfg.model must build a tsb.tasks.base.Task, got {type(task).__name__}")
     return task
@@ -78,6 +84,59 @@ def unwrap_user_error(e: Exception) -> Exception:
             return cause
         cause = cause.__cause__
     return e
+
+
+def foreign_model_keys(e: InstantiationException) -> Exception:
+    """A network given keys it does not take is, in practice, an experiment preset's settings for
+    its own model landing on another ``model=`` (``python train.py model=stylebrush`` under the
+    default ``experiment=quickstart``, which narrows the split design's branches): one message
+    naming the way out. Any other error comes back as it was."""
+    cause: BaseException | None = e
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen and not isinstance(cause, TypeError):
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    if not (isinstance(cause, TypeError) and "unexpected keyword argument" in str(cause)):
+        return e
+    import re
+
+    choices = hydra_choices()
+    experiment = choices.get("experiment", "quickstart")
+    model = f"model={choices['model']}" if "model" in choices else "this model"
+    where = re.search(r"full_key: (\S+)", str(e))
+    return ConfigError(
+        f"cfg.{where.group(1) if where else 'model'} was given a key its class does not take ({cause}): "
+        f"an experiment preset sets keys of its own model, and experiment={experiment} is what "
+        f"`python train.py` runs unless told otherwise; with {model} add ~experiment (the groups alone, "
+        "no preset) or name an experiment of that model (experiment=quickstart_paper: the paper-style "
+        "small network)"
+    )
+
+
+def edit_command(trainer: Trainer) -> str | None:
+    """The commands that edit a photo with this run's weights (``best.ckpt`` when validation kept
+    one, else ``last.ckpt``): list its words, then replace one. Only for the tasks whose
+    checkpoints ``tsb.edit`` loads; None otherwise."""
+    from tsb.tasks.stylebrush import StyleBrushTask
+
+    if not isinstance(trainer.task, StyleBrushTask):
+        return None
+    ckpt = next((p for p in (trainer.ckpt_dir / n for n in ("best.ckpt", "last.ckpt")) if p.is_file()), None)
+    if ckpt is None:
+        return None
+    # a photo of the shared scenes folder where this checkout has one (its word "farm"), else yours
+    scene = Path(__file__).resolve().parents[2] / "shared" / "data" / "scenes" / "english.png"
+    image, replace = (_shown(scene), "farm=zoo") if scene.is_file() else ("PHOTO.jpg", "OLD=NEW")
+    edit = f"python -m tsb.edit --ckpt {_shown(ckpt)} --image {image}"
+    return f"{edit} --list\n  {edit} --replace {replace} --out edited.png"
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it is below it or one folder up, else absolute."""
+    import os
+
+    rel = os.path.relpath(path.resolve())
+    return str(path.resolve()) if rel.split(os.sep)[:2] == [os.pardir, os.pardir] else rel
 
 
 def resolved_config(cfg: DictConfig) -> dict[str, Any]:
@@ -124,6 +183,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
         loggers: list[Logger] = [JsonlLogger()]
         loggers += [build(c) for c in (cfg.get("logger") or {}).values()]
         trainer = build_trainer(cfg, run_dir, loggers, build(cfg.storage))
-        return trainer.run(cfg.get("ckpt_path"))
+        summary = trainer.run(cfg.get("ckpt_path"))
+        command = edit_command(trainer) if trainer.is_main else None
+        if command:
+            log.info("edit a photo with this run's weights:\n  %s", command)
+        return summary
     finally:
         dist.cleanup()
