@@ -48,7 +48,9 @@ cat "$out/env.txt"
 bench() {
     local name=$1 limit=$2
     shift 2
-    timeout "$limit" "$PY" benchmarks/train_speed.py --workers "${WORKERS:-12}" "$@" "${extra[@]}" \
+    # ~experiment: the named model and loss alone (python train.py's default experiment=quickstart
+    # would narrow the split design's widths onto them)
+    timeout "$limit" "$PY" benchmarks/train_speed.py --workers "${WORKERS:-12}" "$@" "${extra[@]}" "~experiment" \
         > "$out/$name.txt" 2>&1
     echo "== $name: rc=$?"
     grep -E "^(device|step time|data wait|images/s|model GFLOP|  by phase|achieved)" "$out/$name.txt"

@@ -35,8 +35,10 @@ train_s=${TRAIN_S:-380}
 NO_HELPERS=("~loss.recognition" "~loss.perceptual")
 steps=${STEPS:-}
 if [ -z "$steps" ]; then
+    # ~experiment: model=stylebrush_bg at the preset's (the GPU recipe's) widths, not narrowed by
+    # python train.py's default experiment=quickstart
     timeout 120 "$PY" benchmarks/train_speed.py --model stylebrush_bg --loss split --batch 32 --precision none \
-        --workers 14 --steps 150 --warmup 30 "${NO_HELPERS[@]}" > "$out/speed.txt" 2>&1
+        --workers 14 --steps 150 --warmup 30 "${NO_HELPERS[@]}" "~experiment" > "$out/speed.txt" 2>&1
     grep -E "^(device|step time|data wait|images/s|model GFLOP|achieved)" "$out/speed.txt"
     ips=$(sed -n 's/^images\/s *: *//p' "$out/speed.txt")
     steps=$("$PY" -c "import sys; r = float(sys.argv[1] or 0); print(min(20000, max(1000, int(0.85 * r / 32 * $train_s))) if r else 4000)" "$ips")

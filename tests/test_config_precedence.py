@@ -1,20 +1,24 @@
-"""What a command composes (issue 14, finding 8): presets set the keys of conf/train.yaml (the
-quickstart writes to outputs/quickstart/ as the README says, a sweep preset's optimized_metric
-reaches the sweeper); swapping a group changes that group only, and the design-card command
-`model=stylebrush loss=perceptual+cycle` gets no quickstart settings."""
+"""What a command composes: presets set the keys of conf/train.yaml (the quickstart writes to
+outputs/quickstart/ as the README says, a sweep preset's optimized_metric reaches the sweeper);
+`python train.py` alone is experiment=quickstart, the split design's small model; swapping a group
+(loss=..., data=...) changes that group only, never the optimizer, schedule, steps or task name;
+`~experiment` gives the bare groups and settings."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+
+from tsb.utils.config import CONF
 
 
 @pytest.mark.parametrize(
     ("overrides", "task_name"),
-    [([], "quickstart"), (["experiment=paper"], "paper"), (["debug=fast"], "debug"),
-     (["loss=recon"], "train"), (["hparams_search=loss_weights"], "sweep_loss_weights")],
+    [([], "quickstart"), (["experiment=quickstart_paper"], "quickstart_paper"), (["experiment=paper"], "paper"),
+     (["experiment=stylebrush_bg"], "stylebrush_bg"), (["debug=fast"], "debug"), (["loss=recon"], "quickstart"),
+     (["~experiment"], "train"), (["hparams_search=loss_weights"], "sweep_loss_weights")],
 )  # fmt: skip
 def test_presets_set_task_name(cfg_factory: Callable[..., DictConfig], overrides: list[str], task_name: str) -> None:
     assert cfg_factory(overrides).task_name == task_name
@@ -29,8 +33,6 @@ def test_quickstart_run_folder_is_outputs_quickstart() -> None:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from tsb.utils.config import CONF
-
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="train.yaml", return_hydra_config=True)
@@ -39,38 +41,78 @@ def test_quickstart_run_folder_is_outputs_quickstart() -> None:
 
 
 def _without(cfg: DictConfig, *keys: str) -> dict[str, object]:
-    from omegaconf import OmegaConf
-
     plain = OmegaConf.to_container(cfg)
     assert isinstance(plain, dict)
     return {k: v for k, v in plain.items() if k not in keys}
 
 
+@pytest.mark.parametrize("loss", sorted(p.stem for p in (CONF / "loss").glob("*.yaml")))
+def test_a_loss_alone_changes_only_the_loss(cfg_factory: Callable[..., DictConfig], loss: str) -> None:
+    """`python train.py loss=NAME` is the quickstart with another loss: the same optimizer, schedule,
+    steps, trainer and task name (no setting follows the loss's name)."""
+    base, swapped = cfg_factory([]), cfg_factory([f"loss={loss}"])
+    assert _without(swapped, "loss") == _without(base, "loss")
+    assert list(swapped.optimizer.default.betas) == [0.9, 0.99] and swapped.trainer.max_steps == base.trainer.max_steps
+    assert swapped.task_name == "quickstart"
+
+
+def test_swapping_the_data_changes_only_the_data(cfg_factory: Callable[..., DictConfig]) -> None:
+    base, swapped = cfg_factory([]), cfg_factory(["data=synth"])
+    assert swapped.data.width == 256 and base.data.width == 128
+    assert _without(swapped, "data") == _without(base, "data")
+
+
 def test_swapping_the_model_changes_only_the_model(cfg_factory: Callable[..., DictConfig]) -> None:
-    base, swapped = cfg_factory([]), cfg_factory(["model=stylebrush"])
+    base, swapped = cfg_factory(["~experiment"]), cfg_factory(["~experiment", "model=stylebrush"])
     assert swapped.model.net.style_encoder != base.model.net.style_encoder
     assert _without(swapped, "model") == _without(base, "model")
 
 
-def test_design_card_command_gets_no_quickstart_settings(cfg_factory: Callable[..., DictConfig]) -> None:
-    from omegaconf import OmegaConf
-
-    from tsb.utils.config import CONF
-
-    cfg = cfg_factory(["model=stylebrush", "loss=perceptual+cycle"])
+def test_without_a_preset_the_design_card_command_gets_the_bare_settings(cfg_factory: Callable[..., DictConfig]) -> None:
+    cfg = cfg_factory(["~experiment", "model=stylebrush", "loss=perceptual+cycle"])
     assert cfg.loss.adversarial.weight > 0 and cfg.model.net._target_.endswith("StyleBrushNet")
     assert list(cfg.optimizer.default.betas) == [0.0, 0.99]  # StyleGAN2's, not the quickstart's 0.9
-    assert cfg.optimizer.get("scheduler", {}).get("default") is None  # no 1,500-step cosine
+    assert cfg.optimizer.get("scheduler", {}).get("default") is None  # no cosine
     trainer = OmegaConf.load(CONF / "trainer" / "default.yaml")
     for key in ("max_steps", "num_threads", "ema_decay", "val_every_n_steps", "monitor"):
         assert cfg.trainer[key] == trainer[key], key
     assert cfg.task_name == "train"
 
 
-def test_python_train_py_alone_is_still_the_quickstart(cfg_factory: Callable[..., DictConfig]) -> None:
-    from omegaconf import OmegaConf
+def test_another_model_under_the_default_preset_names_the_way_out(cfg_factory: Callable[..., DictConfig]) -> None:
+    """experiment=quickstart narrows the split design's branches; another model= alone does not take
+    those keys: one message saying to add ~experiment, not Hydra's TypeError."""
+    from tsb.errors import ConfigError
+    from tsb.train import build_task
 
+    with pytest.raises(ConfigError, match="~experiment"):
+        build_task(cfg_factory(["model=stylebrush_small"]))
+
+
+def test_python_train_py_alone_is_the_split_quickstart(cfg_factory: Callable[..., DictConfig]) -> None:
+    """The split design at narrower widths than the CPU recipe, its losses, mild 64x128 words
+    rendered on the fly (nothing to render first), one training thread, a cosine schedule over
+    the run, best.ckpt by val/psnr (logged beside val/copy_psnr)."""
     plain, explicit = cfg_factory([]), cfg_factory(["experiment=quickstart"])
     assert OmegaConf.to_container(plain) == OmegaConf.to_container(explicit)
-    assert plain.trainer.max_steps == 1500 and list(plain.optimizer.default.betas) == [0.9, 0.99]
-    assert plain.model.net.generator.content_skips and plain.data.width == 128
+    recipe = cfg_factory(["experiment=stylebrush_bg"])
+    assert plain.model.net._target_ == "tsb.models.split.SplitBrushNet"
+    for branch in ("background", "text", "layout"):
+        assert sum(plain.model.net[branch].channels) < sum(recipe.model.net[branch].channels), branch
+    assert {"supervised", "background", "source_mask", "layout", "mask"} <= {
+        k for k, v in plain.loss.items() if isinstance(v, DictConfig) and v.weight > 0
+    }
+    assert plain.data._target_ == "tsb.data.synth.SynthData" and (plain.data.height, plain.data.width) == (64, 128)
+    assert plain.data.num_workers == 1 and plain.data.val_font_split == "heldout"
+    assert plain.trainer.num_threads == 1 and plain.trainer.max_steps <= 1500
+    assert list(plain.optimizer.default.betas) == [0.9, 0.99]
+    assert plain.optimizer.scheduler.default.T_max == plain.trainer.max_steps
+    assert (plain.trainer.monitor, plain.trainer.monitor_mode) == ("val/psnr", "max")
+
+
+def test_the_paper_style_quickstart_is_a_named_preset(cfg_factory: Callable[..., DictConfig]) -> None:
+    """experiment=quickstart_paper: what `python train.py` ran before the split design."""
+    cfg = cfg_factory(["experiment=quickstart_paper"])
+    assert cfg.model.net.generator.content_skips and cfg.data.width == 128 and "cycle" in cfg.loss
+    assert cfg.trainer.max_steps == 1500 and list(cfg.optimizer.default.betas) == [0.9, 0.99]
+    assert cfg.optimizer.scheduler.default.T_max == 1500 and cfg.trainer.monitor == "val/l1"

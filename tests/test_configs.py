@@ -37,7 +37,9 @@ def test_every_group_has_options() -> None:
 
 @pytest.mark.parametrize(("group", "option"), CASES, ids=[f"{g}={o}" for g, o in CASES])
 def test_option_composes_and_builds(group: str, option: str, cfg_factory: Callable[..., DictConfig]) -> None:
-    cfg = cfg_factory([f"{group}={option}"])
+    # an experiment preset as it is; any other option on the bare groups (`~experiment`: the
+    # default experiment=quickstart sets its own model's widths, which another model= does not take)
+    cfg = cfg_factory([f"{group}={option}"] if group == "experiment" else ["~experiment", f"{group}={option}"])
     assert cfg.get(group) is not None or group in ("experiment", "debug", "logger")
     # every required value is either given or documented as required (???) in the data group only
     missing = OmegaConf.missing_keys(cfg)
@@ -87,20 +89,32 @@ def test_cfg_job_prints_the_composed_config(tmp_path: Path) -> None:
     assert cfg.model._target_ and cfg.data._target_
 
 
-def test_split_recipes_share_optimizer_and_schedule_and_differ_in_size(cfg_factory: Callable[..., DictConfig]) -> None:
-    """experiment=stylebrush_bg (CPU) and stylebrush_bg_gpu: loss=split's optimizer, cosine schedule
-    and monitor come from experiment/tuning/split.yaml for both; the GPU recipe is wider, renders
-    its pairs on the fly and runs on CUDA."""
-    cpu, gpu = cfg_factory(["experiment=stylebrush_bg"]), cfg_factory(["experiment=stylebrush_bg_gpu"])
-    for cfg in (cpu, gpu):
+def test_split_presets_state_one_optimizer_schedule_and_monitor_and_differ_in_size(
+    cfg_factory: Callable[..., DictConfig],
+) -> None:
+    """The split design's three presets, experiment=quickstart (what `python train.py` runs, CPU,
+    minutes), stylebrush_bg (the CPU recipe) and stylebrush_bg_gpu, each state the same Adam,
+    cosine schedule over their own steps and monitor in their own file; the quickstart is the
+    narrowest and renders its pairs on the fly, the CPU recipe reads shards, the GPU recipe is
+    the widest and runs on CUDA."""
+    names = ("quickstart", "stylebrush_bg", "stylebrush_bg_gpu")
+    quick, cpu, gpu = (cfg_factory([f"experiment={n}"]) for n in names)
+    for cfg in (quick, cpu, gpu):
+        assert cfg.model.net._target_.endswith("SplitBrushNet") and "source_mask" in cfg.loss
         assert list(cfg.optimizer.default.betas) == [0.9, 0.99] and cfg.optimizer.default.lr == 0.002
         sched = cfg.optimizer.scheduler.default
         assert sched._target_.endswith("CosineAnnealingLR") and sched.T_max == cfg.trainer.max_steps
         assert (cfg.trainer.monitor, cfg.trainer.monitor_mode) == ("val/psnr", "max")
-    assert cpu.data._target_.endswith("ShardData") and gpu.data._target_.endswith("SynthData")
+    for name in names:  # stated in the preset itself, not composed in from elsewhere
+        preset = OmegaConf.load(CONF / "experiment" / f"{name}.yaml")
+        assert preset.optimizer.default.betas and preset.optimizer.scheduler.default and preset.trainer.monitor
+    assert quick.data._target_.endswith("SynthData") and cpu.data._target_.endswith("ShardData")
+    assert gpu.data._target_.endswith("SynthData")
     for branch in ("background", "text"):
-        assert sum(gpu.model.net[branch].channels) > sum(cpu.model.net[branch].channels)
-    assert (cpu.trainer.device, gpu.trainer.device) == ("auto", "cuda")
+        widths = [sum(c.model.net[branch].channels) for c in (quick, cpu, gpu)]
+        assert widths == sorted(set(widths)), (branch, widths)
+    assert (quick.trainer.device, cpu.trainer.device, gpu.trainer.device) == ("auto", "auto", "cuda")
+    assert quick.trainer.max_steps < cpu.trainer.max_steps < gpu.trainer.max_steps
 
 
 def _ablation_rows() -> dict[str, list[str]]:

@@ -1,4 +1,4 @@
-"""One source of defaults (issue 14, finding 9): where a constructor keeps a Python default for
+"""One source of defaults: where a constructor keeps a Python default for
 an option its config file also sets, the two agree, so building a trainer or data module from
 Python (tests, benchmarks, notebooks) gives what ``python train.py`` gives."""
 
@@ -51,11 +51,11 @@ def _disagreements(node: DictConfig, where: str, skip: frozenset[str] = frozense
 
 
 def test_trainer_defaults_agree(cfg_factory: Callable[..., DictConfig]) -> None:
-    # loss=recon: a loss without its own settings (experiment/tuning/), so the bare trainer config
-    assert _disagreements(cfg_factory(["loss=recon"]).trainer, "trainer") == []
+    # ~experiment: no preset (python train.py runs experiment=quickstart), the bare trainer config
+    assert _disagreements(cfg_factory(["~experiment"]).trainer, "trainer") == []
 
 
 @pytest.mark.parametrize("data", PRIMARY)
 def test_data_defaults_agree(cfg_factory: Callable[..., DictConfig], data: str) -> None:
-    cfg = cfg_factory(["loss=recon", f"data={data}"])
+    cfg = cfg_factory(["~experiment", f"data={data}"])
     assert _disagreements(cfg.data, f"data={data}", frozenset(PER_OPTION)) == []

@@ -17,14 +17,15 @@ from pathlib import Path
 import pytest
 from omegaconf import DictConfig, OmegaConf
 
-from tests.evaluation.tiny import TINY_MODEL, make_paired_folder
+from tests.helpers.tiny import TINY_MODEL, make_paired_folder
+from tests.helpers.toy import PairTask
 from tests.training.test_trainer import make_trainer
-from tests.training.toy import PairTask
 from tsb.errors import CheckpointError, ConfigError, DataNotFoundError, TsbError
 from tsb.train import build, build_trainer
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["model=stylebrush_small", *(f"model.{o}" for o in TINY_MODEL)]
+# the paper-style quickstart's groups and settings (the default experiment=quickstart is the split design)
+TINY = ["experiment=quickstart_paper", "model=stylebrush_small", *(f"model.{o}" for o in TINY_MODEL)]
 
 
 @pytest.mark.parametrize(

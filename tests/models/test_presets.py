@@ -86,7 +86,7 @@ def test_config_interpolations_keep_sub_networks_consistent() -> None:
 def test_preset_is_a_command_line_swap(name: str, cfg_factory: Callable[..., DictConfig]) -> None:
     """`python train.py model=NAME`: compose the real entry config (needs the other groups)."""
     try:
-        cfg = cfg_factory([f"model={name}"])
+        cfg = cfg_factory(["~experiment", f"model={name}"])  # no preset: the model group alone
     except MissingConfigException as err:
         pytest.skip(f"conf/train.yaml cannot be composed yet (another config group is missing): {err}")
     assert cfg.model == load_model_cfg(name)  # the preset arrives whole, nothing else mixed in
@@ -139,16 +139,18 @@ def test_paper_preset_runs_and_trains(inputs) -> None:  # type: ignore[no-untype
 def test_quickstart_preset_is_the_small_one_plus_content_skips(
     cfg_factory: Callable[..., DictConfig],
 ) -> None:
-    """`model=stylebrush_quickstart` (experiment=quickstart's network) = stylebrush_small + skips;
-    other model choices get no skips from the default experiment."""
-    model = OmegaConf.to_container(cfg_factory(["model=stylebrush_quickstart"]).model, resolve=True)
+    """`model=stylebrush_quickstart` (experiment=quickstart_paper's network) = stylebrush_small + skips;
+    other model choices get no skips from that experiment."""
+    model = OmegaConf.to_container(cfg_factory(["~experiment", "model=stylebrush_quickstart"]).model, resolve=True)
     small = OmegaConf.to_container(load_model_cfg("stylebrush_small"), resolve=True)
     assert isinstance(model, dict) and isinstance(small, dict)
     skips = model["net"]["generator"].pop("content_skips")
     assert skips == [32, 16, 16, 1]  # widths[1], widths[0], stem, content channels
     assert model == small
-    assert cfg_factory([]).model.net.generator.content_skips == [32, 16, 16, 1]  # the default run
+    paper_quickstart = cfg_factory(["experiment=quickstart_paper"])
+    assert paper_quickstart.model.net.generator.content_skips == [32, 16, 16, 1]
     for other in PRESETS:
-        assert "content_skips" not in cfg_factory([f"model={other}"]).model.net.get("generator", {})
-    net = instantiate(cfg_factory(["model=stylebrush_quickstart"]).model.net)
+        cfg = cfg_factory(["experiment=quickstart_paper", f"model={other}"])
+        assert "content_skips" not in cfg.model.net.get("generator", {})
+    net = instantiate(cfg_factory(["~experiment", "model=stylebrush_quickstart"]).model.net)
     assert len(net.generator.skip_convs) == 4

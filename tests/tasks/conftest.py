@@ -10,7 +10,8 @@ from omegaconf import DictConfig
 
 from tests.conftest import compose_config
 
-# model=stylebrush_small at a few thousand parameters: same networks, narrow
+# model=stylebrush_small at a few thousand parameters: same networks, narrow; on the paper-style
+# quickstart's groups and settings (the default experiment=quickstart is the split design)
 TINY_MODEL = [
     "model=stylebrush_small",
     "model.net.style_encoder.stem_channels=8",
@@ -21,6 +22,7 @@ TINY_MODEL = [
     "model.net.content_encoder.out_channels=16",
     "model.net.generator.channels=[16,16,16,8,8]",
     "model.discriminator.channels=[8,8,16,16,16]",
+    "experiment=quickstart_paper",
 ]
 
 

@@ -78,7 +78,7 @@ def test_typeface_task_checks_labels_and_criterion(cfg: Callable[..., DictConfig
     with pytest.raises(ConfigError, match="num_classes"):
         task.phase_loss(task.phases()[0], batch, 0)
     with pytest.raises(ConfigError, match=r"python train\.py experiment=typeface"):
-        build_task(cfg(["model=typeface_classifier"]))  # with the StyleBrush loss
+        build_task(cfg(["experiment=quickstart_paper", "model=typeface_classifier"]))  # with the StyleBrush loss
 
 
 def word_batch(words: list[str], width: int = 128) -> dict:
