@@ -25,7 +25,7 @@ def test_presets_set_task_name(cfg_factory: Callable[..., DictConfig], overrides
 
 
 def test_sweep_preset_sets_the_optimized_metric(cfg_factory: Callable[..., DictConfig]) -> None:
-    assert cfg_factory(["hparams_search=loss_weights"]).optimized_metric == "val/l1"
+    assert cfg_factory(["hparams_search=loss_weights"]).optimized_metric == "val/psnr"
     assert cfg_factory([]).optimized_metric is None
 
 
@@ -79,14 +79,27 @@ def test_without_a_preset_the_design_card_command_gets_the_bare_settings(cfg_fac
     assert cfg.task_name == "train"
 
 
-def test_another_model_under_the_default_preset_names_the_way_out(cfg_factory: Callable[..., DictConfig]) -> None:
-    """experiment=quickstart narrows the split design's branches; another model= alone does not take
-    those keys: one message saying to add ~experiment, not Hydra's TypeError."""
+def test_the_design_card_command_swaps_only_the_model_and_the_loss(cfg_factory: Callable[..., DictConfig]) -> None:
+    """python train.py model=stylebrush loss=perceptual+cycle under the default preset: the paper's
+    network and losses, the quickstart's data, optimizer and trainer (its model is a group option of
+    its own, model=stylebrush_bg_small, so no key of it lands on another model)."""
+    from tsb.train import build_task
+
+    cfg = cfg_factory(["model=stylebrush_small", "loss=perceptual+cycle"])
+    quick = cfg_factory([])
+    assert cfg.model.net._target_.endswith("StyleBrushNet") and cfg.loss.cycle.weight > 0
+    assert cfg.data == quick.data and cfg.optimizer == quick.optimizer and cfg.trainer == quick.trainer
+    assert type(build_task(cfg).net).__name__ == "StyleBrushNet"
+
+
+def test_another_experiments_model_keys_on_another_model_name_the_way_out(cfg_factory: Callable[..., DictConfig]) -> None:
+    """experiment=stylebrush_bg narrows the split design's branches; another model= with it does not
+    take those keys: one message saying to add ~experiment, not Hydra's TypeError."""
     from tsb.errors import ConfigError
     from tsb.train import build_task
 
     with pytest.raises(ConfigError, match="~experiment"):
-        build_task(cfg_factory(["model=stylebrush_small"]))
+        build_task(cfg_factory(["experiment=stylebrush_bg", "model=stylebrush_small"]))
 
 
 def test_python_train_py_alone_is_the_split_quickstart(cfg_factory: Callable[..., DictConfig]) -> None:

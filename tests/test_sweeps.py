@@ -24,13 +24,13 @@ def summaries(sweep_dir: Path) -> dict[str, dict[str, float]]:
 
 def test_multirun_over_a_loss_weight_runs_one_job_per_value(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
-    out = run_train(["-m", "loss.cycle.weight=0.5,1,2", f"hydra.sweep.dir={sweep}", *FAST], tmp_path)
+    out = run_train(["-m", "loss.background.weight=2,5,10", f"hydra.sweep.dir={sweep}", *FAST], tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     got = summaries(sweep)
     assert sorted(got) == ["0", "1", "2"] and all(s["step"] == 2 for s in got.values())
     weights = [(sweep / j / ".hydra" / "overrides.yaml").read_text() for j in ("0", "1", "2")]
-    assert ["loss.cycle.weight=0.5" in weights[0], "loss.cycle.weight=1" in weights[1],
-            "loss.cycle.weight=2" in weights[2]] == [True, True, True]
+    assert ["loss.background.weight=2" in weights[0], "loss.background.weight=5" in weights[1],
+            "loss.background.weight=10" in weights[2]] == [True, True, True]
 
 
 def test_local_submitit_sweep_and_summary_table(tmp_path: Path) -> None:
