@@ -78,12 +78,6 @@ class SplitBrushNet(nn.Module):
             raise ConfigError(f"style image must be (B, 3, H, W); got {tuple(style.shape)}")
         return style
 
-    def erase(self, style: Tensor) -> tuple[Tensor, Tensor]:
-        """The style crop with its text removed (B, 3, H, W), and the hole it repainted (B, 1, H, W)
-        (``tsb.edit --erase``)."""
-        background, source_mask = self.background(self.encode_style(style))
-        return background, self.background.hole(source_mask)
-
     def synthesize(
         self,
         style_code: StyleCode,
