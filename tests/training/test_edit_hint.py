@@ -28,7 +28,7 @@ def test_a_stylebrush_run_ends_with_the_edit_commands(
     commands = [line.strip() for line in said[0].splitlines() if line.strip().startswith("python -m tsb.edit")]
     assert len(commands) == 2 and commands[0].endswith("--list") and "--replace" in commands[1]
     argv = shlex.split(commands[0])[3:]
-    ckpt = Path(argv[argv.index("--ckpt") + 1])
+    ckpt = Path(argv[argv.index("--ckpt") + 1]).resolve()  # printed relative to the working folder when near it
     assert ckpt == Path(cfg.paths.output_dir).resolve() / "checkpoints" / "best.ckpt" and ckpt.is_file()
     if not (SHARED / "data" / "scenes" / "english.png").is_file():
         pytest.skip("the shared scenes folder is not present: the command names PHOTO.jpg")
