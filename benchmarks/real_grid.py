@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from tsb.edit import AUTO, Edit, Editor, default_inference, open_image, parse_box
+from tsb.edit import Edit, Editor, open_image, parse_box
 from tsb.inference.pipeline import build_pipeline
 from tsb.metrics.recognition import normalized_edit_distance
-from tsb.published import resolve_checkpoint
+from tsb.published import AUTO, default_inference, resolve_checkpoint
 from tsb.utils.image import pil_to_tensor
 
 ROOT = Path(__file__).resolve().parents[1]

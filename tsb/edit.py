@@ -64,7 +64,7 @@ from tsb.detect import Word
 from tsb.errors import EditError, ImageTooLarge, TsbError
 from tsb.inference.font_match import FontMatch
 from tsb.inference.pipeline import Pipeline, build_pipeline
-from tsb.published import published_entry_for, resolve_checkpoint
+from tsb.published import AUTO, default_inference, resolve_checkpoint
 from tsb.utils.device import resolve_device
 from tsb.utils.image import pil_to_tensor
 
@@ -237,18 +237,6 @@ def model_alphabet(cfg: Any) -> tuple[str, str]:
 
 # --------------------------------------------------------------------------------------------------
 # the editor
-
-
-#: an ``inference`` setting that follows the weights (:func:`default_inference`)
-AUTO = "auto"
-
-
-def default_inference(path: str | Path) -> str:
-    """The inference preset (``conf/inference``) for the checkpoint file ``path`` when none is given:
-    the one its manifest entry records when it is published weights (``photo`` for the shipped
-    ones), else ``none``: a run of one's own is the network as it is."""
-    found = published_entry_for(path)
-    return str(found[1].get("inference") or "none") if found is not None else "none"
 
 
 def _round_up(x: float, m: int) -> int:

@@ -46,14 +46,13 @@ from torch import Tensor
 from tqdm import tqdm
 
 from tsb.data import keys as K
-from tsb.edit import AUTO, default_inference
 from tsb.errors import CheckpointError, ConfigError, TsbError
 from tsb.inference.font_match import FontMatch
 from tsb.inference.pipeline import build_pipeline
 from tsb.metrics.image import IMAGE_METRIC_KEYS, ImageMetrics, match_size
 from tsb.metrics.recognition import RECOGNITION_METRIC_KEYS, RecognitionMetrics
 from tsb.pretrained.packages import PretrainedUnavailable
-from tsb.published import display_path, resolve_checkpoint
+from tsb.published import AUTO, default_inference, display_path, resolve_checkpoint
 from tsb.summary import flatten
 from tsb.utils.device import resolve_device
 from tsb.utils.image import tensor_to_pil, to_unit

@@ -152,3 +152,15 @@ def resolve_checkpoint(ckpt: str | Path | None) -> Path:
     path = Path(text)
     published_entry_for(path)  # published weights given by path: their hash (or their absence)
     return path
+
+
+#: an ``inference`` setting that follows the weights (:func:`default_inference`)
+AUTO = "auto"
+
+
+def default_inference(path: str | Path) -> str:
+    """The inference preset (``conf/inference``) for the checkpoint file ``path`` when none is given:
+    the one its manifest entry records when it is published weights (``photo`` for the shipped
+    ones), else ``none``: a run of one's own is the network as it is."""
+    found = published_entry_for(path)
+    return str(found[1].get("inference") or "none") if found is not None else "none"

@@ -46,8 +46,9 @@ from PIL import Image
 
 from tsb.cli import report_error
 from tsb.data.crop import Box, box_corners
-from tsb.edit import AUTO, Edit, EditError, Editor, ImageTooLarge, decode_image, format_box
+from tsb.edit import Edit, EditError, Editor, ImageTooLarge, decode_image, format_box
 from tsb.errors import DemoError, TsbError
+from tsb.published import AUTO
 
 LOCALHOST = "127.0.0.1"
 PORT = 7860

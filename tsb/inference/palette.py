@@ -12,6 +12,8 @@ old letters nearest to it. Owns no weight.
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -67,13 +69,18 @@ class SourceColours:
     """The source palette step of the inference pipeline: ``(style, source_mask) -> (colours, found)``,
     :func:`source_colours` with these settings."""
 
-    def __init__(self, sure: float = 0.8, smooth: int = 8, min_pixels: int = 20, erode: int = 2) -> None:
-        if not 0 < sure < 1 or smooth < 0 or min_pixels < 1 or erode < 0:
+    def __init__(self, **settings: float) -> None:
+        known = dict(list(inspect.signature(source_colours).parameters.items())[2:])  # after style, mask
+        unknown = sorted(set(settings) - set(known))
+        if unknown:
+            raise ConfigError(f"inference.source_colours takes {', '.join(known)}; got {', '.join(unknown)}")
+        full = {name: settings.get(name, p.default) for name, p in known.items()}
+        if not 0 < full["sure"] < 1 or full["smooth"] < 0 or full["min_pixels"] < 1 or full["erode"] < 0:
             raise ConfigError(
                 "inference.source_colours needs sure in (0, 1), smooth >= 0, min_pixels >= 1, erode >= 0; "
-                f"got {sure}, {smooth}, {min_pixels}, {erode}"
+                f"got {full}"
             )
-        self.sure, self.smooth, self.min_pixels, self.erode = float(sure), int(smooth), int(min_pixels), int(erode)
+        self.settings = settings
 
     def __call__(self, style: Tensor, source_mask: Tensor) -> tuple[Tensor, Tensor]:
-        return source_colours(style, source_mask, self.sure, self.smooth, self.min_pixels, self.erode)
+        return source_colours(style, source_mask, **self.settings)  # type: ignore[arg-type]

@@ -146,9 +146,10 @@ class Pipeline:
         assert out.foreground is not None and out.background is not None and out.layout is not None
         mask, foreground, learned, under, effect = out.mask, out.foreground, out.foreground, out.background, None
 
+        hole = net.background.hole(source_mask)  # what the eraser repainted: tsb.edit pastes it whole
         faces = sides = None
         if self.extrusion is not None:
-            ext = self.extrusion(style, background, source_mask, net.background.hole(source_mask))
+            ext = self.extrusion(style, background, source_mask, hole)
             if bool(ext.found.any()):
                 faces = ext.faces
                 # the sweep in the content's frame (the crop is stretched to it), its colours
@@ -176,7 +177,7 @@ class Pipeline:
         image = mask * foreground + (1 - mask) * under
         if effect is not None:
             mask = mask + (1 - mask) * effect
-        return replace(out, image=image, mask=mask, masks=[mask], foreground=foreground)
+        return replace(out, image=image, mask=mask, masks=[mask], foreground=foreground, hole=fit(hole))
 
 
 def build_pipeline(

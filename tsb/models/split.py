@@ -111,7 +111,6 @@ class SplitBrushNet(nn.Module):
                 x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
             return broadcast_style(x, batch)
 
-        hole = fit(self.background.hole(source_mask))
         style, background, source_mask = (fit(x) for x in (style, background, source_mask))
         ink = (1 - content) / 2  # the content is black (-1) text on white (1)
         if self.layout is not None:
@@ -132,7 +131,6 @@ class SplitBrushNet(nn.Module):
             foreground=foreground,
             layout=ink,
             source_mask=source_mask,
-            hole=hole,
         )
 
     def forward(self, style: Tensor, content: Tensor, source: Tensor | None = None) -> GeneratorOutput:
