@@ -55,7 +55,7 @@ class GeneratorOutput:
     layout: Tensor | None = None
     #: split designs: where the old word of the style image was (B, 1, 64, W), the eraser's mask
     source_mask: Tensor | None = None
-    #: split designs: the region the eraser repainted (B, 1, 64, W) in [0, 1], the old word's hole;
+    #: the inference pipeline, split designs: the region the eraser repainted (B, 1, 64, W) in [0, 1];
     #: ``tsb.edit`` pastes it whole up to the box's edge (a feathered edge would keep the old letters
     #: that touch it)
     hole: Tensor | None = None
