@@ -106,3 +106,7 @@ class DemoError(TsbError):
 
 class SummaryError(ConfigError):
     """Bad arguments or files; the message says which."""
+
+
+class BenchError(ConfigError):
+    """Bad arguments or files of the photo benchmark (a folder, an edits file); the message says which."""

@@ -1,0 +1,126 @@
+"""The editors the benchmark runs, each behind one call: ``replace(photo, box, old, new) -> photo``.
+
+- ``model`` (:class:`ModelEditor`): the project's editor, :class:`tsb.edit.Editor` with a
+  checkpoint (default: the published weights) and its inference steps, exactly as
+  ``python -m tsb.edit --replace OLD=NEW`` edits one word.
+- ``font`` (:class:`FontEditor`): the trivial row to beat. The old word's box is cut out upright,
+  its ink found by Otsu's threshold (the class rarer on the crop's rim), the ink's pixels (and two
+  around them) filled by pull-push from the rest (:func:`tsb.utils.fill.pull_push`), and the new
+  word painted over it in the standard content font (:func:`tsb.data.content.render_content_array`)
+  in the old ink's median colour; only pixels inside the box change.
+- ``copy`` (:class:`CopyEditor`): returns the photo unchanged (copying the source).
+
+An editor refuses an edit by raising :class:`tsb.errors.EditError` (the benchmark counts it as
+refused, with its message). ``font`` refuses the boxes ``model`` refuses for reaching past the
+image (:meth:`tsb.edit.Editor.check_box`); ``copy`` refuses nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+from tsb.data.content import render_content_array
+from tsb.data.crop import Box, box_affine, crop_rotated
+from tsb.edit import Edit, Editor
+from tsb.errors import BenchError
+from tsb.photobench.judge import box_mask
+from tsb.utils.fill import pull_push
+
+METHODS = ("model", "font", "copy")
+#: the height the font editor works at (the crop is resampled to it)
+HEIGHT = 64
+
+
+class PhotoEditor(Protocol):
+    name: str
+
+    def replace(self, photo: Image.Image, box: Box, old: str, new: str) -> Image.Image:
+        """``photo`` (RGB) with the word ``old`` in ``box`` replaced by ``new``; EditError to refuse."""
+        ...
+
+
+class ModelEditor:
+    """:class:`tsb.edit.Editor`: ``ckpt`` None = the published weights."""
+
+    name = "model"
+
+    def __init__(self, ckpt: str | Path | None = None, inference: str = "auto", device: str = "cpu") -> None:
+        self.editor = Editor(ckpt, device, inference=inference)
+        self.ckpt = str(self.editor.ckpt_path)
+
+    def replace(self, photo: Image.Image, box: Box, old: str, new: str) -> Image.Image:
+        result, _ = self.editor.edit(photo, [Edit(box, new, source=old)])
+        return result.convert("RGB")
+
+
+class CopyEditor:
+    """Copying the source: the photo unchanged."""
+
+    name = "copy"
+
+    def replace(self, photo: Image.Image, box: Box, old: str, new: str) -> Image.Image:
+        return photo.convert("RGB").copy()
+
+
+def ink_mask(crop: np.ndarray) -> np.ndarray:
+    """bool (H, W) of an upright word crop (H, W, 3) uint8: Otsu's class that is rarer on the rim."""
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    _, dark = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    dark = np.asarray(dark, dtype=bool)
+    rim = np.ones_like(dark)
+    rim[2:-2, 2:-2] = False
+    return dark if dark[rim].mean() <= 0.5 else np.logical_not(dark)
+
+
+def paste_in_box(photo: Image.Image, patch: np.ndarray, box: Box) -> Image.Image:
+    """An upright ``patch`` (h, w, 3) float [0, 255] mapped into ``box``; pixels outside it unchanged."""
+    base = np.asarray(photo.convert("RGB"))
+    ph, pw = patch.shape[:2]
+    size = (base.shape[1], base.shape[0])
+    m = box_affine(box, (pw, ph))
+    warped = cv2.warpAffine(
+        patch.astype(np.float32), m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    inside = box_mask(box, size)[..., None]
+    out = np.where(inside, np.clip(warped + 0.5, 0, 255).astype(np.uint8), base)
+    return Image.fromarray(out, mode="RGB")
+
+
+class FontEditor:
+    """The standard font in the old ink's median colour over a pull-push fill of the old word."""
+
+    name = "font"
+
+    def replace(self, photo: Image.Image, box: Box, old: str, new: str) -> Image.Image:
+        rgb = photo.convert("RGB")
+        Editor.check_box(box, rgb.size)
+        width = max(16, round(HEIGHT * box[2] / box[3]))
+        crop = np.asarray(crop_rotated(rgb, box, (width, HEIGHT)))
+        ink = ink_mask(crop)
+        core = cv2.erode(ink.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        colour = np.median(crop[core if core.sum() >= 8 else ink], axis=0) if ink.any() else np.zeros(3)
+        known = ~cv2.dilate(ink.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        image = torch.from_numpy(crop.astype(np.float32)).permute(2, 0, 1)[None]
+        weight = torch.from_numpy(known.astype(np.float32))[None, None]
+        fill = pull_push(image, weight, smooth=8)[0].permute(1, 2, 0).numpy() if known.any() else crop
+        alpha = 1.0 - render_content_array(new, HEIGHT, width).astype(np.float32)[..., None] / 255.0
+        patch = fill * (1 - alpha) + colour.astype(np.float32) * alpha
+        return paste_in_box(rgb, patch, box)
+
+
+def build_editor(
+    method: str, ckpt: str | None = None, inference: str = "auto", device: str = "cpu"
+) -> PhotoEditor:
+    if method == "model":
+        return ModelEditor(ckpt, inference, device)
+    if method == "font":
+        return FontEditor()
+    if method == "copy":
+        return CopyEditor()
+    raise BenchError(f"--method {method!r} is not one of {', '.join(METHODS)}")

@@ -1,0 +1,171 @@
+"""The independent judge's checks of one edit: what PP-OCRv6 reads on the whole photo before and
+after, and what the pixels say.
+
+Words (:class:`tsb.detect.Word`) are compared by place, through the overlap of their rotated
+boxes (:func:`overlap`: the intersection over the smaller of the two areas, so a word read in a
+tighter or a wider box than the edited one still counts as at its place):
+
+- :func:`read_at`: the words read at a box, joined in reading order along the box's axis;
+- :func:`word_checks`: the new word read at the old word's place, the old word gone, and each
+  other word of the photo read exactly as before (same text, same place).
+
+Pixels (uint8 RGB arrays of one size):
+
+- :func:`box_mask`: the pixels whose centre lies in a box;
+- :func:`outside_change`: the share of the pixels outside the box that changed;
+- :func:`psnr_in`: PSNR over the pixels of a mask (the round trip inside the word's box);
+- :func:`seam`: the gradient energy on the border of the changed region, edited over original
+  (1: the border looks as it did; above 1: an edge that was not there).
+
+Words are matched as :mod:`tsb.edit` matches ``--replace`` requests: case-insensitive, without
+surrounding punctuation (:func:`normal`); neighbours must read exactly as before.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from tsb.data.crop import Box, box_corners
+from tsb.detect import Word
+
+#: overlap (intersection over the smaller area) from which two boxes are at the same place
+SAME_PLACE = 0.5
+#: a pixel changed when a channel moved by more than this (grey levels)
+CHANGED = 2
+#: added to both gradient energies of the seam score, so a flat border does not divide by ~0
+SEAM_FLOOR = 4.0
+
+
+def normal(text: str) -> str:
+    """``text`` as words are matched: case-folded, without surrounding punctuation and spaces."""
+    return text.strip(string.punctuation + " ").casefold()
+
+
+def box_area(box: Box) -> float:
+    return float(box[2] * box[3])
+
+
+def overlap(a: Box, b: Box) -> float:
+    """The area both rotated boxes cover, over the smaller box's area (0 .. 1)."""
+    pa = box_corners(a).astype(np.float32)
+    pb = box_corners(b).astype(np.float32)
+    area, _ = cv2.intersectConvexConvex(pa, pb)
+    smaller = min(box_area(a), box_area(b))
+    return float(max(0.0, area) / smaller) if smaller > 0 else 0.0
+
+
+def at_place(word: Word, box: Box) -> bool:
+    return overlap(word.box, box) >= SAME_PLACE
+
+
+def read_at(words: Sequence[Word], box: Box) -> tuple[list[Word], str]:
+    """The words at ``box`` in reading order along the box's axis, and their texts joined by spaces."""
+    hits = [w for w in words if at_place(w, box)]
+    t = math.radians(box[4])
+    axis = (math.cos(t), -math.sin(t))
+    hits.sort(key=lambda w: w.box[0] * axis[0] + w.box[1] * axis[1])
+    return hits, " ".join(w.text for w in hits)
+
+
+@dataclass(frozen=True)
+class WordChecks:
+    """What the judge reads after one edit."""
+
+    read: str  # the text read at the old word's place after the edit
+    new_read: bool  # the new word is read there
+    old_gone: bool  # the old word is not read there any more
+    neighbours: int  # the other words of the photo before the edit
+    neighbours_kept: int  # of those, read with the same text at the same place after it
+    damaged: tuple[str, ...]  # the neighbours not read as before
+
+
+def _same_word(found: str, wanted: str) -> bool:
+    """``found`` (words read at a place) reads ``wanted``: as one word, or spaces aside."""
+    if not normal(wanted):
+        return False
+    parts = [normal(p) for p in found.split()]
+    return normal(found) == normal(wanted) or "".join(parts) == normal(wanted).replace(" ", "")
+
+
+def word_checks(
+    before: Sequence[Word], after: Sequence[Word], target: Word, old: str, new: str
+) -> WordChecks:
+    """Compare what the judge read on the photo before (``before``, holding ``target``) and after
+    replacing ``target`` (which reads ``old``) by ``new``."""
+    hits, read = read_at(after, target.box)
+    new_read = _same_word(read, new) or any(_same_word(w.text, new) for w in hits)
+    old_gone = not (_same_word(read, old) or any(_same_word(w.text, old) for w in hits))
+    others = [w for w in before if w is not target]
+    damaged = tuple(w.text for w in others if not any(a.text == w.text and at_place(a, w.box) for a in after))
+    return WordChecks(read, new_read, old_gone, len(others), len(others) - len(damaged), damaged)
+
+
+# pixels ------------------------------------------------------------------------------------------
+def box_mask(box: Box, size: tuple[int, int]) -> np.ndarray:
+    """bool (H, W) of an image of ``size`` (W, H): the pixels whose centre lies in ``box``."""
+    w, h = size
+    xc, yc, bw, bh, a = box
+    t = math.radians(a)
+    xs = np.arange(w, dtype=np.float64) - xc
+    ys = np.arange(h, dtype=np.float64) - yc
+    u = xs[None, :] * math.cos(t) - ys[:, None] * math.sin(t)
+    v = xs[None, :] * math.sin(t) + ys[:, None] * math.cos(t)
+    return np.asarray((np.abs(u) <= bw / 2) & (np.abs(v) <= bh / 2))
+
+
+def changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """bool (H, W): where any channel of the two uint8 images differs by more than :data:`CHANGED`."""
+    diff = np.abs(a.astype(np.int16) - b.astype(np.int16))
+    return np.asarray(diff.reshape(*diff.shape[:2], -1).max(axis=-1) > CHANGED)
+
+
+def outside_change(original: np.ndarray, edited: np.ndarray, inside: np.ndarray) -> float:
+    """The share of the pixels outside ``inside`` (bool mask) that the edit changed."""
+    outside = ~inside
+    n = int(outside.sum())
+    return float((changed(original, edited) & outside).sum() / n) if n else 0.0
+
+
+def psnr_in(a: np.ndarray, b: np.ndarray, mask: np.ndarray, peak: float = 255.0) -> float | None:
+    """PSNR (dB) between two uint8 images over the pixels of ``mask``; None for an empty mask;
+    a perfect match is capped at 100 dB."""
+    if not mask.any():
+        return None
+    d = a.astype(np.float64)[mask] - b.astype(np.float64)[mask]
+    mse = float(np.mean(d * d))
+    return 100.0 if mse <= peak * peak * 1e-10 else float(10 * math.log10(peak * peak / mse))
+
+
+def gradient_energy(image: np.ndarray) -> np.ndarray:
+    """Squared gradient magnitude (H, W) of an image's luminance (Sobel, grey levels per pixel)."""
+    grey = image.astype(np.float32)
+    if grey.ndim == 3:
+        grey = grey[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
+    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3) / 8
+    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3) / 8
+    return np.asarray(gx * gx + gy * gy)
+
+
+def border(region: np.ndarray) -> np.ndarray:
+    """bool (H, W): the pixels on both sides of the outline of ``region`` (one pixel each way)."""
+    r = region.astype(np.uint8)
+    kernel = np.ones((3, 3), np.uint8)
+    return np.asarray(cv2.dilate(r, kernel).astype(bool) & ~cv2.erode(r, kernel).astype(bool))
+
+
+def seam(original: np.ndarray, edited: np.ndarray) -> float | None:
+    """The gradient energy on the border of the region the edit changed, in the edited photo over
+    the same pixels of the original (``+`` :data:`SEAM_FLOOR` on both sides); None: nothing changed."""
+    region = changed(original, edited)
+    if not region.any():
+        return None
+    ring = border(region)
+    before = float(gradient_energy(original)[ring].mean())
+    after = float(gradient_energy(edited)[ring].mean())
+    return (after + SEAM_FLOOR) / (before + SEAM_FLOOR)
