@@ -221,3 +221,23 @@ def test_browser_click_a_word_type_and_download(server: DemoServer, browser: Any
     assert _outside_equal(before, after, soap["box"])
     assert not np.array_equal(np.asarray(before.convert("RGB")), np.asarray(after.convert("RGB")))
     page.screenshot(path=str(tmp_path / "demo.png"), full_page=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# hostile start-up arguments and requests
+
+
+def test_a_checkpoint_whose_config_explodes_is_refused_before_binding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stored config of YAML aliases (10^9 entries from 600 bytes) kept the demo from ever
+    binding its port; it is refused at once with one line."""
+    from tests.helpers.hostile import bomb_checkpoint, deadline
+    from tsb.demo.server import main
+
+    ckpt = bomb_checkpoint(tmp_path / "bomb.ckpt")
+    with deadline(20):
+        code = main(["--ckpt", str(ckpt), "--port", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert "bomb.ckpt" in err and "expands to more than" in err.replace(str(tmp_path), "TMP")

@@ -152,3 +152,56 @@ def test_any_corrupt_file_is_one_checkpoint_error(tmp_path: Path) -> None:
             load_checkpoint(path)
         except CheckpointError as e:
             assert str(path) in str(e)
+
+
+# ------------------------------------------------------------------------- configs that explode
+def _deep_yaml(depth: int) -> str:
+    return "model: " + "[" * depth + "]" * depth + "\n"
+
+
+@pytest.mark.parametrize(
+    "kind", ["yaml aliases", "shared lists in the pickle", "recursive anchor", "nested 100,000 deep"]
+)
+def test_a_config_that_expands_is_refused_before_it_is_expanded(tmp_path: Path, kind: str) -> None:
+    """A "billion laughs" config (a few hundred bytes whose aliases repeat one part 10^9 times)
+    is refused by counting what it would expand to, not by expanding it (which ran for minutes,
+    growing by gigabytes)."""
+    from tests.helpers.hostile import alias_bomb_yaml, bomb_checkpoint, deadline, shared_list_bomb
+
+    config = {
+        "yaml aliases": alias_bomb_yaml(),
+        "shared lists in the pickle": shared_list_bomb(),
+        "recursive anchor": "model: &m {_target_: tsb.tasks.stylebrush.StyleBrushTask, net: [*m]}\n",
+        "nested 100,000 deep": _deep_yaml(100_000),
+    }[kind]
+    ckpt = bomb_checkpoint(tmp_path / "bomb.ckpt", config)
+    with deadline(20), pytest.raises(CheckpointError, match=str(ckpt)) as e:
+        load_task(ckpt)
+    message = str(e.value).replace(str(ckpt), "CKPT")
+    assert "\n" not in message and e.value.exit_code == 2
+    assert "expand" in message or "nested" in message, message
+
+
+def test_the_edit_command_refuses_an_alias_bomb_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image
+
+    from tests.helpers.hostile import bomb_checkpoint, deadline
+    from tsb.edit import main
+
+    ckpt = bomb_checkpoint(tmp_path / "bomb.ckpt")
+    Image.new("RGB", (64, 32)).save(tmp_path / "in.png")
+    with deadline(20):
+        code = main(["--ckpt", str(ckpt), "--image", str(tmp_path / "in.png"), "--box", "2,2,40,20",
+                     "--text", "a", "--out", str(tmp_path / "out.png")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and not (tmp_path / "out.png").exists()
+    assert err.count("\n") == 1 and "bomb.ckpt" in err and "Traceback" not in err
+    assert "expands" in err.replace(str(tmp_path), "TMP"), err
+
+
+def test_an_ordinary_checkpoint_config_is_well_under_the_bound(cfg_factory: Callable[..., DictConfig]) -> None:
+    """The bound leaves room: the largest preset's whole config is a small fraction of it."""
+    from tsb.utils.safe_config import MAX_CONFIG_NODES, config_size
+
+    cfg = cfg_factory(["model=stylebrush_bg", "experiment=stylebrush_bg_gpu"])
+    assert config_size(OmegaConf.to_yaml(cfg, resolve=True)) < MAX_CONFIG_NODES // 20

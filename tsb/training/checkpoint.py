@@ -340,9 +340,16 @@ def find_latest(run_dir: str | Path) -> Path | None:
 
 
 def checkpoint_config(state: dict[str, Any], path: str | Path = "the checkpoint") -> DictConfig:
-    """The config a checkpoint was trained with (data only: nothing in it is instantiated here)."""
+    """The config a checkpoint was trained with (data only: nothing in it is instantiated here).
+
+    Its size is checked before it is built (:func:`tsb.utils.safe_config.check_config_size`): a
+    config of YAML aliases that expands a billion-fold is refused in milliseconds."""
+    from tsb.utils.safe_config import check_config_size
+
+    stored = state.get("config") or {}
+    check_config_size(stored, str(path))
     try:
-        cfg = OmegaConf.create(state.get("config") or {})
+        cfg = OmegaConf.create(stored)
     except Exception as e:  # not YAML / not a mapping
         raise CheckpointError(f"{path} holds an unreadable config ({type(e).__name__}); it was not written by tsb") from e
     if not isinstance(cfg, DictConfig):

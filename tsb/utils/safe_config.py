@@ -16,6 +16,14 @@ every ``_target_`` is an allowed class:
 
 Interpolations (``${...}``) are refused as well: checkpoints store their config resolved, and a
 resolver (``${oc.env:...}``) would read from the loading machine.
+
+Before any of that, :func:`check_config_size` bounds what the stored config expands to: a few
+hundred bytes of YAML whose aliases repeat one part ten times per level (a "billion laughs") stand
+for 10^9 entries, which building the config would expand for minutes, gigabytes deep. The YAML is
+only *composed* (aliases stay shared nodes), and the entries are counted with each shared node
+counted once per use, without expanding anything; plain data read from a pickle (where one list
+can be referenced many times) is counted the same way. Recursive aliases and nesting deeper than
+:data:`MAX_CONFIG_DEPTH` are refused too.
 """
 
 from __future__ import annotations
@@ -27,6 +35,12 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from tsb.errors import UnsafeConfigError
 from tsb.utils.secrets import walk_config
+
+#: the most entries (mappings, lists and values, aliases expanded) a stored config may hold; the
+#: largest preset's whole resolved config holds about a thousand
+MAX_CONFIG_NODES = 200_000
+#: the deepest nesting a stored config may have (the presets' is under 10)
+MAX_CONFIG_DEPTH = 100
 
 #: Packages whose ``nn.Module`` classes a checkpoint's model config may build.
 ALLOWED_PACKAGES: tuple[str, ...] = ("tsb.models.", "tsb.tasks.")
@@ -61,7 +75,9 @@ def check_targets(node: DictConfig | dict[str, Any], where: str) -> None:
 
     ``where`` names the file the node comes from, for the message.
     """
-    plain = OmegaConf.to_container(node, resolve=False) if isinstance(node, (DictConfig, ListConfig)) else node
+    plain = (
+        OmegaConf.to_container(node, resolve=False) if isinstance(node, (DictConfig, ListConfig)) else node
+    )
     if not isinstance(plain, dict):
         raise UnsafeConfigError(f"{where}: the stored model config is not a mapping")
     hint = (
@@ -83,3 +99,92 @@ def check_targets(node: DictConfig | dict[str, Any], where: str) -> None:
             raise UnsafeConfigError(f"{where}: the stored config names _target_={value!r} at {path}. {hint}")
         if key == "_partial_" and value:
             raise UnsafeConfigError(f"{where}: the stored config asks for a partial object at {path}. {hint}")
+
+
+class ConfigTooLarge(ValueError):
+    """A config passed :data:`MAX_CONFIG_NODES` or :data:`MAX_CONFIG_DEPTH` (the message says
+    which, as a phrase: "expands to more than ... entries")."""
+
+
+def _yaml_children(node: Any) -> list[Any]:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _data_children(node: Any) -> list[Any]:
+    if isinstance(node, dict):
+        return [*node.keys(), *node.values()]
+    if isinstance(node, (list, tuple)):
+        return list(node)
+    return []
+
+
+def _expanded_size(root: Any, children: Any) -> int:
+    """How many nodes ``root`` stands for with every shared node counted once per use, computed
+    once per distinct node (iteratively: no recursion limit); raises :class:`ConfigTooLarge` past the
+    bounds or on a cycle."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            total = 1 + sum(sizes[id(c)] for c in children(node))
+            if total > MAX_CONFIG_NODES:
+                raise ConfigTooLarge(
+                    f"expands to more than {MAX_CONFIG_NODES} entries (YAML aliases that repeat one part "
+                    "over and over: a 'billion laughs' file; tsb writes configs of about a thousand)"
+                )
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise ConfigTooLarge("expands without end (an alias refers to the node that holds it)")
+        if depth > MAX_CONFIG_DEPTH:
+            raise ConfigTooLarge(f"is nested more than {MAX_CONFIG_DEPTH} levels deep")
+        kids = children(node)
+        if not kids:
+            sizes[key] = 1
+            continue
+        on_path.add(key)
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in kids)
+    return sizes[id(root)]
+
+
+def config_size(config: Any) -> int:
+    """The number of entries ``config`` (YAML text or plain data) expands to, aliases and shared
+    references counted once per use, without expanding them; raises :class:`ConfigTooLarge` past
+    :data:`MAX_CONFIG_NODES` / :data:`MAX_CONFIG_DEPTH`. Text that is not YAML counts as 1 (the
+    reader that builds it reports it)."""
+    if isinstance(config, str):
+        import yaml
+
+        try:
+            root = yaml.compose(config, Loader=yaml.SafeLoader)
+        except yaml.YAMLError:
+            return 1
+        except RecursionError:  # the composer recurses once per level of nesting
+            raise ConfigTooLarge(f"is nested more than {MAX_CONFIG_DEPTH} levels deep") from None
+        return 0 if root is None else _expanded_size(root, _yaml_children)
+    return _expanded_size(config, _data_children)
+
+
+def check_config_size(config: Any, where: str) -> None:
+    """Refuse (:class:`UnsafeConfigError`, one line naming ``where``) a stored config that would
+    expand past :data:`MAX_CONFIG_NODES` entries or nest past :data:`MAX_CONFIG_DEPTH` levels,
+    before anything expands it (see the module doc)."""
+    try:
+        config_size(config)
+    except ConfigTooLarge as e:
+        raise UnsafeConfigError(
+            f"{where}: the stored config {e}; it was not written by tsb's trainer, do not load it"
+        ) from None
