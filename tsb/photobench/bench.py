@@ -234,10 +234,13 @@ def run_bench(
             tile = Tile(f"{path.name}: {old} -> {new}", None, {}, {})
             run.tiles.append(tile)
             if target is None:
+                tile.before = image  # no place to crop around: the whole photo
                 for ed in editors:
                     res = EditResult(path.name, ed.name, old, new, None, NOT_FOUND, reason=missing)
                     run.edits.append(res)
                     tile.after[ed.name], tile.results[ed.name] = None, res
+                    if log is not None:
+                        log(_line(res))
                 continue
             tile.before = context_crop(image, target.box)
             for ed in editors:

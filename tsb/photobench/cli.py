@@ -30,6 +30,16 @@ def parse_methods(value: str) -> list[str]:
     return list(dict.fromkeys(methods))
 
 
+def _shown(path: str | None) -> str | None:
+    """``path`` relative to the working folder when it lies in it (reports stay portable)."""
+    if path is None:
+        return None
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path
+
+
 def _positive(name: str, value: int | None) -> None:
     if value is not None and value < 1:
         raise BenchError(f"{name} must be at least 1, got {value}")
@@ -125,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "folder": str(args.folder),
             "edits": args.edits or "every word the judge finds, replaced by a word of similar length",
             "methods": ",".join(methods),
-            "checkpoint": getattr(model, "ckpt", None),
+            "checkpoint": _shown(getattr(model, "ckpt", None)),
             "inference": args.inference,
             "judge": JUDGE,
             "seed": args.seed,

@@ -135,6 +135,12 @@ def markdown(
         "original inside the box.",
         "",
     ]
+    read = [p.detect_seconds for p in run.photos if p.detect_seconds is not None]
+    if read:
+        lines += [
+            f"The judge read a photo in {statistics.fmean(read):.2f} s on average ({len(read)} photos).",
+            "",
+        ]
     if sheet:
         lines += [f"![every edit: before, then after each editor]({sheet})", ""]
     lines += ["## Photos", "", "| photo | size | words read | s to read | note |", "|---|---|---:|---:|---|"]

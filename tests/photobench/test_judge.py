@@ -1,0 +1,125 @@
+"""The judge's per-edit checks, on word lists and pixel arrays made in the test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tsb.detect import Word
+from tsb.photobench.judge import (
+    box_mask,
+    outside_change,
+    overlap,
+    psnr_in,
+    read_at,
+    seam,
+    word_checks,
+)
+
+
+def _photo_words() -> list[Word]:
+    return [
+        Word("OPEN", 0.99, (50.0, 30.0, 60.0, 24.0, 0.0)),
+        Word("BAKERY", 0.98, (150.0, 30.0, 90.0, 24.0, 0.0)),
+        Word("daily", 0.97, (80.0, 80.0, 70.0, 24.0, 0.0)),
+    ]
+
+
+def test_overlap_is_the_shared_area_over_the_smaller_box() -> None:
+    a = (50.0, 30.0, 60.0, 20.0, 0.0)
+    assert overlap(a, a) == pytest.approx(1.0)
+    assert overlap(a, (50.0, 30.0, 30.0, 10.0, 0.0)) == pytest.approx(1.0)  # inside: all of the smaller
+    assert overlap(a, (80.0, 30.0, 60.0, 20.0, 0.0)) == pytest.approx(0.5)
+    assert overlap(a, (300.0, 30.0, 60.0, 20.0, 0.0)) == 0.0
+    assert overlap(a, (50.0, 30.0, 60.0, 20.0, 90.0)) == pytest.approx(20 * 20 / (60 * 20))
+
+
+def test_an_editor_that_changes_nothing_keeps_the_old_word_and_reads_no_new_one() -> None:
+    before = _photo_words()
+    checks = word_checks(before, list(before), before[0], "OPEN", "SHUT")
+    assert checks.read == "OPEN" and not checks.new_read and not checks.old_gone
+    assert (checks.neighbours, checks.neighbours_kept, checks.damaged) == (2, 2, ())
+
+
+def test_a_good_edit_reads_the_new_word_at_the_old_place_and_keeps_the_neighbours() -> None:
+    before = _photo_words()
+    # read in a slightly wider box than the old word's, as a longer new word would be
+    after = [Word("SHUTS", 0.9, (52.0, 31.0, 70.0, 22.0, 0.0)), before[1], before[2]]
+    checks = word_checks(before, after, before[0], "OPEN", "shuts")  # matched as --replace matches
+    assert checks.new_read and checks.old_gone and checks.neighbours_kept == 2
+
+
+def test_a_new_word_read_in_two_pieces_still_counts_and_a_damaged_neighbour_is_named() -> None:
+    before = _photo_words()
+    after = [
+        Word("BAKE", 0.9, (135.0, 30.0, 50.0, 24.0, 0.0)),
+        Word("SHOP", 0.9, (175.0, 30.0, 40.0, 24.0, 0.0)),
+        Word("OPEN", 0.9, (50.0, 30.0, 60.0, 24.0, 0.0)),
+        Word("dally", 0.9, (80.0, 80.0, 70.0, 24.0, 0.0)),  # the neighbour misread after the edit
+    ]
+    hits, read = read_at(after, before[1].box)
+    assert [w.text for w in hits] == ["BAKE", "SHOP"] and read == "BAKE SHOP"
+    checks = word_checks(before, after, before[1], "BAKERY", "BAKESHOP")
+    assert checks.new_read and checks.old_gone
+    assert checks.neighbours == 2 and checks.neighbours_kept == 1 and checks.damaged == ("daily",)
+
+
+def test_a_neighbour_read_elsewhere_is_not_as_before() -> None:
+    before = _photo_words()
+    moved = [before[0], Word("BAKERY", 0.9, (150.0, 100.0, 90.0, 24.0, 0.0)), before[2]]
+    assert word_checks(before, moved, before[2], "daily", "weekly").damaged == ("BAKERY",)
+
+
+def _image(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 255, (60, 120, 3), dtype=np.uint8)
+
+
+def test_a_change_painted_outside_the_box_counts_as_outside_change() -> None:
+    box = (60.5, 30.5, 40.0, 20.0, 0.0)  # pixel centres 41..80 x 21..40
+    inside = box_mask(box, (120, 60))
+    assert inside.sum() == 40 * 20 and inside[21, 41] and inside[40, 80] and not inside[30, 40]
+    original = _image()
+    inside_only = original.copy()
+    inside_only[inside] = 0
+    assert outside_change(original, inside_only, inside) == 0.0
+    spill = inside_only.copy()
+    spill[0:10, 0:10] = 255 - spill[0:10, 0:10]
+    assert outside_change(original, spill, inside) == pytest.approx(100 / (120 * 60 - 800))
+
+
+def test_a_rotated_box_mask_covers_the_rotated_rectangle() -> None:
+    mask = box_mask((60.0, 30.0, 40.0, 10.0, 90.0), (120, 60))
+    ys, xs = np.nonzero(mask)
+    assert xs.max() - xs.min() < 12 and ys.max() - ys.min() > 35  # stood up: tall and thin
+
+
+def test_a_perfect_round_trip_scores_a_high_psnr_and_a_repainted_box_a_low_one() -> None:
+    box = (60.0, 30.0, 40.0, 20.0, 0.0)
+    inside = box_mask(box, (120, 60))
+    original = _image()
+    assert psnr_in(original, original.copy(), inside) == 100.0
+    near = original.astype(np.int16)
+    near[inside] += 1
+    assert psnr_in(original, np.clip(near, 0, 255).astype(np.uint8), inside) > 45
+    repainted = original.copy()
+    repainted[inside] = 128
+    assert psnr_in(original, repainted, inside) < 12
+    assert psnr_in(original, original, np.zeros_like(inside)) is None
+
+
+def _grain(seed: int) -> np.ndarray:
+    noise = np.random.default_rng(seed).normal(0, 12, (60, 120, 1))
+    return np.clip(120 + noise, 0, 255).astype(np.uint8).repeat(3, axis=2)
+
+
+def test_the_seam_score_sees_an_edge_that_was_not_there() -> None:
+    wall = _grain(0)
+    plain = wall.copy()
+    plain[20:40, 40:80] = 200  # a flat lighter patch: a hard edge all round
+    hard = seam(wall, plain)
+    assert hard is not None and hard > 3
+    regrained = wall.copy()
+    regrained[20:40, 40:80] = _grain(1)[20:40, 40:80]  # the same grain drawn anew: no border to see
+    soft = seam(wall, regrained)
+    assert soft is not None and soft == pytest.approx(1.0, abs=0.25)
+    assert seam(wall, wall.copy()) is None
