@@ -11,6 +11,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
+import tsb.configs  # noqa: F401  (registers the structured configs conf/ starts from)
 from tsb.cli import report_error
 from tsb.errors import TsbError
 from tsb.train import train

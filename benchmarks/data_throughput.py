@@ -27,7 +27,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import open_dict
 
-from tsb.utils.config import compose_config
+from tsb.configs import compose_config
 
 
 def rate(ds: Any, start: int, n: int, collate: Any, batch: int = 16) -> tuple[float, float]:

@@ -25,11 +25,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch
 from hydra.utils import instantiate
 
+from tsb.configs import ROOT, compose_config
 from tsb.data.imageio import load_rgb
 from tsb.data.scene_folder import read_labels_tsv
 from tsb.metrics.recognition import RecognitionMetrics
 from tsb.pretrained.helpers import load_helper, read_helper_checkpoint
-from tsb.utils.config import ROOT, compose_config
 from tsb.utils.image import pil_to_tensor
 
 

@@ -30,10 +30,10 @@ from hydra.utils import instantiate
 from omegaconf import open_dict
 from torch.utils.flop_counter import FlopCounterMode, _FlopCounterMode
 
+from tsb.configs import compose_config
 from tsb.tasks.export import export_helper
 from tsb.train import build_trainer
 from tsb.training.trainer import Trainer, move_batch
-from tsb.utils.config import compose_config
 
 
 class GlobalFlopCounter(FlopCounterMode):

@@ -11,7 +11,7 @@ import torch
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
-from tsb.utils.config import CONF, ROOT, compose_config
+from tsb.configs import CONF, ROOT, compose_config
 
 __all__ = ["CONF", "ROOT", "SHARED", "compose_config"]
 

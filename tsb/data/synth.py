@@ -213,9 +213,22 @@ class BucketBatchSampler(Sampler[list[int]]):
 class SynthData(DataModule):
     """The synthetic paired data module (``conf/data/synth.yaml``).
 
-    ``train_size`` is the virtual length of the deterministic training stream (one "epoch");
-    ``val_size`` samples form the validation set (stream 1, ``val_font_split`` fonts).
-    ``effects`` holds the probabilities and ranges of :class:`tsb.data.render.EffectConfig`.
+    Its settings and their defaults are this signature (the structured config ``data/base_synth``,
+    ``tsb/configs.py``); the presets of ``conf/data`` hold only what differs.
+
+    - sizes: ``train_size`` is the virtual length of the deterministic training stream (one
+      "epoch"); ``val_size`` samples form the validation set (stream 1, ``val_font_split`` fonts);
+      ``height`` x ``width``, or with ``variable_width`` W follows the longer string (a multiple of
+      ``width_multiple`` in [``min_width``, ``max_width``], batches grouped by width).
+    - fonts: ``font_split`` / ``val_font_split`` train | heldout | all (``python -m tsb.data.fonts``
+      lists them); ``alphabet`` latin | cyrillic | latin+cyrillic | the characters themselves;
+      ``font_dirs`` extra font folders; ``system_fonts`` also the system's fonts (opt-in: they differ
+      between machines); ``font_packages`` / ``font_exclude`` the pip packages fonts come from and
+      the file patterns left out; ``min_coverage`` the share of the alphabet a font must draw.
+    - strings: ``lexicon`` en | ru | a word-list file (one word a line); ``p_random`` random strings
+      instead of words; ``min_len`` / ``max_len``; ``p_upper`` / ``p_lower`` / ``p_title`` letter
+      case; ``p_digits`` a random string is all digits; ``p_same_text`` target string = source.
+    - ``effects``: the probabilities and ranges of :class:`tsb.data.render.EffectConfig`.
     """
 
     def __init__(
@@ -470,14 +483,21 @@ def contact_sheet(ds: SynthDataset, n: int, cols: int = 2) -> Image.Image:
 
 
 def _module_from_config(name: str | None, seed: int, overrides: dict[str, Any]) -> SynthData:
-    """SynthData from ``conf/data/<name>.yaml`` (composed with Hydra), or the defaults."""
+    """SynthData from ``conf/data/<name>.yaml`` (composed with Hydra onto its structured config),
+    or the class's defaults."""
     cfg: dict[str, Any] = {}
     if name:
+        from hydra import compose, initialize_config_dir
+        from hydra.core.global_hydra import GlobalHydra
         from omegaconf import OmegaConf, open_dict
 
-        from tsb.utils.config import compose_config
+        from tsb.data.schemas import register_data
+        from tsb.utils.config import CONF
 
-        composed = compose_config([f"data={name}", f"seed={seed}"])
+        register_data()
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            composed = compose(overrides=[f"+data={name}", f"+seed={seed}", "+paths=default"])
         with open_dict(composed):
             composed.paths.output_dir = composed.paths.root_dir = "."
         node = OmegaConf.to_container(composed.data, resolve=True)

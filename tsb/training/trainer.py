@@ -65,7 +65,30 @@ class _StopBeforeStep(Exception):
 
 
 class Trainer:
-    """Generic trainer. Built by ``hydra.utils.instantiate(cfg.trainer, ...)`` in :func:`tsb.train.train`."""
+    """Generic trainer. Built by ``hydra.utils.instantiate(cfg.trainer, ...)`` in :func:`tsb.train.train`.
+
+    The keyword arguments after ``seed`` are the settings of ``conf/trainer`` (their defaults here
+    are the only ones: the structured config ``trainer/base`` is this signature, ``tsb/configs.py``):
+
+    - ``max_steps`` / ``max_epochs``: stop after this many optimizer steps or passes over the
+      training set, whichever comes first (None: no limit from that side; at least one is set).
+    - ``device``: auto (cuda > mps > cpu), or cpu / cuda / cuda:1 / mps. ``num_threads``: CPU
+      threads of the training process (None: torch's default; 1 on a small machine whose cores
+      also run the data workers, measured 20x faster on 2 busy cores).
+    - ``precision``: mixed precision on CUDA, bf16 | fp16 | None (always off on CPU).
+      ``grad_clip_norm``: clip each group's gradient norm (None: off). ``accumulate_grad_batches``.
+    - ``ema_decay`` / ``ema_start_step``: exponential moving average of the task's
+      ``ema_modules()`` (None: off).
+    - ``val_every_n_steps``, ``limit_val_batches``: validation scalars and a sample grid
+      (``<run>/samples/``). ``checkpoint_every_n_steps``: ``last.ckpt`` every N steps (None: at
+      every validation; also at the end and on SIGINT / SIGTERM after the current step);
+      ``best.ckpt`` after a validation that improves ``monitor`` (``monitor_mode`` min | max).
+    - ``log_every_n_steps``, ``progress_bar``; ``deterministic``: deterministic torch algorithms.
+    - several processes (torchrun / SLURM): ``ddp_find_unused_parameters`` (lets a phase use part
+      of its group), ``ddp_bucket_cap_mb``.
+    - GPU speed (ignored on CPU): ``channels_last``, ``compile``, ``tf32``, ``cudnn_benchmark``;
+      ``profile``: a torch.profiler trace of the first steps into ``<run>/profile/``.
+    """
 
     def __init__(
         self,
