@@ -67,13 +67,21 @@ def build_trainer(
         loggers=list(loggers),
         storage=storage,
         resolved_config={**resolved_config(cfg), "choices": hydra_choices()},
-        seed=int(cfg.seed),
+        seed=seed_of(cfg),
         run_name=run_name(run_dir),
         _recursive_=False,
     )
     if not isinstance(trainer, Trainer):
         raise ConfigError(f"cfg.trainer must build a tsb.training.trainer.Trainer, got {type(trainer).__name__}")
     return trainer
+
+
+def seed_of(cfg: DictConfig) -> int:
+    """``cfg.seed`` as a whole number, or one message naming the setting."""
+    seed = cfg.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"seed must be a whole number (e.g. seed=1234), got {seed!r}")
+    return seed
 
 
 def unwrap_user_error(e: Exception) -> Exception:
@@ -177,7 +185,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     install_log_redaction()
     dist.init()
     try:
-        seed_everything(int(cfg.seed))
+        seed_everything(seed_of(cfg))
         # every rank uses rank 0's run folder (Hydra's timestamped folders may differ by a second)
         run_dir = Path(dist.broadcast_object(str(cfg.paths.output_dir)))
         loggers: list[Logger] = [JsonlLogger()]

@@ -14,6 +14,10 @@ class Logger:
     def setup(self, run_dir: Path, config: dict[str, Any]) -> None:
         """Called once before training with the run folder and the resolved, secret-free config."""
 
+    def resume(self, step: int) -> None:
+        """Called after :meth:`setup` when the run resumes from a checkpoint of ``step``: the steps
+        after it are done again, so what was logged for them is logged again."""
+
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         """Scalars, keys like ``train/G/adv`` or ``val/l1``."""
 

@@ -1,8 +1,9 @@
 """``metrics.jsonl`` in the run folder: one JSON object per ``log_metrics`` call, flushed each time.
 
 Each line is ``{"step": <int>, "<key>": <float>, ...}``. The file is opened in append mode, so a
-resumed run continues the same file (lines of steps logged after the resumed checkpoint appear
-twice; :func:`read_metrics` keeps them, in file order). Values are converted with ``float()``
+resumed run continues the same file; on resume (:meth:`JsonlLogger.resume`) the lines of the steps
+after the checkpoint, which the run does again, are dropped first (and a last line cut short by a
+kill), so each step is in the file once. Values are converted with ``float()``
 (tensors and numpy scalars included); non-finite values are written as ``NaN`` / ``Infinity``,
 which Python's ``json`` reads back. Secret env values in keys are redacted.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tsb.logger.base import Logger
+from tsb.utils.io import atomic_write_bytes
 from tsb.utils.secrets import redact
 
 
@@ -41,6 +43,29 @@ class JsonlLogger(Logger):
         run_dir.mkdir(parents=True, exist_ok=True)
         self.finish()
         self.path = run_dir / self.filename
+        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open, closed in finish()
+
+    def resume(self, step: int) -> None:
+        """Drop the lines of steps after ``step`` (done again by the resumed run) and a last line
+        cut short by a kill; the file is rewritten atomically."""
+        if self.path is None or not self.path.is_file():
+            return
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        kept = []
+        for i, line in enumerate(lines):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                if i == len(lines) - 1:
+                    continue  # written half when the run was killed
+                kept.append(line)  # not ours to judge: kept as it was
+                continue
+            if not (isinstance(record, dict) and isinstance(record.get("step"), int) and record["step"] > step):
+                kept.append(line)
+        if len(kept) == len(lines):
+            return
+        self.finish()
+        atomic_write_bytes(self.path, "".join(f"{ln}\n" for ln in kept).encode("utf-8"))
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open, closed in finish()
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:

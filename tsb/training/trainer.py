@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import Tensor
@@ -145,6 +146,23 @@ class Trainer:
             raise ConfigError(f"trainer.monitor_mode must be 'min' or 'max', got {monitor_mode!r}")
         if precision not in (None, "bf16", "fp16", "32", "fp32"):
             raise ConfigError(f"trainer.precision must be bf16, fp16 or null, got {precision!r}")
+        if grad_clip_norm is not None and (
+            isinstance(grad_clip_norm, bool)
+            or not isinstance(grad_clip_norm, (int, float))
+            or not math.isfinite(grad_clip_norm)
+            or grad_clip_norm < 0
+        ):
+            raise ConfigError(
+                f"trainer.grad_clip_norm must be a positive number (the largest gradient norm, e.g. "
+                f"trainer.grad_clip_norm=1.0) or null (no clipping), got {grad_clip_norm!r}"
+            )
+        if num_threads is not None and (
+            isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 0
+        ):
+            raise ConfigError(
+                f"trainer.num_threads must be a whole number >= 1 (CPU threads, e.g. trainer.num_threads=1) "
+                f"or null (torch's default), got {num_threads!r}"
+            )
         self.task = task
         self.data = data
         self.optimizer_cfg = optimizer
@@ -233,12 +251,14 @@ class Trainer:
             raise ConfigError(f"the task's phases use parameter groups {sorted(unknown)} it does not declare")
         phases = self.task.phases()
         for name, params in groups.items():
-            self.optimizers[name] = self._build(self.optimizer_cfg, name, "optimizer")(params)
+            with self._refused_settings(self.optimizer_cfg, name, "optimizer"):
+                self.optimizers[name] = self._build(self.optimizer_cfg, name, "optimizer")(params)
             self._apply_lazy_ratio(name, lazy_ratio(phases, name), phases)
             sched_cfg = self.optimizer_cfg.get("scheduler") or {}
-            sched = self._build(sched_cfg, name, "scheduler") if sched_cfg else None
-            if sched is not None:
-                self.schedulers[name] = sched(self.optimizers[name])
+            with self._refused_settings(sched_cfg, name, "optimizer.scheduler"):
+                sched = self._build(sched_cfg, name, "scheduler") if sched_cfg else None
+                if sched is not None:
+                    self.schedulers[name] = sched(self.optimizers[name])
             self.scalers[name] = torch.amp.GradScaler(
                 self.device.type, enabled=self.amp_dtype == torch.float16
             )
@@ -264,6 +284,8 @@ class Trainer:
             self.total_steps = min(s for s in (self.max_steps, by_epochs) if s is not None)
         else:
             self.total_steps = self.max_steps
+        if resume is not None:
+            self._check_steps_left(resume)
 
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -271,8 +293,42 @@ class Trainer:
                 log.info("removed %s, a partial checkpoint left by a killed run", stale)
             for lg in self.loggers:
                 lg.setup(self.run_dir, self.config)
+                if resume is not None:
+                    lg.resume(self.step)  # the steps after the checkpoint are redone: logged once
             self.storage.setup(self.run_dir, self.run_name)
         self._is_setup = True
+
+    def _check_steps_left(self, path: Path) -> None:
+        """Refuse a resume whose checkpoint is past this run's end; say so when it is at the end."""
+        ends = (f"trainer.max_steps={self.max_steps}" if self.max_steps == self.total_steps
+                else f"trainer.max_epochs={self.max_epochs}: {self.total_steps} steps")  # fmt: skip
+        if self.step > self.total_steps:
+            raise ConfigError(
+                f"{path} is at step {self.step}, past the end of this run ({ends}); raise it above "
+                f"{self.step} to train on, or start fresh with ckpt_path=null (or another run folder)"
+            )
+        if self.step == self.total_steps and self.is_main:
+            log.info(
+                "%s is at step %d, the end of this run (%s): nothing to train; raise it to train on",
+                path, self.step, ends,
+            )  # fmt: skip
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _refused_settings(cfg: Mapping[str, Any], group: str, what: str) -> Iterator[None]:
+        """A constructor's refusal of a setting (``Adam(lr=nan)``: ValueError) as one message naming
+        the config node (``optimizer.default``)."""
+        try:
+            yield
+        except (ValueError, TypeError, InstantiationException) as e:
+            key = group if cfg.get(group, None) is not None else "default"
+            cause = e.__cause__ if isinstance(e, InstantiationException) and e.__cause__ else e
+            first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+            example = f"{what}.{key}.lr=0.002" if what == "optimizer" else f"{what}.{key}.T_max=1000"
+            raise ConfigError(
+                f"{what}.{key} is refused for parameter group {group!r}: {first}. Fix that setting "
+                f"(for example {example})"
+            ) from e
 
     def _apply_lazy_ratio(self, group: str, c: float, phases: list[Phase]) -> None:
         """``lr * c`` and ``betas ** c`` (Adam's) for a group that lazy phases step extra times."""
@@ -595,6 +651,7 @@ class Trainer:
         return {
             "task": self.task.state_dict(),
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "optimizer_classes": {k: type(o).__name__ for k, o in self.optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
             "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
             "ema": self.ema.state_dict() if self.ema is not None else None,
@@ -668,16 +725,27 @@ class Trainer:
         return value < self.best_value if self.monitor_mode == "min" else value > self.best_value
 
     def load(self, path: str | Path) -> None:
-        """Restore everything a checkpoint holds; the next step continues exactly where it stopped."""
+        """Restore everything a checkpoint holds; the next step continues exactly where it stopped.
+
+        The weights, the optimizers' moments, the step, the data position, the RNG and the best
+        value come from the checkpoint; the *settings* come from this run's config: each
+        optimizer keeps the hyper-parameters it was built with (lr, betas, weight decay...), and
+        each lr schedule is this run's, replayed to the checkpoint's step (a raised
+        ``trainer.max_steps`` stretches a cosine schedule instead of restarting its climb). With
+        the same settings this is the uninterrupted run, bit for bit. Another optimizer class
+        continues from the checkpoint's moments where they are the same state (Adam and AdamW),
+        else the resume is refused. Start-up logs every setting that differs from the checkpoint's.
+        """
         state = load_checkpoint(path, map_location=self.device)
         self._check_same_model(path, state)
+        stored = self._stored_config(path, state)
         self.task.load_state_dict(state["task"])
         for k, o in self.optimizers.items():
             if k in state["optimizers"]:
-                o.load_state_dict(state["optimizers"][k])
-        for k, s in self.schedulers.items():
-            if k in state["schedulers"]:
-                s.load_state_dict(state["schedulers"][k])
+                self._load_optimizer(path, k, o, state["optimizers"][k], state, stored)
+        for sched in self.schedulers.values():
+            self._replay_schedule(sched, int(state["step"]))
+        self._say_what_differs(path, stored)
         for k, sc in self.scalers.items():
             if k in state["scalers"] and state["scalers"][k]:
                 sc.load_state_dict(state["scalers"][k])
@@ -689,6 +757,83 @@ class Trainer:
         self._train_iter = None
         self.task.on_load()
         log.info("resumed from %s at step %d", path, self.step)
+
+    @staticmethod
+    def _stored_config(path: str | Path, state: dict[str, Any]) -> dict[str, Any]:
+        """The checkpoint's config as plain data ({} when it stores none)."""
+        if not state.get("config"):
+            return {}
+        from tsb.training.checkpoint import checkpoint_config
+
+        plain = OmegaConf.to_container(checkpoint_config(state, path), resolve=False)
+        return {str(k): v for k, v in plain.items()} if isinstance(plain, dict) else {}
+
+    def _optimizer_class_of(self, group: str, state: dict[str, Any], stored: dict[str, Any]) -> str | None:
+        """The class name of the optimizer that wrote ``group``'s state (None: not recorded)."""
+        recorded = (state.get("optimizer_classes") or {}).get(group)
+        if recorded:
+            return str(recorded)
+        node = stored.get("optimizer") or {}
+        node = node.get(group) or node.get("default") or {}
+        target = node.get("_target_") if isinstance(node, dict) else None
+        return str(target).rpartition(".")[2] if target else None
+
+    def _load_optimizer(
+        self,
+        path: str | Path,
+        group: str,
+        opt: torch.optim.Optimizer,
+        saved: dict[str, Any],
+        state: dict[str, Any],
+        stored: dict[str, Any],
+    ) -> None:
+        """``saved``'s moments into ``opt``, which keeps its own hyper-parameters (see :meth:`load`)."""
+        was, now = self._optimizer_class_of(group, state, stored), type(opt).__name__
+        if was is not None and was != now and not any({was, now} <= f for f in SAME_OPTIMIZER_STATE):
+            key = group if self.optimizer_cfg.get(group, None) is not None else "default"
+            raise ConfigError(
+                f"{path} holds the state of a {was} optimizer for parameter group {group!r}; this run's "
+                f"optimizer.{key} is {now}, which cannot continue from it. Resume with the optimizer "
+                "that wrote it, or start fresh with ckpt_path=null (or another run folder)"
+            )
+        own = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+        try:
+            opt.load_state_dict(saved)
+        except (ValueError, KeyError) as e:
+            raise CheckpointError(
+                f"{path}: the optimizer state of parameter group {group!r} does not fit this run's "
+                f"parameters ({e}); resume with the model that wrote it, or start fresh with ckpt_path=null"
+            ) from e
+        for g, settings in zip(opt.param_groups, own):
+            g.update(settings)
+        if was is not None and was != now and self.is_main:
+            log.info("parameter group %r: %s continues from the checkpoint's %s moments", group, now, was)
+
+    def _replay_schedule(self, sched: Any, steps: int) -> None:
+        """Put this run's lr schedule at ``steps`` (its lr as if it had run from the start): the
+        same ``step()`` calls as the uninterrupted run, so the same numbers."""
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "lr_scheduler.step() before optimizer.step()"
+            for _ in range(steps):
+                sched.step()
+
+    def _say_what_differs(self, path: str | Path, stored: dict[str, Any]) -> None:
+        """Log the optimizer, trainer, loss and data settings of this run that differ from the
+        checkpoint's (they apply: see :meth:`load`)."""
+        if not self.is_main or not stored:
+            return
+        differ = []
+        for section in ("optimizer", "trainer", "loss", "data"):
+            theirs, ours = _flat(stored.get(section)), _flat(self.config.get(section))
+            for key in sorted(set(theirs) | set(ours)):
+                if theirs.get(key, _ABSENT) != ours.get(key, _ABSENT):
+                    was = "none" if theirs.get(key, _ABSENT) is _ABSENT else repr(theirs[key])
+                    now = "none" if ours.get(key, _ABSENT) is _ABSENT else repr(ours[key])
+                    differ.append(f"{section}.{key}={now} instead of the checkpoint's {was}")
+        if differ:
+            log.info("resuming from %s with this run's settings, not the checkpoint's: %s", path, "; ".join(differ))
 
     # ------------------------------------------------------------------------------ logging
     def _log(self, scalars: dict[str, float]) -> None:
@@ -745,6 +890,25 @@ class Trainer:
             out = Path(exporter(Path(path)))
         log.info("exported %s", out)
         return out
+
+
+#: optimizer classes whose per-parameter state is the same (moments of the same names and meaning):
+#: a run resumed with one of them continues from the other's checkpoint
+SAME_OPTIMIZER_STATE: tuple[frozenset[str], ...] = (frozenset({"Adam", "AdamW"}),)
+_ABSENT = object()
+
+
+def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"default.lr": 0.002, ...}`` of a nested config section (lists as tuples)."""
+    if not isinstance(node, Mapping):
+        return {}
+    out: dict[str, Any] = {}
+    for k, v in node.items():
+        if isinstance(v, Mapping):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = tuple(v) if isinstance(v, list) else v
+    return out
 
 
 __all__ = ["Trainer", "move_batch", "select_device"]
