@@ -185,3 +185,18 @@ def test_max_steps_equal_to_the_checkpoint_says_there_is_nothing_to_do(
         summary = trainer(tmp_path, optimizer(), max_steps=5).run(ckpt_path="auto")
     assert summary["step"] == 5
     assert any("nothing to train" in r.getMessage() for r in caplog.records)
+
+
+def test_a_resume_with_the_same_schedule_is_the_uninterrupted_run(tmp_path: Path) -> None:
+    """The schedule replayed to the checkpoint's step gives the same numbers as the one that ran."""
+    full, part = tmp_path / "full", tmp_path / "part"
+    trainer(full, optimizer(lr=0.01, cosine=10), max_steps=10).run()
+    trainer(part, optimizer(lr=0.01, cosine=10), max_steps=5).run()
+    trainer(part, optimizer(lr=0.01, cosine=10), max_steps=10).run(ckpt_path="auto")
+    a = load_checkpoint(full / "checkpoints" / "last.ckpt")
+    b = load_checkpoint(part / "checkpoints" / "last.ckpt")
+    assert all(torch.equal(a["task"][k], b["task"][k]) for k in a["task"])
+    assert (
+        a["optimizers"]["model"]["param_groups"][0]["lr"] == b["optimizers"]["model"]["param_groups"][0]["lr"]
+    )
+    assert read_metrics(full / "metrics.jsonl") == read_metrics(part / "metrics.jsonl")
