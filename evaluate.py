@@ -15,13 +15,16 @@ from omegaconf import DictConfig
 import tsb.configs  # noqa: F401  (registers the structured configs conf/ starts from)
 from tsb.cli import report_error
 from tsb.errors import TsbError
+from tsb.evaluate.settings import register as register_evaluate_settings
 
 log = logging.getLogger("tsb")
+
+register_evaluate_settings()
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    from tsb.evaluate import evaluate
+    from tsb.evaluate.run import evaluate
 
     try:
         evaluate(cfg)

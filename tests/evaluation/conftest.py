@@ -11,6 +11,9 @@ from omegaconf import DictConfig, open_dict
 
 from tests.conftest import compose_config
 from tests.helpers.tiny import make_paired_folder, make_recognizer_checkpoint, make_task_checkpoint
+from tsb.evaluate.settings import register
+
+register()  # conf/evaluate.yaml starts from the structured config evaluate_settings, as evaluate.py registers it
 
 
 @pytest.fixture(scope="session")

@@ -161,7 +161,7 @@ def prepare_items(
     from tsb.data.content import natural_width, render_content
 
     n = len(ds)
-    if cfg.get("max_samples"):
+    if cfg.max_samples:
         n = min(n, int(cfg.max_samples))
     if n == 0:
         raise ConfigError("the evaluation data set is empty; check data.root")
@@ -177,11 +177,11 @@ def prepare_items(
             s["_file"] = str(s.get(K.NAME, ""))
             items.append(s)
         return items, mode
-    scene: Any = cfg.get("scene") or {}
-    k = int(scene.get("targets_per_image", 1))
-    rng = random.Random(int(cfg.get("seed", 0)))
+    scene: Any = cfg.scene
+    k = int(scene.targets_per_image)
+    rng = random.Random(int(cfg.seed))
     samples = [dict(ds[i]) for i in range(n)]
-    lexicon = scene.get("lexicon")
+    lexicon = scene.lexicon
     words = (
         _lexicon_words(str(lexicon))
         if lexicon

@@ -185,7 +185,7 @@ def publish(cfg: DictConfig, out_dir: Path, report: dict[str, Any]) -> None:
         logger.finish()
     if cfg.get("storage") is not None:
         storage = instantiate(cfg.storage)
-        storage.setup(out_dir, str(cfg.get("task_name", "evaluate")))
+        storage.setup(out_dir, str(cfg.task_name))
         for name in ("report.json", "report.md", "grid.png", "samples.tsv"):
             if (out_dir / name).is_file():
                 storage.upload(out_dir / name, name)

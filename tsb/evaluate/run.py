@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 from PIL import Image
 from torch import Tensor
@@ -27,7 +28,6 @@ from tsb.evaluate.report import (
     render_markdown,
     write_samples,
 )
-from tsb.inference.font_match import FontMatch
 from tsb.inference.pipeline import build_pipeline
 from tsb.metrics.image import ImageMetrics, match_size
 from tsb.metrics.recognition import RECOGNITION_METRIC_KEYS, RecognitionMetrics
@@ -66,14 +66,14 @@ class Scorer:
         self.rows = ["model", "copy_source", "rendered_target"] + (["ground_truth"] if paired else [])
         self.image_rows = [r for r in self.rows if r != "ground_truth"]
         self.acc = {r: RowAccumulator() for r in self.rows}
-        weights = cfg.get("metrics_weights") or {}
+        weights = cfg.metrics_weights
         self.lpips: Any = None
         self.fid: Any = None
         if paired and "lpips" in wanted:
             try:
                 from tsb.metrics.lpips import LPIPS
 
-                self.lpips = LPIPS(str(cfg.get("lpips_net", "alex")), weights.get("lpips"), device)
+                self.lpips = LPIPS(str(cfg.lpips_net), weights.get("lpips"), device)
             except PretrainedUnavailable as e:
                 unavailable["lpips"] = str(e)
         if paired and "fid" in wanted:
@@ -131,7 +131,7 @@ class Scorer:
 
 
 def _wanted_metrics(cfg: DictConfig) -> list[str]:
-    wanted = list(cfg.get("metrics") or METRICS)
+    wanted = list(cfg.metrics)
     unknown = [m for m in wanted if m not in METRICS]
     if unknown:
         raise ConfigError(f"unknown metrics {unknown}; choose from {list(METRICS)}")
@@ -153,21 +153,21 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Run the evaluation described by ``cfg`` (conf/evaluate.yaml); returns the report dict."""
     from tsb.training.checkpoint import load_task
 
-    device = resolve_device(str(cfg.get("device", "auto")))
-    out_dir = Path(str(cfg.get("output_dir") or cfg.paths.output_dir))
+    device = resolve_device(str(cfg.device))
+    out_dir = Path(str(cfg.output_dir or cfg.paths.output_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     wanted = _wanted_metrics(cfg)
-    batch_size = int(cfg.get("batch_size", 16))
+    batch_size = int(cfg.batch_size)
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-    use_source = bool(cfg.get("use_source_text", True))
-    matcher = FontMatch(**(cfg.get("font_match") or {})) if cfg.get("match_font", False) else None
+    use_source = bool(cfg.use_source_text)
+    matcher = instantiate(cfg.font_match) if cfg.match_font else None
 
-    given_ckpt = cfg.get("ckpt_path") not in (None, "", "???")
+    given_ckpt = cfg.ckpt_path not in (None, "")
     ckpt = resolve_checkpoint(str(cfg.ckpt_path) if given_ckpt else None)
     loaded, _ = load_task(ckpt, device)
     task: Any = loaded.eval()  # a Task whose net the pipeline runs
-    spec = cfg.get("inference", AUTO)
+    spec = cfg.inference
     pipeline = build_pipeline(default_inference(ckpt) if spec == AUTO else spec)
 
     def generate(style: Tensor, content: Tensor, source: Tensor | None = None) -> Any:
@@ -177,7 +177,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     recognizer: Any = None
     why: str | None = "not requested (metrics list)"
     if any(m in wanted for m in RECOGNITION_METRIC_KEYS):
-        recognizer, why = load_judge(cfg.get("judge"), device)
+        recognizer, why = load_judge(cfg.judge, device)
     if recognizer is None:
         for m in RECOGNITION_METRIC_KEYS:
             unavailable[m] = str(why)
@@ -193,17 +193,17 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             unavailable.setdefault(m, "not requested (metrics list)")
     scorer = Scorer(cfg, wanted, paired, recognizer, device, unavailable)
 
-    gt_root = GroundTruthFolder.find(cfg) if paired and cfg.get("gt_original_size", True) else None
-    save_images = bool(cfg.get("save_images", True))
+    gt_root = GroundTruthFolder.find(cfg) if paired and cfg.gt_original_size else None
+    save_images = bool(cfg.save_images)
     img_dir = out_dir / "images"
     if save_images:
         img_dir.mkdir(exist_ok=True)
     grid_rows: list[list[Image.Image | None]] = []
-    n_grid = int(cfg.get("grid_rows", 8))
+    n_grid = int(cfg.grid_rows)
     per_sample: list[dict[str, Any]] = []
 
     bar = tqdm(
-        total=len(items), desc=f"evaluate ({mode})", unit="word", disable=not cfg.get("progress", True)
+        total=len(items), desc=f"evaluate ({mode})", unit="word", disable=not cfg.progress
     )
     for group in group_by_shape(items, batch_size):
         b = stack(group)
@@ -257,7 +257,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "data": str(cfg.data.get("root", cfg.data.get("_target_", ""))),
         "num_samples": len(items),
         "device": str(device),
-        "judge": str(cfg.get("judge")) if recognizer is not None else None,
+        "judge": str(cfg.judge) if recognizer is not None else None,
         "inputs": {
             "use_source_text": use_source,
             "match_font": matcher is not None,
