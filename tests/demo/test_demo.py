@@ -241,3 +241,183 @@ def test_a_checkpoint_whose_config_explodes_is_refused_before_binding(
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert "bomb.ckpt" in err and "expands to more than" in err.replace(str(tmp_path), "TMP")
+
+
+def _raw(server: DemoServer, head: str, body: bytes = b"", timeout: float = 30) -> tuple[int, dict[str, Any]]:
+    """Send ``head`` (request line and headers, CRLF-separated, no blank line) and ``body`` on a
+    plain socket; the status and the JSON answer (the socket is closed after the body is sent)."""
+    import socket
+
+    host, port = server.server_address[:2]
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        try:
+            s.sendall(head.encode("latin-1") + b"\r\n\r\n" + body)
+            s.shutdown(socket.SHUT_WR)
+        except OSError:  # the server answered and closed before taking it all: read the answer
+            pass
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    status_line, _, rest = data.partition(b"\r\n")
+    payload = rest.partition(b"\r\n\r\n")[2]
+    return int(status_line.split()[1]), json.loads(payload) if payload.startswith(b"{") else {}
+
+
+def _host(server: DemoServer) -> str:
+    return "{}:{}".format(*server.server_address[:2])
+
+
+@pytest.mark.parametrize("length", ["-1", "+5", "1e3", "abc", "1_000", "99999999999999999999999"])
+def test_a_content_length_that_is_not_a_byte_count_is_refused_unread(server: DemoServer, length: str) -> None:
+    """``Content-Length: -1`` read the whole body to the end, past the upload limit."""
+    server.app.limits.max_bytes = 1000
+    status, answer = _raw(
+        server,
+        f"POST /api/photo HTTP/1.1\r\nHost: {_host(server)}\r\nContent-Length: {length}",
+        _png() + b"\0" * 200_000,
+    )
+    assert status in (400, 413) and "Content-Length" in answer["error"], answer
+
+
+def test_the_upload_limit_applies_to_the_bytes_sent(server: DemoServer) -> None:
+    """A small PNG with padding after it: the limit counts every byte of the body."""
+    png = _png()
+    server.app.limits.max_bytes = len(png) + 1000
+    padded = png + b"\0" * 50_000
+    status, body, _ = _post(server.url + "api/photo", padded)
+    assert status == 413 and "over the limit" in json.loads(body)["error"]
+    status, answer = _raw(server, f"POST /api/photo HTTP/1.1\r\nHost: {_host(server)}\r\nContent-Length: -1", padded)
+    assert status == 400, answer
+    assert _post(server.url + "api/photo", png)[0] == 200  # the photo alone is under the limit
+
+
+def test_a_missing_content_length_is_refused(server: DemoServer) -> None:
+    status, answer = _raw(server, f"POST /api/photo HTTP/1.1\r\nHost: {_host(server)}", _png())
+    assert status == 411 and "Content-Length" in answer["error"]
+
+
+@pytest.mark.parametrize("erase", ["false", "true", 0, 1, None, [], {}])
+def test_erase_must_be_a_json_boolean(editor: Editor, erase: Any) -> None:
+    """``"erase": "false"`` (a string) was taken as true: the word was erased."""
+    app = DemoApp(editor, finder=_Finder())
+    photo_id = app.upload(_png(), "photo.png")["id"]
+    with pytest.raises(DemoError, match='"erase" must be true or false') as e:
+        app.edit({"id": photo_id, "box": [40, 30, 50, 20, 0], "text": "OPEN", "erase": erase})
+    assert e.value.status == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"id": "x", "box": [' + b"9" * 5000 + b', 1, 1, 1, 0], "text": "a"}',
+        b'{"id": "x", "box": [1e999, 1, 1, 1, 0], "text": "a"}',
+        b"\xff\xfe not utf-8",
+    ],
+    ids=["nested 100,000 deep", "a 5,000-digit number", "an infinite number", "not UTF-8"],
+)
+def test_an_edit_request_the_json_reader_refuses_is_400_not_500(server: DemoServer, body: bytes) -> None:
+    status, answer, _ = _post(server.url + "api/edit", body)
+    assert status == 400, answer
+    assert "internal error" not in json.loads(answer)["error"]
+
+
+@pytest.mark.parametrize(
+    ("host", "origin", "status"),
+    [
+        ("evil.example:{port}", None, 403),  # DNS rebinding: the page's name now points here
+        ("{host}:{port}", "http://evil.example", 403),  # a cross-site POST
+        ("{host}:{port}", "null", 403),
+        ("localhost:{port}", "http://localhost:{port}", 200),
+        ("{host}:{port}", "http://{host}:{port}", 200),
+        ("{host}:{port}", None, 200),  # curl, scripts: no Origin
+    ],
+)
+def test_only_this_machine_s_pages_may_drive_the_demo(
+    server: DemoServer, host: str, origin: str | None, status: int
+) -> None:
+    bound, port = server.server_address[:2]
+    fill = {"host": bound, "port": port}
+    headers = {"Host": host.format(**fill), "Content-Type": "application/octet-stream"}
+    if origin is not None:
+        headers["Origin"] = origin.format(**fill)
+    got, body, _ = _post(server.url + "api/photo", _png(), headers)
+    assert got == status, body
+    if status == 403:
+        assert "refused" in json.loads(body)["error"]
+    # the page itself: refused under a foreign name (a rebound DNS name), served under ours
+    get = urllib.request.Request(server.url, headers={"Host": headers["Host"]})
+    try:
+        with urllib.request.urlopen(get, timeout=30) as r:
+            page_status = r.status
+    except urllib.error.HTTPError as e:
+        page_status = e.code
+    assert page_status == (403 if headers["Host"].startswith("evil") else 200)
+
+
+def test_a_stalled_upload_times_out(editor: Editor) -> None:
+    """A Content-Length larger than the body held a thread for ever."""
+    srv = DemoServer(("127.0.0.1", 0), DemoApp(editor, finder=_Finder()), read_timeout=1.0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        import socket
+
+        with socket.create_connection(srv.server_address[:2], timeout=30) as s:
+            s.sendall(f"POST /api/photo HTTP/1.1\r\nHost: {_host(srv)}\r\nContent-Length: 5000\r\n\r\n".encode())
+            s.sendall(b"x" * 100)  # and nothing more, the socket left open
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        assert data.split()[1] == b"408" and b"the upload stalled" in data
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_many_clients_at_once_are_answered_not_reset(editor: Editor, monkeypatch: pytest.MonkeyPatch) -> None:
+    """30 clients at once: each gets an answer (the work, or 503 busy), none a reset connection."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = DemoApp(editor, finder=_Finder())
+    slow = app.upload
+
+    def upload(data: bytes, name: str = "the upload") -> dict[str, Any]:
+        time.sleep(0.5)
+        return slow(data, name)
+
+    monkeypatch.setattr(app, "upload", upload)
+    srv = DemoServer(("127.0.0.1", 0), app, max_active=4)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        png = _png()
+        with ThreadPoolExecutor(30) as pool:
+            statuses = list(pool.map(lambda _: _post(srv.url + "api/photo", png)[0], range(30)))
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert set(statuses) <= {200, 503} and 200 in statuses and 503 in statuses, statuses
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--port", "99999"], "--port"),
+        (["--port", "-1"], "--port"),
+        (["--max-mb", "nan"], "--max-mb"),
+        (["--max-mb", "-1"], "--max-mb"),
+        (["--max-mb", "0"], "--max-mb"),
+        (["--max-mb", "inf"], "--max-mb"),
+        (["--max-megapixels", "nan"], "--max-megapixels"),
+    ],
+)
+def test_start_up_arguments_are_checked_in_one_line(
+    args: list[str], named: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked before the model loads: nothing else is built."""
+    from tsb.demo import server as demo
+
+    monkeypatch.setattr(demo, "Editor", lambda *a, **k: pytest.fail("the model was loaded"))
+    assert demo.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and named in err, err

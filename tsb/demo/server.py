@@ -22,14 +22,33 @@ library's threading HTTP server, bound to localhost unless ``--host`` says other
 
 Uploads over ``--max-mb`` megabytes are refused before they are read, images over
 ``--max-megapixels`` from their header before they are decoded; files are never written.
+
+What a hostile client or web page could try, and what it gets:
+
+- a body whose ``Content-Length`` is not a plain byte count (``-1``, ``+5``, ``1e3``): 400 before
+  anything is read; none: 411; over the limit: 413; the body is read to that length and no
+  further, so the limit counts every byte sent (a small PNG with 40 MB after it is over it); a
+  body that stalls: 408 after ``read_timeout`` seconds (30);
+- an edit request that is not small, plain JSON (nested thousands deep, a 5,000-digit number,
+  ``"erase": "false"``: only JSON's true and false are booleans): 400;
+- a page elsewhere on the web: the ``Host`` header must name the address the demo is bound to
+  (``127.0.0.1``, ``localhost``, ``[::1]`` for a loopback address; the address itself, else), so
+  a DNS name rebound to this machine gets 403; a request whose ``Origin`` is not the demo's own
+  (a cross-site POST) gets 403. Bound to every interface (``--host 0.0.0.0``), any Host is taken;
+  the Origin check stays;
+- many clients at once: up to ``max_active`` (16) are served at a time, the next ones wait in a
+  queue of :data:`BACKLOG` connections or, past ``max_active``, get 503 at once (try again).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import ipaddress
 import json
 import math
+import re
+import socket
 import sys
 import threading
 import time
@@ -47,11 +66,21 @@ from PIL import Image
 from tsb.cli import report_error
 from tsb.data.crop import Box, box_corners
 from tsb.edit import Edit, EditError, Editor, ImageTooLarge, decode_image, format_box
-from tsb.errors import DemoError, TsbError
+from tsb.errors import ConfigError, DemoError, TsbError
 from tsb.published import AUTO
 
 LOCALHOST = "127.0.0.1"
 PORT = 7860
+#: connections the operating system queues while every handler is busy (the library's default: 5)
+BACKLOG = 128
+#: the largest edit request (a few hundred bytes of JSON in practice)
+MAX_EDIT_REQUEST = 2**20
+#: after a refusal, what is discarded of an unread body (so the client reads the answer rather
+#: than a reset connection) before the connection is closed anyway
+DRAIN_BYTES, DRAIN_SECONDS = 4 * 2**20, 2.0
+_DIGITS = re.compile(r"[0-9]{1,15}")
+#: a Host header: a name or an address ([...] for IPv6), then maybe a port
+_HOST = re.compile(r"(?P<name>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(?P<port>[0-9]{1,5}))?")
 
 
 @dataclass
@@ -126,9 +155,10 @@ class DemoApp:
 
     def edit(self, request: dict[str, Any]) -> tuple[bytes, str, float]:
         """Apply one edit to a kept photo: (PNG bytes, the result's id, seconds)."""
-        image = self.photo(str(request.get("id", "")))
         box = parse_request_box(request.get("box"))
-        erase = bool(request.get("erase", False))
+        erase = request.get("erase", False)
+        if not isinstance(erase, bool):
+            raise DemoError(f'"erase" must be true or false (JSON booleans), got {erase!r}', HTTPStatus.BAD_REQUEST)
         text = request.get("text")
         source = request.get("source")
         if source is not None and not isinstance(source, str):
@@ -141,6 +171,7 @@ class DemoApp:
                     f"the new text has {len(text)} characters; at most {self.limits.max_text}",
                     HTTPStatus.UNPROCESSABLE_ENTITY,
                 )
+        image = self.photo(str(request.get("id", "")))
         t0 = time.perf_counter()
         with self._lock:
             try:
@@ -154,6 +185,15 @@ class DemoApp:
         buf = io.BytesIO()
         result.save(buf, format="PNG")
         return buf.getvalue(), photo_id, seconds
+
+
+def parse_edit_request(body: bytes) -> Any:
+    """The JSON of an edit request; anything the reader refuses (not UTF-8, not JSON, nested
+    past the recursion limit, an integer of thousands of digits) is one 400."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError: ValueErrors
+        raise DemoError("the edit request is not JSON") from None
 
 
 def parse_request_box(value: Any) -> Box:
@@ -197,20 +237,80 @@ class Handler(BaseHTTPRequestHandler):
     def _json(self, status: HTTPStatus, payload: dict[str, Any]) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json")
 
-    def _body(self) -> bytes:
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            raise DemoError("the request has no Content-Length", HTTPStatus.LENGTH_REQUIRED) from None
-        limit = self.server.app.limits.max_bytes
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.read_timeout)  # a stalled body: TimeoutError, not a held thread
+
+    def _body(self, limit: int | None = None) -> bytes:
+        """The request's body: exactly ``Content-Length`` bytes (a plain byte count, at most
+        ``limit``, default the upload limit), refused before anything is read otherwise."""
+        limit = self.server.app.limits.max_bytes if limit is None else limit
+        given = self.headers.get_all("Content-Length") or []
+        if not given:
+            raise DemoError("the request has no Content-Length", HTTPStatus.LENGTH_REQUIRED)
+        if len(given) > 1 or not _DIGITS.fullmatch(given[0]):
+            raise DemoError(
+                f"Content-Length {', '.join(given)[:40]!r} is not a byte count", HTTPStatus.BAD_REQUEST
+            )
+        length = int(given[0])
         if length > limit:
             raise DemoError(
                 f"the file is {length / 2**20:.1f} MB, over the limit of {limit / 2**20:g} MB",
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
             )
-        return self.rfile.read(length)
+        try:
+            data = self.rfile.read(length)
+        except TimeoutError:
+            raise DemoError(
+                f"the upload stalled: nothing arrived for {self.server.read_timeout:g} s",
+                HTTPStatus.REQUEST_TIMEOUT,
+            ) from None
+        if len(data) < length:
+            raise DemoError(
+                f"the upload ended after {len(data)} of its {length} bytes; send it again",
+                HTTPStatus.BAD_REQUEST,
+            )
+        return data
+
+    def _drain(self) -> None:
+        """Close our side, then discard what the client still sends (up to :data:`DRAIN_BYTES`, for
+        at most :data:`DRAIN_SECONDS`): closing with unread bytes would reset the connection, and
+        the client would see that instead of the answer."""
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(DRAIN_SECONDS)
+            drained = 0
+            while drained < DRAIN_BYTES and (chunk := self.connection.recv(65536)):
+                drained += len(chunk)
+        except OSError:
+            pass
+
+    def _check_origin(self) -> None:
+        """Refuse a request that names another host (DNS rebinding) or comes from another site's
+        page (a cross-site POST): 403."""
+        host = self.headers.get("Host", "")
+        if not self.server.host_allowed(host):
+            raise DemoError(
+                f"refused: this demo answers to {self.server.url} (the request names host {host[:80]!r})",
+                HTTPStatus.FORBIDDEN,
+            )
+        origin = self.headers.get("Origin")
+        if origin is not None and origin != f"http://{host}":
+            raise DemoError(
+                f"refused: a page of {origin[:80]!r} may not use this demo; open {self.server.url}",
+                HTTPStatus.FORBIDDEN,
+            )
+        if self.headers.get("Sec-Fetch-Site") not in (None, "same-origin", "none"):
+            raise DemoError(f"refused: only the demo's own page may use it; open {self.server.url}", HTTPStatus.FORBIDDEN)
 
     def do_GET(self) -> None:
+        try:
+            self._check_origin()
+        except DemoError as e:
+            self.close_connection = True
+            self._json(e.status, {"error": str(e)})
+            return
         if self.path in ("/", "/index.html"):
             self._send(HTTPStatus.OK, page(), "text/html; charset=utf-8")
         else:
@@ -219,14 +319,12 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         app = self.server.app
         try:
+            self._check_origin()
             if self.path == "/api/photo":
                 name = self.headers.get("X-File-Name") or "the upload"
                 self._json(HTTPStatus.OK, app.upload(self._body(), name[:200]))
             elif self.path == "/api/edit":
-                try:
-                    request = json.loads(self._body())
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    raise DemoError("the edit request is not JSON") from None
+                request = parse_edit_request(self._body(MAX_EDIT_REQUEST))
                 if not isinstance(request, dict):
                     raise DemoError("the edit request is a JSON object")
                 png, photo_id, seconds = app.edit(request)
@@ -237,6 +335,7 @@ class Handler(BaseHTTPRequestHandler):
         except DemoError as e:
             self.close_connection = True  # an unread body must not be taken for the next request
             self._json(e.status, {"error": str(e)})
+            self._drain()
         except TsbError as e:
             self._json(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": str(e)})
         except Exception as e:  # a bug: the page says so, the server keeps serving
@@ -247,12 +346,66 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class DemoServer(ThreadingHTTPServer):
-    daemon_threads = True
+    """The standard library's threading server with a longer queue, at most ``max_active``
+    requests served at a time (503 past that), a read timeout and the allowed Host names."""
 
-    def __init__(self, address: tuple[str, int], app: DemoApp, verbose: bool = False) -> None:
+    daemon_threads = True
+    request_queue_size = BACKLOG
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: DemoApp,
+        verbose: bool = False,
+        read_timeout: float = 30.0,
+        max_active: int = 16,
+    ) -> None:
         super().__init__(address, Handler)
         self.app = app
         self.verbose = verbose
+        self.read_timeout = read_timeout
+        self._slots = threading.BoundedSemaphore(max_active)
+
+    def host_allowed(self, host: str) -> bool:
+        """Whether a request's ``Host`` header names this server: a loopback name for a loopback
+        address, the bound address itself otherwise; any for a server bound to every interface."""
+        bound, port = str(self.server_address[0]), int(self.server_address[1])
+        parts = _HOST.fullmatch(host)
+        if parts is None or (parts["port"] is not None and int(parts["port"]) != port):
+            return False
+        name = parts["name"].strip("[]").lower()
+        address = ipaddress.ip_address(bound)
+        if address.is_unspecified:
+            return True
+        if address.is_loopback:
+            return name in ("localhost", "127.0.0.1", "::1") or name == bound
+        return name == bound
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve in a thread when a slot is free, else answer 503 at once and close."""
+        if not self._slots.acquire(blocking=False):
+            body = json.dumps({"error": "the demo is busy; try again in a moment"}).encode()
+            try:
+                request.settimeout(5)
+                request.sendall(
+                    b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                    + f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n".encode()
+                    + body
+                )
+                request.shutdown(socket.SHUT_WR)
+                while request.recv(65536):  # drain what the client sent, so closing does not reset it
+                    pass
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     @property
     def url(self) -> str:
@@ -275,6 +428,15 @@ def make_server(
     return DemoServer((host, port), app, verbose)
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """The start-up options a server can run with, else :class:`ConfigError` naming the option."""
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port {args.port}: a port is 1 to 65535 (0 picks a free one); e.g. --port {PORT}")
+    for option, value, unit in (("--max-mb", args.max_mb, "megabytes"), ("--max-megapixels", args.max_megapixels, "megapixels")):
+        if not (math.isfinite(value) and value > 0) or value > 1e6:
+            raise ConfigError(f"{option} {value:g}: give a positive number of {unit} (e.g. {option} 25)")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m tsb.demo", description="Edit the text in a photo in the browser."
@@ -292,6 +454,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--verbose", action="store_true", help="log every request")
     args = p.parse_args(argv)
+    try:
+        check_arguments(args)
+    except TsbError as e:
+        return report_error(e)
     limits = Limits(max_bytes=int(args.max_mb * 2**20), max_pixels=int(args.max_megapixels * 1e6))
     try:
         server = make_server(args.ckpt, args.host, args.port, limits, args.device, args.verbose, args.inference)
