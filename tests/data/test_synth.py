@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -170,3 +171,59 @@ def test_dataset_pickles(synth_default: SynthData) -> None:
     ds = synth_default.train_dataset()
     ds2 = pickle.loads(pickle.dumps(ds))
     assert isinstance(ds2, SynthDataset) and _same(ds[1], ds2[1])
+
+
+# ------------------------------------------------------------------------- python -m tsb.data.synth
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--n", "0"], "--n 0"),
+        (["--n", "-3"], "--n -3"),
+        (["--height", "0"], "data.height"),
+        (["--lexicon", "no_such_words.txt"], "no_such_words.txt"),
+        (["--format", "shards", "--shard-size", "0"], "--shard-size 0"),
+        (["--format", "shards", "--workers", "-1"], "--workers -1"),
+        (["--data", "no_such_preset"], "--data no_such_preset"),
+    ],
+)
+def test_render_command_mistakes_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], named: str
+) -> None:
+    from tsb.data.synth import main
+
+    out = tmp_path / "pairs"
+    argv = ["render", "--out", str(out), *(["--n", "2"] if "--n" not in args else []), *args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and named in err, err
+    assert not out.exists()
+
+
+def test_render_into_a_file_or_an_unwritable_folder_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tsb.data import synth
+
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    assert synth.main(["render", "--n", "2", "--out", str(a_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "notes.txt is a file" in err, err
+    assert a_file.read_text() == "not a folder"
+
+    def denied(*args: object, **kwargs: object) -> None:  # a read-only folder (tests may run as root)
+        raise PermissionError(13, "Permission denied", str(tmp_path / "ro" / "i_s"))
+
+    monkeypatch.setattr(Path, "mkdir", denied)
+    assert synth.main(["render", "--n", "2", "--out", str(tmp_path / "ro")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write" in err and "Permission denied" in err, err
+
+
+def test_a_sheet_with_an_unknown_image_suffix_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tsb.data.synth import main
+
+    assert main(["sheet", "--n", "2", "--out", str(tmp_path / "sheet.xyz")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "sheet.xyz" in err and ".png" in err, err
+    assert not (tmp_path / "sheet.xyz").exists()

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,7 +44,7 @@ from tsb.data.content import natural_width, render_content
 from tsb.data.fonts import DEFAULT_EXCLUDE, PACKAGES, FontInfo, FontSet, load_fonts
 from tsb.data.render import EffectConfig, RenderedPair, render_pair, sample_style
 from tsb.data.words import TextSampler
-from tsb.errors import ConfigError, DataNotFoundError
+from tsb.errors import ConfigError, DataNotFoundError, TsbError
 from tsb.utils.alphabets import resolve_alphabet
 
 TRAIN_STREAM, VAL_STREAM, RENDER_STREAM = 0, 1, 2
@@ -532,24 +534,61 @@ def main(argv: Sequence[str] | None = None) -> int:
         q.add_argument("--alphabet", default=None, help="latin | cyrillic | the characters")
         q.add_argument("--lexicon", default=None, help="en | ru | a word-list file")
     args = p.parse_args(argv)
-    dm = _module_from_config(
-        args.data,
-        args.seed,
-        {"height": args.height, "width": args.width, "alphabet": args.alphabet, "lexicon": args.lexicon},
-    )
-    ds = dm.dataset(args.n, RENDER_STREAM, args.split)
-    if args.cmd == "sheet":
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        sheet = contact_sheet(ds, args.n)
-        if not args.full_color:  # 256 colours keep a docs PNG small (about 350 kB for 32 pairs)
-            sheet = sheet.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-        sheet.save(args.out, optimize=True)
-    elif args.format == "paired":
-        write_paired(ds, args.n, args.out)
-    else:
-        write_shards(ds, args.n, args.out, args.shard_size, args.workers)
+    try:
+        _check_arguments(args)
+        dm = _module_from_config(
+            args.data,
+            args.seed,
+            {"height": args.height, "width": args.width, "alphabet": args.alphabet, "lexicon": args.lexicon},
+        )
+        ds = dm.dataset(args.n, RENDER_STREAM, args.split)
+        try:
+            if args.cmd == "sheet":
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                sheet = contact_sheet(ds, args.n)
+                if not args.full_color:  # 256 colours keep a docs PNG small (about 350 kB for 32 pairs)
+                    sheet = sheet.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+                sheet.save(args.out, optimize=True)
+            elif args.format == "paired":
+                write_paired(ds, args.n, args.out)
+            else:
+                write_shards(ds, args.n, args.out, args.shard_size, args.workers)
+        except OSError as e:  # a read-only folder, a full disk
+            raise ConfigError(
+                f"cannot write --out {args.out} ({e.strerror or e}: {e.filename or args.out}); give a "
+                "folder you can write to, on a disk with room"
+            ) from e
+    except TsbError as e:  # one line, as the apps print it (tsb.cli is above this layer)
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
     print(f"wrote {args.n} pairs to {args.out}")
     return 0
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """The command's numbers and paths, each refused with one :class:`ConfigError` naming it."""
+    if args.n < 1:
+        raise ConfigError(f"--n {args.n}: give the number of pairs to write, 1 or more (e.g. --n 100)")
+    if args.cmd == "render":
+        if args.shard_size < 1:
+            raise ConfigError(f"--shard-size {args.shard_size}: give 1 or more samples a shard (e.g. 1000)")
+        if args.workers < 0:
+            raise ConfigError(f"--workers {args.workers}: give 0 (render here) or more processes")
+        if args.out.exists() and not args.out.is_dir():
+            raise ConfigError(f"--out {args.out} is a file; give a folder (it is created if missing)")
+    else:
+        if args.out.is_dir():
+            raise ConfigError(f"--out {args.out} is a folder; give the sheet's file name (e.g. sheet.png)")
+        if args.out.suffix.lower() not in Image.registered_extensions():
+            raise ConfigError(f"--out {args.out}: not an image file name; end it with .png (or .jpg)")
+    if args.data is not None:
+        from tsb.utils.config import CONF
+
+        known = sorted(p.stem for p in (CONF / "data").glob("*.yaml"))
+        if args.data not in known:
+            raise ConfigError(f"--data {args.data}: no conf/data/{args.data}.yaml; one of {', '.join(known)}")
 
 
 if __name__ == "__main__":
