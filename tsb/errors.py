@@ -38,6 +38,10 @@ class NonFiniteLossError(TsbError):
     """A loss became NaN or infinite; the optimizer step was skipped."""
 
 
+class RunWriteError(TsbError):
+    """A file of the run (a checkpoint) could not be written: a full disk, a read-only folder."""
+
+
 class TrainingInterrupted(TsbError):
     """SIGINT / SIGTERM stopped training after a step; ``last.ckpt`` holds it (exit 128 + signal)."""
 

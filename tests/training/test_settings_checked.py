@@ -15,6 +15,8 @@ from tests.training.test_trainer import make_trainer
 from tsb.errors import ConfigError
 from tsb.train import train
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @pytest.mark.parametrize("value", [-1, -0.5, math.nan, math.inf, "abc"])
 def test_a_gradient_clip_that_is_not_a_positive_norm_is_refused(tmp_path: Path, value: Any) -> None:
@@ -56,3 +58,61 @@ def test_a_setting_refused_by_its_constructor_is_named(
         train(cfg)
     assert e.value.exit_code == 2 and "\n" not in str(e.value)
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+# ------------------------------------------------------------------------------- the run folder
+def test_a_run_folder_that_is_a_file_is_one_line(tmp_path: Path) -> None:
+    """Hydra's mkdir raised FileExistsError with a traceback hint; now one message, exit 2."""
+    import subprocess
+    import sys
+
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    cmd = [sys.executable, str(ROOT / "train.py"), "debug=fast", f"hydra.run.dir={a_file}"]
+    res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    out = (res.stdout + res.stderr).strip()
+    assert res.returncode == 2 and "Traceback" not in out and "HYDRA_FULL_ERROR" not in out, out
+    assert out.count("\n") == 0 and "hydra.run.dir" in out and "is a file" in out, out
+    assert a_file.read_text() == "not a folder"
+
+
+def test_a_run_folder_inside_a_file_or_read_only_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from tsb.utils.run_folder import check_run_folder
+
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ConfigError, match=r"is inside .*f, which is a file"):
+        check_run_folder(tmp_path / "f" / "run")
+    check_run_folder(tmp_path / "new" / "run")  # missing folders are made by Hydra: fine
+    assert not (tmp_path / "new").exists()
+    monkeypatch.setattr(os, "access", lambda *a, **k: False)  # read-only (tests may run as root)
+    with pytest.raises(ConfigError, match=r"cannot write there .*read-only"):
+        check_run_folder(tmp_path / "new" / "run")
+
+
+def test_a_full_disk_at_a_checkpoint_is_one_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from tsb.errors import RunWriteError
+    from tsb.training import checkpoint
+
+    trainer = make_trainer(tmp_path, max_steps=10)
+    real = checkpoint.atomic_torch_save
+    calls = []
+
+    def full_after_first(path: Path, obj: Any) -> Path:
+        calls.append(path)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, obj)
+
+    monkeypatch.setattr(checkpoint, "atomic_torch_save", full_after_first)
+    with pytest.raises(
+        RunWriteError, match=r"last\.ckpt at step 10 \(No space left on device\); the previous"
+    ) as e:
+        trainer.run()
+    assert "\n" not in str(e.value)
+    assert checkpoint.load_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["step"] == 5

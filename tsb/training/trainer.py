@@ -28,7 +28,7 @@ from torchvision.utils import save_image
 from tqdm import tqdm
 
 from tsb.data.base import DataModule
-from tsb.errors import CheckpointError, ConfigError, NonFiniteLossError, TrainingInterrupted
+from tsb.errors import CheckpointError, ConfigError, NonFiniteLossError, RunWriteError, TrainingInterrupted
 from tsb.logger.base import Logger
 from tsb.storage.base import Storage
 from tsb.tasks.base import Batch, Phase, Task, lazy_ratio
@@ -684,12 +684,25 @@ class Trainer:
                 self.best_value = value
                 state["best"] = {"metric": self.monitor, "value": value}
         if last:  # holds the best value so far, so a resumed run compares against it
-            path = save_checkpoint(self.ckpt_dir / "last.ckpt", state)
+            path = self._save_file("last.ckpt", state)
             self.storage.upload(path, "checkpoints/last.ckpt")
         if improved:
-            path = save_checkpoint(self.ckpt_dir / "best.ckpt", state)
+            path = self._save_file("best.ckpt", state)
             self.storage.upload(path, "checkpoints/best.ckpt")
         dist.barrier()
+
+    def _save_file(self, name: str, state: dict[str, Any]) -> Path:
+        """:func:`save_checkpoint` into the run's checkpoints folder; a full disk or a folder that
+        cannot be written is one :class:`RunWriteError` (the previous file is intact)."""
+        path = self.ckpt_dir / name
+        try:
+            return save_checkpoint(path, state)
+        except OSError as e:
+            kept = f"the previous {name} is intact" if path.exists() else f"no {name} was written"
+            raise RunWriteError(
+                f"cannot write {path} at step {self.step} ({e.strerror or e}); {kept}. Free space on "
+                "that disk (or make the folder writable) and resume with ckpt_path=auto"
+            ) from e
 
     def _check_same_model(self, path: str | Path, state: dict[str, Any]) -> None:
         """One message, naming the checkpoint's own model, when its weights do not fit this run's."""
