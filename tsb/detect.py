@@ -8,6 +8,17 @@ spaces the recognizer reads. Both networks ship in the ``rapidocr`` wheel (hash-
 
 A detected box hugs the ink; :data:`PAD` of the box height is added on every side so the edit's
 style crop sees the whole word, descenders and all.
+
+Two things the detector does not do on its own:
+
+- **Tight crops.** PP-OCR's detector is trained on scenes: text that fills the whole image (a photo
+  that is one word) is often not found. The photo is extended by its own edge pixels by
+  :data:`CONTEXT` x its shorter side before detection (a scene loses nothing: the margin holds no
+  text; blurred, so that letters at the edge do not run on as streaks), and the boxes are mapped
+  back (when the frame shows nothing, the photo as it is); a box may then reach past the photo's edge, which the
+  editor clips (:meth:`tsb.edit.Editor.fit_box`).
+- **Letter-spaced words.** A sign's letters spaced apart (``H O T E L``) are found as one-letter
+  words; :data:`MIN_SPACED` or more of them on one baseline are one word, read again as a whole.
 """
 
 from __future__ import annotations
@@ -18,14 +29,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 from PIL import Image
 
-from tsb.data.crop import Box
+from tsb.data.crop import Box, crop_rotated
 from tsb.pretrained.packages import PPOCR_DET, PPOCR_REC, PretrainedUnavailable
+from tsb.utils.image import pil_to_tensor
 
 #: padding added to a detected word box on every side, as a fraction of its height
 PAD = 0.12
+#: margin of edge pixels around the photo for the detector, as a fraction of its shorter side
+CONTEXT = 0.5
+#: a line of at least this many single letters is one letter-spaced word
+MIN_SPACED = 3
 
 
 @dataclass(frozen=True)
@@ -35,7 +52,7 @@ class Word:
     box: Box
 
 
-def quad_to_box(quad: Sequence[Sequence[float]], pad: float = PAD) -> Box:
+def quad_to_box(quad: Sequence[Sequence[float]] | np.ndarray, pad: float = PAD) -> Box:
     """Four corners (top-left, top-right, bottom-right, bottom-left, in pixels) -> ``(xc, yc, w, h, angle)``."""
     p = np.asarray(quad, dtype=np.float64).reshape(4, 2)
     top, bottom = p[1] - p[0], p[2] - p[3]
@@ -70,18 +87,95 @@ class WordFinder:
             }
         )
         logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+        self.threads = threads
+        self._reader: Any = None
 
     def __call__(self, image: Image.Image) -> list[Word]:
-        bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+        rgb = np.asarray(image.convert("RGB"))
+        framed, m = _frame(rgb)
+        # the photo as it is when the frame shows nothing
+        return self._read(framed, m) or self._read(rgb, 0)
+
+    def _read(self, rgb: np.ndarray, margin: int) -> list[Word]:
+        """The words of ``rgb``, their boxes moved by ``-margin`` (the frame around the photo)."""
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
         out: Any = self.engine(bgr, use_cls=False, return_word_box=True)
-        words = []
+        found: list[tuple[str, float, np.ndarray]] = []
         for line in getattr(out, "word_results", None) or ():
             # a photo without text gives one flat ("", 1.0, None) entry instead of lines of words
             entries = [line] if len(line) == 3 and isinstance(line[0], str) else line
-            for text, score, quad in entries:
-                if str(text).strip() and quad is not None:
-                    words.append(Word(str(text), float(score), quad_to_box(quad)))
+            found += [
+                (str(text).strip(), float(score), np.asarray(quad, dtype=np.float64).reshape(4, 2))
+                for text, score, quad in entries
+                if str(text).strip() and quad is not None
+            ]
+        words = []
+        for group in _spaced_groups(found):
+            text, score, quad = group[0] if len(group) == 1 else self._join(bgr, group)
+            words.append(Word(text, score, quad_to_box(quad - margin)))
         return words
+
+    def _join(
+        self, bgr: np.ndarray, letters: list[tuple[str, float, np.ndarray]]
+    ) -> tuple[str, float, np.ndarray]:
+        """Single letters on one baseline as one word: the quad from the first letter's left edge to
+        the last one's right edge, read again as a whole (a letter alone is read less surely: O or 0)."""
+        first, last = letters[0][2], letters[-1][2]
+        quad = np.stack([first[0], last[1], last[2], first[3]])
+        box = quad_to_box(quad, pad=0.1)
+        crop = crop_rotated(Image.fromarray(np.ascontiguousarray(bgr[:, :, ::-1])), box)
+        if self._reader is None:  # its own engine: a recognition-only call upsets the detector's engine
+            from tsb.pretrained.ppocr import PPOCRReader
+
+            self._reader = PPOCRReader(threads=self.threads)
+        text = "".join(self._reader.read_one(pil_to_tensor(crop, "RGB")).split())
+        joined = "".join(t for t, _, _ in letters)
+        score = min(s for _, s, _ in letters)
+        return (text if len(text) == len(joined) else joined), score, quad
+
+
+def _frame(rgb: np.ndarray) -> tuple[np.ndarray, int]:
+    """``rgb`` in a margin of :data:`CONTEXT` x its shorter side: its edge pixels, blurred so that
+    letters touching the edge do not run on as streaks; and the margin."""
+    m = round(CONTEXT * min(rgb.shape[:2]))
+    if m == 0:
+        return rgb, 0
+    framed = cv2.GaussianBlur(np.pad(rgb, ((m, m), (m, m), (0, 0)), mode="edge"), (0, 0), sigmaX=m / 2)
+    framed[m : m + rgb.shape[0], m : m + rgb.shape[1]] = rgb
+    return framed, m
+
+
+def _spaced_groups(found: list[tuple[str, float, np.ndarray]]) -> list[list[tuple[str, float, np.ndarray]]]:
+    """The detected words in reading order, each alone, except runs of :data:`MIN_SPACED` or more
+    single letters on one baseline (centres within a quarter of their height, heights within 1.6x,
+    gaps under 2 heights), which come as one group where their first letter was."""
+    letters = sorted(
+        (k for k, w in enumerate(found) if len(w[0]) == 1), key=lambda k: float(found[k][2][:, 0].mean())
+    )
+    runs: list[list[int]] = []
+    for k in letters:
+        if runs and _same_line(found[runs[-1][-1]][2], found[k][2]):
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    run_of = {k: run for run in runs if len(run) >= MIN_SPACED for k in run}
+    out: list[list[tuple[str, float, np.ndarray]]] = []
+    for k, w in enumerate(found):
+        run = run_of.get(k)
+        if run is None:
+            out.append([w])
+        elif k == min(run):
+            out.append([found[i] for i in run])
+    return out
+
+
+def _same_line(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether quad ``b`` is the next letter after quad ``a`` on one baseline."""
+    ha, hb = float(np.ptp(a[:, 1])), float(np.ptp(b[:, 1]))
+    h = max(ha, hb, 1.0)
+    level = abs(float(a[:, 1].mean()) - float(b[:, 1].mean())) < 0.25 * h
+    gap = float(b[:, 0].min()) - float(a[:, 0].max())
+    return level and max(ha, hb) < 1.6 * max(min(ha, hb), 1.0) and -0.5 * h < gap < 2.0 * h
 
 
 _finder: WordFinder | None = None

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tsb.data.crop import box_corners, crop_rotated, expand_box, parse_box, paste_rotated
+from tsb.data.crop import box_corners, clip_box, crop_rotated, expand_box, parse_box, paste_rotated
 
 
 def rotated_word_image(box: tuple[float, float, float, float, float]) -> Image.Image:
@@ -55,3 +55,18 @@ def test_parse_box() -> None:
     for bad in ("[1, 2, 3, 4, 5", "1, 2, 3, 4, 5]", "[1, 2, 3, 4]", "[a, 2, 3, 4, 5]", "[1, 2, 0, 4, 5]"):
         with pytest.raises(ValueError, match="malformed box"):
             parse_box(bad)
+
+
+@pytest.mark.parametrize("angle", [0.0, 10.0, -25.0])
+def test_clip_box_keeps_the_part_inside_the_image(angle: float) -> None:
+    inside = (50.0, 50.0, 40.0, 20.0, angle)
+    assert clip_box(inside, (100, 100)) == inside  # nothing to clip: unchanged
+    past = (10.0, 50.0, 60.0, 20.0, angle)  # reaches past the left edge
+    clipped = clip_box(past, (100, 100), tolerance=0.0)
+    corners = box_corners(clipped)
+    assert (corners >= -0.5 - 1e-6).all() and (corners <= 99.5 + 1e-6).all()
+    assert clipped[4] == angle and 0 < clipped[2] < past[2]
+    # only the side past the edge moved: the right side stays where it was
+    right = box_corners(past)[1:3].mean(axis=0)
+    assert np.allclose(box_corners(clipped)[1:3].mean(axis=0), right, atol=1e-6)
+    assert clip_box((-50.0, -50.0, 20.0, 20.0, angle), (100, 100))[2:4] == (0.0, 0.0)  # nothing inside

@@ -155,8 +155,8 @@ def test_edits_file_applies_all(editor: Editor, tiny_ckpt: Path, tmp_path: Path)
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--box", "250,10,100,40", "--text", "far"], "reaches outside the 300x100 image"),
-        (["--box=-50,-50,20,20", "--text", "far"], "reaches outside"),
+        (["--box", "260,10,100,40", "--text", "far"], "lies mostly outside the 300x100 image"),
+        (["--box=-50,-50,20,20", "--text", "far"], "lies mostly outside"),
         (["--box", "10,10,100,40", "--text", "   "], "text is empty"),
         (["--box", "10,10,100,40", "--text", "café"], "outside the model's alphabet"),
         (["--box", "10,10,100", "--text", "x"], "has 3 numbers"),
@@ -210,3 +210,19 @@ def test_poisson_blend_stays_in_the_box_and_falls_back_at_the_border(tiny_ckpt: 
     assert not np.array_equal(np.asarray(out)[~outside], np.asarray(img)[~outside])
     _, infos = editor.edit(img, [Edit(parse_box("0,0,200,80"), "word")])
     assert infos[0].blend.startswith("alpha")
+
+
+def test_a_box_past_the_image_edge_is_clipped_to_it(tiny_ckpt: Path, tmp_path: Path) -> None:
+    """A detected word at the photo's edge (its box padded past it) is edited inside the image."""
+    rng = np.random.default_rng(0)
+    img = Image.fromarray(rng.integers(0, 255, (100, 300, 3), dtype=np.uint8))
+    src, out = tmp_path / "in.png", tmp_path / "out.png"
+    img.save(src)
+    # x from 220 to 320: a fifth of the box lies past the right edge
+    assert main(["--ckpt", str(tiny_ckpt), "--image", str(src), "--box", "220,30,100,40", "--text", "far",
+                 "--out", str(out)]) == 0  # fmt: skip
+    before, after = np.asarray(img), np.asarray(Image.open(out))
+    changed = np.nonzero(np.any(before != after, axis=2))
+    assert changed[0].size > 0
+    assert changed[1].min() >= 219 and changed[0].min() >= 29 and changed[0].max() <= 70  # in the box
+    assert changed[1].max() >= 290  # up to the image's edge

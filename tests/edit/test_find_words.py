@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
-from tests.helpers.paths import SCENE
+from tests.helpers.paths import REAL_WORDS, SCENE
 from tsb.data.crop import box_corners
 from tsb.detect import Word, find_words, quad_to_box
 from tsb.edit import EditError, main, word_edits
@@ -107,3 +108,46 @@ def test_a_photo_without_text_has_no_words(tmp_path: Path, capsys: pytest.Captur
     assert main(["--image", str(src), "--replace", "SALE=OPEN", "--out", str(tmp_path / "o.png")]) == 2
     err = capsys.readouterr().err
     assert "no word reads 'SALE'" in err and "Traceback" not in err
+
+
+FONTS = matplotlib.get_data_path() + "/fonts/ttf/"
+
+
+def _tight(word: str, font: str, ink: tuple[int, int, int], paper: tuple[int, int, int]) -> Image.Image:
+    """A photo that is one word: the ink two pixels from every edge."""
+    face = ImageFont.truetype(FONTS + font, 60)
+    left, top, right, bottom = face.getbbox(word)
+    img = Image.new("RGB", (right - left + 4, bottom - top + 4), paper)
+    ImageDraw.Draw(img).text((2 - left, 2 - top), word, font=face, fill=ink)
+    return img
+
+
+@pytest.mark.parametrize(("font", "ink", "paper"), [("DejaVuSans-Bold.ttf", (250,) * 3, (30, 60, 140)),
+                                                    ("DejaVuSerif.ttf", (20,) * 3, (240, 230, 200))])  # fmt: skip
+def test_a_photo_that_is_one_word_is_found(font: str, ink: tuple[int, int, int], paper: tuple[int, int, int]) -> None:
+    photo = _tight("Market", font, ink, paper)
+    words = find_words(photo)
+    assert [w.text for w in words] == ["Market"]
+    xc, _, w, _, _ = words[0].box
+    assert abs(xc - photo.width / 2) < 0.1 * photo.width and w > 0.8 * photo.width  # the whole photo
+
+
+@pytest.mark.parametrize("name", ["demo_3.png", "demo_7.png"])
+def test_tight_real_crops_are_found(name: str) -> None:
+    path = REAL_WORDS / name
+    if not path.is_file():
+        pytest.skip(f"{path} is not present")
+    expected = dict(line.split("\t") for line in (REAL_WORDS / "labels.tsv").read_text().split("\n") if line)[name]
+    assert [w.text for w in find_words(Image.open(path))] == [expected]
+
+
+def test_letters_spaced_on_one_baseline_are_one_word() -> None:
+    face = ImageFont.truetype(FONTS + "DejaVuSans-Bold.ttf", 40)
+    sign = Image.new("RGB", (500, 120), (200, 30, 30))
+    draw = ImageDraw.Draw(sign)
+    for i, letter in enumerate("HOTEL"):
+        draw.text((30 + i * 88, 40), letter, font=face, fill=(255, 255, 255))
+    words = find_words(sign)
+    assert [w.text for w in words] == ["HOTEL"]  # read again as a whole: O, not 0
+    xc, _, w, _, _ = words[0].box
+    assert w > 380 and 200 < xc < 300  # from the H to the L

@@ -98,10 +98,13 @@ def test_refused_and_not_found_edits_are_failures_with_their_reason(
     assert [p.name for p in run.photos] == ["shop.png", "street.jpg"]
 
 
-def test_a_box_past_the_image_edge_is_refused_by_the_plain_editor_as_by_the_model() -> None:
+def test_a_box_past_the_image_edge_is_clipped_by_the_plain_editor_as_by_the_model() -> None:
     photo = draw_words([("EDGE", (2, 40))])
-    with pytest.raises(EditError, match="reaches outside"):
-        FontEditor().replace(photo, (10.0, 50.0, 40.0, 30.0, 0.0), "EDGE", "SIDE")
+    edited = np.asarray(FontEditor().replace(photo, (10.0, 50.0, 40.0, 30.0, 0.0), "EDGE", "SIDE"))
+    changed = np.nonzero(np.any(edited != np.asarray(photo.convert("RGB")), axis=2))
+    assert changed[1].size > 0 and changed[1].max() <= 31  # inside the box's part in the image
+    with pytest.raises(EditError, match="mostly outside"):
+        FontEditor().replace(photo, (-10.0, 50.0, 40.0, 30.0, 0.0), "EDGE", "SIDE")
 
 
 def test_the_model_editor_runs_the_protocol_and_changes_only_its_box(

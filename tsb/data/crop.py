@@ -79,6 +79,39 @@ def box_corners(box: Box) -> np.ndarray:
     )
 
 
+def clip_box(box: Box, size: tuple[int, int], tolerance: float = 1.0) -> Box:
+    """The largest box of the same angle inside ``box`` whose corners lie in the ``size`` (W, H)
+    image (pixel centres are integers: the image spans [-0.5, W - 0.5] x [-0.5, H - 0.5], plus
+    ``tolerance`` pixels). Each side moves inwards only as far as the image edge asks; a box that
+    lies inside is returned unchanged. Width or height 0 means no part of the box is in the image."""
+    xc, yc, w, h, a = box
+    t = math.radians(a)
+    ux = np.array([math.cos(t), -math.sin(t)])
+    uy = np.array([math.sin(t), math.cos(t)])
+    c = np.array([xc, yc])
+    W, H = size
+    lo, hi = -0.5 - tolerance, np.array([W, H]) - 0.5 + tolerance
+    # the image as half-planes n . p <= b
+    planes = [(np.array([1.0, 0.0]), hi[0]), (np.array([0.0, 1.0]), hi[1]),
+              (np.array([-1.0, 0.0]), -lo), (np.array([0.0, -1.0]), -lo)]  # fmt: skip
+    u0, u1, v0, v1 = -w / 2, w / 2, -h / 2, h / 2
+    for _ in range(4):  # each side against the corners at its ends; a few rounds settle the corners
+        for n, b in planes:
+            nu, nv, nc = float(n @ ux), float(n @ uy), float(n @ c)
+            if nu > 1e-9:  # moving the right side left helps
+                u1 = min(u1, min((b - nc - v * nv) / nu for v in (v0, v1)))
+            elif nu < -1e-9:
+                u0 = max(u0, max((b - nc - v * nv) / nu for v in (v0, v1)))
+            if nv > 1e-9:
+                v1 = min(v1, min((b - nc - u * nu) / nv for u in (u0, u1)))
+            elif nv < -1e-9:
+                v0 = max(v0, max((b - nc - u * nu) / nv for u in (u0, u1)))
+    if u1 <= u0 or v1 <= v0:
+        return (xc, yc, 0.0, 0.0, a)
+    centre = c + ux * (u0 + u1) / 2 + uy * (v0 + v1) / 2
+    return (float(centre[0]), float(centre[1]), float(u1 - u0), float(v1 - v0), a)
+
+
 def crop_rotated(image: Image.Image, box: Box, out_size: tuple[int, int] | None = None) -> Image.Image:
     """Cut the rotated ``box`` out of ``image``, upright. Pixels outside the photo repeat its edge.
 

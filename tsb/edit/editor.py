@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import torch
 from PIL import Image
 
 from tsb.data.content import natural_width, render_content
-from tsb.data.crop import Box, box_corners, expand_box
+from tsb.data.crop import Box, clip_box, expand_box
 from tsb.edit.edits import Edit, EditInfo, format_box
 from tsb.edit.image_io import as_rgb, restore_mode, working_mode
 from tsb.edit.paste import blend_weights, crop_local, paste
@@ -28,6 +29,7 @@ HEIGHT = 64
 WIDTH_MULTIPLE = 16
 MAX_STYLE_WIDTH = 1024
 BOX_TOLERANCE = 1.0  # pixels a box corner may stick out of the image (rounding)
+MIN_INSIDE = 0.5  # a box is clipped to the image when at least this share of it lies inside
 MAX_SQUEEZE = 4.0  # a text may be drawn at most this many times narrower than its natural width
 
 
@@ -123,24 +125,17 @@ class Editor:
             )
 
     @staticmethod
-    def check_box(box: Box, size: tuple[int, int]) -> None:
-        w, h = size
-        corners = box_corners(box)
-        # pixel centres are integers: the image spans [-0.5, w - 0.5] x [-0.5, h - 0.5]
-        out = [
-            (x, y)
-            for x, y in corners
-            if x < -0.5 - BOX_TOLERANCE
-            or y < -0.5 - BOX_TOLERANCE
-            or x > w - 0.5 + BOX_TOLERANCE
-            or y > h - 0.5 + BOX_TOLERANCE
-        ]
-        if out:
-            x, y = out[0]
+    def fit_box(box: Box, size: tuple[int, int]) -> Box:
+        """``box`` clipped to the image (a detected word at the photo's edge, its padding past it);
+        refused when less than half of it lies in the image (a box given in the wrong place)."""
+        clipped = clip_box(box, size, BOX_TOLERANCE)
+        if clipped[2] * clipped[3] < MIN_INSIDE * box[2] * box[3]:
+            w, h = size
             raise EditError(
-                f"box {format_box(box)} reaches outside the {w}x{h} image (corner at {x:.0f},{y:.0f}); "
+                f"box {format_box(box)} lies mostly outside the {w}x{h} image; "
                 "give a box inside the image (X,Y = top-left corner, then width, height, angle)"
             )
+        return clipped
 
     # one word ------------------------------------------------------------------------------------
     def _style(self, photo: Image.Image, box: Box) -> tuple[torch.Tensor, Box, int]:
@@ -227,8 +222,8 @@ class Editor:
             raise EditError("nothing to edit: give --box and --text, or --edits FILE")
         mode = working_mode(image)
         rgb = as_rgb(image)
+        edits = [replace(e, box=self.fit_box(e.box, rgb.size)) for e in edits]
         for e in edits:
-            self.check_box(e.box, rgb.size)
             if e.erase:
                 continue
             self.check_text(e.text)

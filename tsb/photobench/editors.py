@@ -12,7 +12,7 @@
 
 An editor refuses an edit by raising :class:`tsb.errors.EditError` (the benchmark counts it as
 refused, with its message). ``font`` refuses the boxes ``model`` refuses for reaching past the
-image (:meth:`tsb.edit.Editor.check_box`); ``copy`` refuses nothing.
+image (:meth:`tsb.edit.Editor.fit_box`: clipped to the image, refused when mostly outside); ``copy`` refuses nothing.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class FontEditor:
 
     def replace(self, photo: Image.Image, box: Box, old: str, new: str) -> Image.Image:
         rgb = photo.convert("RGB")
-        Editor.check_box(box, rgb.size)
+        box = Editor.fit_box(box, rgb.size)
         width = max(16, round(HEIGHT * box[2] / box[3]))
         crop = np.asarray(crop_rotated(rgb, box, (width, HEIGHT)))
         ink = ink_mask(crop)
