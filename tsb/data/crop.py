@@ -98,13 +98,16 @@ def clip_box(box: Box, size: tuple[int, int], tolerance: float = 1.0) -> Box:
     for _ in range(4):  # each side against the corners at its ends; a few rounds settle the corners
         for n, b in planes:
             nu, nv, nc = float(n @ ux), float(n @ uy), float(n @ c)
-            if nu > 1e-9:  # moving the right side left helps
-                u1 = min(u1, min((b - nc - v * nv) / nu for v in (v0, v1)))
-            elif nu < -1e-9:
-                u0 = max(u0, max((b - nc - v * nv) / nu for v in (v0, v1)))
-            if nv > 1e-9:
+            # an image edge moves the box's sides that face it (for a tilted box, a corner past the
+            # top edge lowers the top side; it does not narrow the box)
+            if abs(nu) >= abs(nv):
+                if nu > 0:
+                    u1 = min(u1, min((b - nc - v * nv) / nu for v in (v0, v1)))
+                else:
+                    u0 = max(u0, max((b - nc - v * nv) / nu for v in (v0, v1)))
+            elif nv > 0:
                 v1 = min(v1, min((b - nc - u * nu) / nv for u in (u0, u1)))
-            elif nv < -1e-9:
+            else:
                 v0 = max(v0, max((b - nc - u * nu) / nv for u in (u0, u1)))
     if u1 <= u0 or v1 <= v0:
         return (xc, yc, 0.0, 0.0, a)

@@ -63,19 +63,8 @@ def _fixed(path: Path) -> Callable[[], Path | None]:
     return lambda: path
 
 
-def _matplotlib_sample(name: str) -> Callable[[], Path | None]:
-    def locate() -> Path | None:
-        try:
-            import matplotlib
-        except ImportError:
-            return None
-        path = Path(matplotlib.get_data_path()) / "sample_data" / name
-        return path if path.is_file() else None
-
-    return locate
-
-
-#: photos with real text that installed packages carry
+#: photos with real text that installed packages carry (not matplotlib's sample photos: the
+#: synthetic data draws its backgrounds from them, so the model has seen them)
 PACKAGED: tuple[Source, ...] = (
     Source(
         "skimage_page.png",
@@ -95,13 +84,6 @@ PACKAGED: tuple[Source, ...] = (
         "scikit-image's sample data, `skimage.data.text()`: handwritten formulas on lined paper",
         "public domain (Wikipedia's File:Corner.png, as scikit-image's docstring says)",
         _package_file("skimage", "data", "text.png"),
-    ),
-    Source(
-        "mpl_grace_hopper.jpg",
-        "matplotlib's sample data, `grace_hopper.jpg`: a portrait with a name tag (one of the sample "
-        "photos the synthetic data uses as backgrounds, docs/data.md)",
-        "public domain (U.S. Navy photograph), shipped in the matplotlib wheel",
-        _matplotlib_sample("grace_hopper.jpg"),
     ),
 )
 
