@@ -12,7 +12,7 @@ import hydra
 from omegaconf import DictConfig
 
 import tsb.configs  # noqa: F401  (registers the structured configs conf/ starts from)
-from tsb.cli import report_error
+from tsb.cli import report_error, unknown_key
 from tsb.errors import TsbError
 from tsb.train import train
 
@@ -33,4 +33,8 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    # a misspelt key gets "did you mean" in one line (Hydra's own message suggests adding the key)
+    problem = unknown_key(sys.argv[1:], "train")
+    if problem is not None:
+        sys.exit(report_error(problem))
     main()

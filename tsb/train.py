@@ -58,6 +58,7 @@ def build_trainer(
     """The trainer of ``cfg.trainer`` with the task, data and optimizers ``cfg`` describes."""
     task = build_task(cfg)
     data = build(cfg.data)
+    check_input_size(task, data)
     trainer = build(
         cfg.trainer,
         task=task,
@@ -74,6 +75,35 @@ def build_trainer(
     if not isinstance(trainer, Trainer):
         raise ConfigError(f"cfg.trainer must build a tsb.training.trainer.Trainer, got {type(trainer).__name__}")
     return trainer
+
+
+def input_multiple(task: Task) -> int:
+    """What the task's networks need a word's height and width to be multiples of (1: any): the
+    content encoder's stride (16), the U-Net baseline's downscale."""
+    from tsb.models.baseline import UNetBaseline
+    from tsb.models.content_encoder import CONTENT_STRIDE, ContentEncoder
+
+    multiple = 1
+    for module in task.modules():
+        if isinstance(module, ContentEncoder):
+            multiple = max(multiple, CONTENT_STRIDE)
+        elif isinstance(module, UNetBaseline):
+            multiple = max(multiple, module.downscale)
+    return multiple
+
+
+def check_input_size(task: Task, data: Any) -> None:
+    """Refuse ``data.height`` / ``data.width`` the networks cannot take, naming the setting (the
+    networks themselves would name a tensor shape at the first step)."""
+    multiple = input_multiple(task)
+    for key in ("height", "width"):
+        value = getattr(data, key, None)
+        if isinstance(value, int) and not isinstance(value, bool) and value % multiple:
+            near = max(multiple, round(value / multiple) * multiple)
+            raise ConfigError(
+                f"data.{key}={value}: this model's networks take words whose height and width are "
+                f"multiples of {multiple}; e.g. data.{key}={near}"
+            )
 
 
 def seed_of(cfg: DictConfig) -> int:

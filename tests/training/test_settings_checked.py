@@ -116,3 +116,38 @@ def test_a_full_disk_at_a_checkpoint_is_one_message(tmp_path: Path, monkeypatch:
         trainer.run()
     assert "\n" not in str(e.value)
     assert checkpoint.load_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["step"] == 5
+
+
+@pytest.mark.parametrize(
+    ("override", "named"), [("data.height=63", "data.height=63"), ("data.width=255", "data.width=255")]
+)
+def test_a_word_size_the_networks_cannot_take_names_the_setting(
+    cfg_factory: Callable[..., DictConfig], tmp_path: Path, override: str, named: str
+) -> None:
+    """It was the content encoder's "content image must be (B, 1, 64, W)" at the first step."""
+    from tests.test_error_contract import TINY
+    from tsb.train import build_trainer
+
+    cfg = cfg_factory([*TINY, "debug=fast", override])
+    with pytest.raises(ConfigError, match=rf"{named}: .*multiples of 16; e\.g\. data\.") as e:
+        build_trainer(cfg, tmp_path / "run")
+    assert e.value.exit_code == 2
+
+
+def test_a_misspelt_key_says_did_you_mean(tmp_path: Path) -> None:
+    """Hydra's own message suggested adding the misspelt key (``+trainer.max_stpes=3``)."""
+    import subprocess
+    import sys
+
+    cmd = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "debug=fast",
+        "trainer.max_stpes=3",
+        f"hydra.run.dir={tmp_path / 'r'}",
+    ]
+    res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    out = (res.stdout + res.stderr).strip()
+    assert res.returncode == 2 and out.count("\n") == 0, out
+    assert "did you mean trainer.max_steps" in out and "+trainer.max_stpes" not in out, out
+    assert not (tmp_path / "r").exists()
