@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from tsb.data import scene
 from tsb.data.fonts import FontInfo, get_font
 from tsb.data.glyphs import draw_text, ink_metrics, text_width
+from tsb.data.photos import PHOTO_BANKS, bank_paths
 from tsb.errors import ConfigError, DataNotFoundError
 
 cv2.setNumThreads(1)
@@ -86,8 +89,49 @@ class EffectConfig:
     noise_sigma: tuple[float, float] = (1.0, 8.0)  # in 8-bit levels
     p_jpeg: float = 0.3
     jpeg_quality: tuple[int, int] = (30, 90)
-    # photo backgrounds: folders of images; empty = the sample photos matplotlib ships
+    # photo backgrounds: folders of images; empty = the photo bank named by photo_bank
     photo_dirs: tuple[str, ...] = ()
+    # matplotlib: matplotlib's two sample images (the original set); packages: the photos and
+    # textures installed packages carry (tsb.data.photos, docs/data.md; grey ones tinted sometimes)
+    photo_bank: str = "matplotlib"
+    # --- the photo look (tsb.data.scene; all off by default, data=synth_photo turns them on).
+    # Lengths in units of the word's ink height unless named *_px (pixels at a height of 64).
+    # sign plate: a rectangle of its own colour around the word (background: under the text, the
+    # same in source and target), reaching past the crop or ending inside it
+    p_plate: float = 0.0
+    plate_margin_x: tuple[float, float] = (0.1, 2.0)  # left and right, each drawn
+    plate_margin_y: tuple[float, float] = (0.05, 0.5)  # top and bottom, each drawn
+    p_plate_round: float = 0.5  # rounded corners
+    plate_radius: tuple[float, float] = (0.1, 0.5)
+    p_plate_border: float = 0.6  # a border line inside the edge
+    plate_border: tuple[float, float] = (0.03, 0.12)  # its width
+    plate_border_inset: tuple[float, float] = (0.0, 0.25)  # its distance from the plate's edge
+    p_plate_border2: float = 0.3  # a second, inner border line
+    # neighbouring text lines above and/or below the word, cut by the crop's edge; background:
+    # the same in source and target and never in the masks (the eraser leaves them alone)
+    p_neighbour_line: float = 0.0
+    neighbour_line_gap: tuple[float, float] = (0.1, 0.6)  # between the lines' ink
+    p_neighbour_both: float = 0.3  # lines above and below (else one side)
+    p_neighbour_other: float = 0.4  # another font, size and colour (else the word's own style)
+    neighbour_size: tuple[float, float] = (0.6, 1.3)  # another style's ink height
+    # a neighbouring word of the same line, left or right of the word
+    p_neighbour_word: float = 0.0
+    neighbour_word_gap: tuple[float, float] = (0.25, 0.8)
+    # lighting across the whole crop (text and background alike): a multiplicative gradient,
+    # vignette / spot or soft shadow edge or band, sometimes tinted; and a specular glare
+    p_lighting: float = 0.0
+    lighting_strength: tuple[float, float] = (0.15, 0.5)
+    p_light_tint: float = 0.3
+    p_specular: float = 0.0
+    specular_strength: tuple[float, float] = (0.15, 0.6)
+    # the camera, after compositing: shake, resolution loss (down, then up) and colour bleeding
+    # (chroma at a lower resolution); blur, noise and JPEG above, perspective per word above
+    p_motion_blur: float = 0.0
+    motion_blur_px: tuple[float, float] = (1.5, 5.0)
+    p_resample: float = 0.0
+    resample_factor: tuple[float, float] = (1.5, 3.0)
+    p_chroma: float = 0.0
+    chroma_factor: tuple[float, float] = (2.0, 4.0)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> EffectConfig:
@@ -104,6 +148,8 @@ class EffectConfig:
                 v = dict(v.items())
             out[k] = v
         cfg = cls(**out)
+        if cfg.photo_bank not in PHOTO_BANKS:
+            raise ConfigError(f"data.effects.photo_bank must be one of {PHOTO_BANKS}, got {cfg.photo_bank!r}")
         for kind in ("fill", "background"):
             weights = getattr(cfg, kind)
             valid = {"fill": FILL_KINDS, "background": BACKGROUND_KINDS}[kind]
@@ -141,6 +187,26 @@ class Style:
     blur_sigma: float
     noise: np.ndarray | None  # (H, W, 3) float32 (grey: equal channels), in [0, 1] units
     jpeg_quality: int | None
+    # the photo look (tsb.data.scene); None / empty: off
+    plate: scene.Plate | None = None
+    neighbours: tuple[Neighbour, ...] = ()
+    light: tuple[np.ndarray, np.ndarray | None] | None = None  # img * scale + offset, (H, W, 3)
+    motion: np.ndarray | None = None  # motion blur kernel
+    resample: tuple[int, int] | None = None  # (w, h) the crop passes through
+    chroma: tuple[int, int] | None = None  # (w, h) the chroma planes pass through
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """Text beside the word (background): a line above or below, or a word left or right."""
+
+    text: str
+    path: str  # its font file
+    size: float  # its ink height / the word's
+    where: str  # "above" | "below" | "left" | "right"
+    gap: float  # between its ink and the word's, in the word's ink heights
+    shift: float  # lines: the line centre's horizontal offset, in canvas widths
+    color: np.ndarray | None  # (3,); None: the word's own fill and outline
 
 
 def _uniform(rng: np.random.Generator, r: tuple[float, float]) -> float:
@@ -266,8 +332,9 @@ def _texture(rng: np.random.Generator, h: int, w: int, c0: np.ndarray, c1: np.nd
 
 
 @functools.lru_cache(maxsize=8)
-def _photo_bank(dirs: tuple[str, ...]) -> tuple[np.ndarray, ...]:
-    """Decoded photos (RGB float32, longest side <= 1024), loaded once per process."""
+def _photo_bank(dirs: tuple[str, ...], bank: str = "matplotlib") -> tuple[np.ndarray, ...]:
+    """Decoded photos (RGB float32, longest side <= 1024), loaded once per process: the images
+    of ``dirs``, or else those of the named bank (:mod:`tsb.data.photos`)."""
     paths: list[Path] = []
     if dirs:
         for d in dirs:
@@ -276,10 +343,7 @@ def _photo_bank(dirs: tuple[str, ...]) -> tuple[np.ndarray, ...]:
                 raise DataNotFoundError(f"photo folder {folder} does not exist; fix data.effects.photo_dirs")
             paths += sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     else:
-        import matplotlib
-
-        sample = Path(matplotlib.get_data_path()) / "sample_data"
-        paths = [sample / "grace_hopper.jpg", sample / "Minduka_Present_Blue_Pack.png"]
+        paths = bank_paths(bank)
     photos = []
     for p in paths:
         try:
@@ -292,12 +356,19 @@ def _photo_bank(dirs: tuple[str, ...]) -> tuple[np.ndarray, ...]:
             im.thumbnail((1024, 1024))
         photos.append(np.asarray(im, dtype=np.float32) / 255.0)
     if not photos:
-        raise DataNotFoundError(f"no readable photo in {list(dirs)}; fix data.effects.photo_dirs")
+        where = list(dirs) or f"the {bank!r} photo bank (data.effects.photo_bank)"
+        raise DataNotFoundError(f"no readable photo in {where}; fix data.effects.photo_dirs")
     return tuple(photos)
 
 
-def _photo_crop(rng: np.random.Generator, h: int, w: int, dirs: tuple[str, ...]) -> np.ndarray:
-    photos = _photo_bank(dirs)
+def _is_grey(photo: np.ndarray) -> bool:
+    return bool(np.array_equal(photo[::8, ::8, 0], photo[::8, ::8, 1]))
+
+
+def _photo_crop(
+    rng: np.random.Generator, h: int, w: int, dirs: tuple[str, ...], bank: str = "matplotlib"
+) -> np.ndarray:
+    photos = _photo_bank(dirs, bank)
     ph = photos[int(rng.integers(len(photos)))]
     H, W = ph.shape[:2]
     aspect = w / h
@@ -313,6 +384,10 @@ def _photo_crop(rng: np.random.Generator, h: int, w: int, dirs: tuple[str, ...])
         crop = crop[..., rng.permutation(3)]
     if rng.random() < 0.15:
         crop = 1.0 - crop
+    if bank == "packages" and not dirs and rng.random() < 0.7 and _is_grey(ph):
+        # a grey photo or texture (brick, gravel, grass...) takes a colour
+        tint = _random_color(rng, (0.5, 1.0))
+        crop = crop * (tint / max(float(tint.max()), 1e-6))
     return np.ascontiguousarray(crop, dtype=np.float32)
 
 
@@ -326,13 +401,26 @@ def _background(rng: np.random.Generator, cfg: EffectConfig, h: int, w: int) -> 
         return _gradient(rng, h, w, c0, c1)
     if kind == "texture":
         return _texture(rng, h, w, c0, c1)
-    return _photo_crop(rng, h, w, cfg.photo_dirs)
+    return _photo_crop(rng, h, w, cfg.photo_dirs, cfg.photo_bank)
 
 
 def sample_style(
-    rng: np.random.Generator, cfg: EffectConfig, font: FontInfo, height: int, width: int
+    rng: np.random.Generator,
+    cfg: EffectConfig,
+    font: FontInfo,
+    height: int,
+    width: int,
+    *,
+    words: Callable[[np.random.Generator], str] | None = None,
+    fonts_for: Callable[[str], list[FontInfo]] | None = None,
 ) -> Style:
-    """Draw one style for a canvas of ``height`` x ``width``."""
+    """Draw one style for a canvas of ``height`` x ``width``.
+
+    ``words`` draws the text of neighbouring lines and words (default: letters the font draws),
+    ``fonts_for(text)`` the fonts a neighbour in another style may take (default: the word's).
+    The photo look is drawn last and only where its probabilities are above zero, so a config
+    without it draws what it drew before it existed.
+    """
     h, w = height, width
     bg = _background(rng, cfg, h, w)
     bg_lum = _luminance(bg[h // 4 : h - h // 4])
@@ -371,7 +459,7 @@ def sample_style(
         sigma = _uniform(rng, cfg.noise_sigma) / 255.0
         grain = rng.standard_normal((h, w), dtype=np.float32) * np.float32(sigma)
         noise = cv2.merge((grain, grain, grain))
-    return Style(
+    style = Style(
         font=font,
         text_height=_uniform(rng, cfg.text_height),
         bold_px=max(1, round(_uniform(rng, cfg.bold_px) * h / 64)) if rng.random() < cfg.p_bold else 0,
@@ -394,6 +482,131 @@ def sample_style(
         if rng.random() < cfg.p_jpeg
         else None,
     )
+    _sample_photo_look(rng, cfg, style, c0, words, fonts_for)
+    return style
+
+
+def _happens(rng: np.random.Generator, p: float) -> bool:
+    """A draw only where ``p`` > 0: an effect that is off consumes no random number."""
+    return p > 0 and rng.random() < p
+
+
+def _sample_photo_look(
+    rng: np.random.Generator,
+    cfg: EffectConfig,
+    style: Style,
+    text_color: np.ndarray,
+    words: Callable[[np.random.Generator], str] | None,
+    fonts_for: Callable[[str], list[FontInfo]] | None,
+) -> None:
+    """The plate, neighbours, lighting and camera of ``style`` (in place), in that order."""
+    h, w = style.background.shape[:2]
+    text_lum = _luminance(text_color)
+    surface_lum = _luminance(style.background[h // 4 : h - h // 4])
+    if _happens(rng, cfg.p_plate):
+        pc = _contrasting_color(rng, text_lum, cfg.min_contrast)
+        surface_lum = _luminance(pc)
+        if rng.random() < 0.5:  # one colour
+            plate_fill = _solid(pc, h, w)
+        else:  # a gentle gradient (paint, reflections)
+            pc2 = np.clip(pc + rng.normal(0, 0.06, 3).astype(np.float32), 0, 1)
+            plate_fill = _gradient(rng, h, w, pc, pc2)
+        margins = (
+            _uniform(rng, cfg.plate_margin_x),
+            _uniform(rng, cfg.plate_margin_x),
+            _uniform(rng, cfg.plate_margin_y),
+            _uniform(rng, cfg.plate_margin_y),
+        )
+        radius = _uniform(rng, cfg.plate_radius) if rng.random() < cfg.p_plate_round else 0.0
+        borders: list[tuple[float, float, np.ndarray]] = []
+        if rng.random() < cfg.p_plate_border:
+            bc = text_color if rng.random() < 0.5 else _contrasting_color(rng, surface_lum, cfg.min_contrast)
+            inset, width = _uniform(rng, cfg.plate_border_inset), _uniform(rng, cfg.plate_border)
+            borders.append((inset, width, bc))
+            if rng.random() < cfg.p_plate_border2:
+                borders.append(
+                    (inset + width + _uniform(rng, cfg.plate_border_inset) + 0.03, width * 0.7, bc)
+                )
+        style.plate = scene.Plate(plate_fill, margins, radius, tuple(borders))
+    neighbours: list[Neighbour] = []
+    if _happens(rng, cfg.p_neighbour_line):
+        sides = (
+            ["above", "below"]
+            if rng.random() < cfg.p_neighbour_both
+            else [["above", "below"][int(rng.integers(2))]]
+        )
+        for where in sides:
+            text = " ".join(_neighbour_word(rng, style.font, words) for _ in range(int(rng.integers(1, 4))))
+            text = text[: int(4 * w / h) + 2].strip()  # about what the crop shows of a line
+            gap = _uniform(rng, cfg.neighbour_line_gap)
+            shift = float(rng.uniform(-0.4, 0.4))
+            neighbours.append(
+                _neighbour_style(rng, cfg, style, text, where, gap, shift, surface_lum, fonts_for)
+            )
+    if _happens(rng, cfg.p_neighbour_word):
+        where = ["left", "right"][int(rng.integers(2))]
+        text = _neighbour_word(rng, style.font, words)
+        neighbours.append(
+            Neighbour(text, style.font.path, 1.0, where, _uniform(rng, cfg.neighbour_word_gap), 0.0, None)
+        )
+    style.neighbours = tuple(neighbours)
+    gain = glare = tint = None
+    if _happens(rng, cfg.p_lighting):
+        gain = scene.lighting_gain(rng, h, w, _uniform(rng, cfg.lighting_strength))
+        if rng.random() < cfg.p_light_tint:
+            tint = rng.uniform(0.9, 1.1, 3).astype(np.float32)
+    if _happens(rng, cfg.p_specular):
+        glare = scene.specular_glare(rng, h, w, _uniform(rng, cfg.specular_strength))
+    if gain is not None or glare is not None:
+        style.light = scene.light_layers(gain, glare, tint)
+    if _happens(rng, cfg.p_motion_blur):
+        length = _uniform(rng, cfg.motion_blur_px) * h / 64
+        style.motion = scene.motion_kernel(length, rng.uniform(0, np.pi))
+    if _happens(rng, cfg.p_resample):
+        f = _uniform(rng, cfg.resample_factor)
+        style.resample = (max(4, round(w / f)), max(4, round(h / f)))
+    if _happens(rng, cfg.p_chroma):
+        f = _uniform(rng, cfg.chroma_factor)
+        style.chroma = (max(2, round(w / f)), max(2, round(h / f)))
+
+
+def _neighbour_word(
+    rng: np.random.Generator, font: FontInfo, words: Callable[[np.random.Generator], str] | None
+) -> str:
+    """A word for a neighbour: from ``words``, else 2-9 letters the font draws."""
+    if words is not None:
+        text = _drawable(words(rng), font)
+        if text:
+            return text
+    letters = sorted(c for c in font.chars if c.isalpha()) or list("abcdefghijklmnopqrstuvwxyz")
+    return "".join(letters[int(i)] for i in rng.integers(len(letters), size=int(rng.integers(2, 10))))
+
+
+def _drawable(text: str, font: FontInfo) -> str:
+    """``text`` without the characters ``font`` does not draw (a font that lists none: all)."""
+    if not font.chars or font.covers(text):
+        return text
+    return "".join(c for c in text if c in font.chars or c.isspace()).strip()
+
+
+def _neighbour_style(
+    rng: np.random.Generator,
+    cfg: EffectConfig,
+    style: Style,
+    text: str,
+    where: str,
+    gap: float,
+    shift: float,
+    surface_lum: float,
+    fonts_for: Callable[[str], list[FontInfo]] | None,
+) -> Neighbour:
+    """A neighbouring line in the word's style, or in another font, size and colour."""
+    if rng.random() >= cfg.p_neighbour_other:
+        return Neighbour(text, style.font.path, 1.0, where, gap, shift, None)
+    cands = fonts_for(text) if fonts_for is not None else []
+    path = cands[int(rng.integers(len(cands)))].path if cands else style.font.path
+    color = _contrasting_color(rng, surface_lum, cfg.min_contrast)
+    return Neighbour(text, path, _uniform(rng, cfg.neighbour_size), where, gap, shift, color)
 
 
 # ------------------------------------------------------------------------------------- drawing
@@ -516,6 +729,21 @@ def render_pair(texts: list[str], style: Style) -> RenderedPair:
     pad = int(0.3 * size) + 2 * style.bold_px + 2 + int(abs(style.curve) * h / scale)
 
     bg = style.background
+    if style.plate is not None or style.neighbours:  # the sign around the word: background
+        bg = bg.copy()
+        unit = (a + d) * scale  # the word's ink height on the canvas
+        to_canvas = np.array([[1, 0, ox], [0, 1, oy], [0, 0, 1]], dtype=np.float64) @ core
+        half_w = (max(widths) + 2 * style.bold_px) * scale / 2
+        if style.plate is not None:
+            above = max((n.gap + n.size for n in style.neighbours if n.where == "above"), default=0.0)
+            below = max((n.gap + n.size for n in style.neighbours if n.where == "below"), default=0.0)
+            plate = style.plate
+            if above or below:  # the plate holds the neighbouring lines too
+                ml, mr, mt, mb = plate.margins
+                plate = scene.Plate(plate.fill, (ml, mr, mt + above, mb + below), plate.radius, plate.borders)
+            scene.draw_plate(bg, plate, np.linalg.inv(to_canvas), half_w, unit / 2, unit)
+        for nb in style.neighbours:
+            _draw_neighbour(bg, nb, style, core, (ox, oy), want, half_w, (a, d, size), (h, w))
     noise = style.noise
     bg_post = _post(bg, style, noise)
     images, masks = [], []
@@ -525,10 +753,15 @@ def render_pair(texts: list[str], style: Style) -> RenderedPair:
             plane = _bend(plane, cx, style.curve * h / scale, w / 2 / scale)
         m = _homography(core, cx, cy, ox, oy, scale)
         alpha = cv2.warpPerspective(plane, m, (w, h), flags=cv2.INTER_LINEAR).astype(np.float32) / 255.0
-        img, mask = _composite(alpha, style)
+        img, mask = _composite(alpha, style, bg)
+        if style.light is not None:
+            img = scene.light(img, *style.light)
+        if style.motion is not None:
+            img, mask = scene.motion_blur(img, style.motion), scene.motion_blur(mask, style.motion)
         if style.blur_sigma:
             img = cv2.GaussianBlur(img, (0, 0), style.blur_sigma)
             mask = cv2.GaussianBlur(mask, (0, 0), style.blur_sigma)
+        img, mask = _sensor(img, style), _sensor_mask(mask, style)
         if noise is not None:
             np.add(img, noise, out=img)
         out = _to_uint8(img)
@@ -557,9 +790,79 @@ def _blend(img: np.ndarray, color: np.ndarray, alpha: np.ndarray) -> None:
     np.add(img, tmp, out=img)
 
 
-def _composite(alpha: np.ndarray, style: Style) -> tuple[np.ndarray, np.ndarray]:
+def _draw_neighbour(
+    bg: np.ndarray,
+    nb: Neighbour,
+    style: Style,
+    core: np.ndarray,
+    origin: tuple[float, float],
+    want: float,
+    half_w: float,
+    word: tuple[int, int, int],
+    hw: tuple[int, int],
+) -> None:
+    """Draw a neighbouring line or word into ``bg`` (in place), in the word's plane.
+
+    ``want`` is the word's exact font size, ``half_w`` its half width on the canvas, ``word`` its
+    ink ascent and descent at the grid size it was drawn at and that size; ``hw`` the canvas size.
+    """
+    h, w = hw
+    a, d, size = word
+    scale = want / size
+    unit = (a + d) * scale
+    n_want = want * nb.size
+    n_size = _grid_size(n_want)
+    n_scale = n_want / n_size
+    na, nd = ink_metrics(nb.path, n_size)
+    n_unit = (na + nd) * n_scale
+    tw = text_width(nb.path, n_size, nb.text)
+    pad = int(0.3 * n_size) + 2
+    plane = np.zeros((na + nd + 2 * pad, math.ceil(tw) + 2 * pad), np.uint8)
+    draw_text(plane, pad, pad + na, nb.path, n_size, nb.text)
+    if style.bold_px and nb.color is None:
+        k = 2 * style.bold_px + 1
+        plane = np.asarray(cv2.dilate(plane, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))), np.uint8)
+    cx, cy = pad + tw / 2, pad + na + (nd - na) / 2
+    if nb.where in ("above", "below"):
+        dy = (unit / 2 + nb.gap * unit + n_unit / 2) * (-1 if nb.where == "above" else 1)
+        dx = nb.shift * w
+    else:  # the same baseline
+        dy = (a - d) / 2 * scale - (na - nd) / 2 * n_scale
+        dx = (half_w + nb.gap * unit + tw * n_scale / 2) * (-1 if nb.where == "left" else 1)
+    m = _homography(core, cx - dx / n_scale, cy - dy / n_scale, origin[0], origin[1], n_scale)
+    alpha = cv2.warpPerspective(plane, m, (w, h), flags=cv2.INTER_LINEAR).astype(np.float32) / 255.0
+    if nb.color is not None:
+        _blend(bg, _solid(nb.color, h, w), alpha)
+        return
+    if style.outline_px:  # the word's own look: its outline and fill
+        assert style.outline_color is not None
+        k = 2 * style.outline_px + 1
+        outline = cv2.dilate(alpha, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        _blend(bg, _solid(style.outline_color, h, w), outline)
+    _blend(bg, style.fill, alpha)
+
+
+def _sensor(img: np.ndarray, style: Style) -> np.ndarray:
+    """Resolution loss and colour bleeding (after blur, before noise)."""
+    if style.resample is not None:
+        img = scene.resample(img, style.resample)
+    if style.chroma is not None:
+        img = scene.chroma_bleed(img, style.chroma)
+    return img
+
+
+def _sensor_mask(mask: np.ndarray, style: Style) -> np.ndarray:
+    """The mask through :func:`_sensor`: it still covers every pixel the text changed."""
+    if style.resample is not None:
+        mask = scene.resample(mask, style.resample)
+    if style.chroma is not None:
+        mask = np.maximum(mask, scene.resample(mask, style.chroma))
+    return mask
+
+
+def _composite(alpha: np.ndarray, style: Style, background: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Shadow, outline and fill over the background; returns (image, foreground coverage)."""
-    img = style.background.copy()
+    img = background.copy()
     cover = alpha
     outline = alpha
     if style.outline_px:
@@ -586,8 +889,13 @@ def _composite(alpha: np.ndarray, style: Style) -> tuple[np.ndarray, np.ndarray]
 def _post(img: np.ndarray, style: Style, noise: np.ndarray | None) -> np.ndarray:
     """The background's post-processing (what the composite gets, minus the text)."""
     out = img
+    if style.light is not None:
+        out = scene.light(out, *style.light)
+    if style.motion is not None:
+        out = scene.motion_blur(out, style.motion)
     if style.blur_sigma:
         out = cv2.GaussianBlur(out, (0, 0), style.blur_sigma)
+    out = _sensor(out, style)
     if noise is not None:
         out = out + noise
     u8 = _to_uint8(out)

@@ -130,8 +130,14 @@ class SynthDataset(Dataset):
         rng = self._rng(index)
         a, b, font = self.choose(index, rng)
         w = self.width_of(a, b)
-        style = sample_style(rng, self.effects, font, self.height, w)
+        style = sample_style(
+            rng, self.effects, font, self.height, w, words=self.texts.sample, fonts_for=self._fonts_for
+        )
         return a, b, font, render_pair([a, b], style)
+
+    def _fonts_for(self, text: str) -> list[FontInfo]:
+        """Fonts of this stream's split that draw ``text`` (neighbouring lines in another font)."""
+        return self.font_set.candidates(text, self.font_split)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         a, b, font, pair = self.render(int(index))
