@@ -203,3 +203,74 @@ def test_a_truncated_or_foreign_file_is_one_message(tiny: dict[str, Path], tmp_p
             load_task(path)
     with pytest.raises(CheckpointError, match=r"weights not found: .*none\.safetensors"):
         load_task(tmp_path / "none.safetensors")
+
+
+# ------------------------------------------------------------------ nothing written on bad input
+def _published_files() -> dict[str, bytes]:
+    """The repository's published weights, manifest and model cards."""
+    files = snapshot(ROOT / "tsb" / "weights")
+    files.update({f"docs/{p.name}": p.read_bytes() for p in sorted((ROOT / "docs").glob("model_card*.md"))})
+    return files
+
+
+@pytest.mark.parametrize("report", ["an image", "nested 100,000 deep"])
+def test_the_publish_command_with_a_bad_report_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], report: str
+) -> None:
+    """``python -m tsb.publish CKPT --report some.png`` with the default name wrote the weights and
+    the manifest, then failed: the shipped weights were the debug model's."""
+    from PIL import Image
+
+    from tsb.publish import main as publish_main
+
+    ckpt = make_run(tmp_path)
+    bad = tmp_path / "report.png"
+    if report == "an image":
+        Image.new("RGB", (8, 8), "red").save(bad)
+    else:
+        bad.write_text("[" * 100_000 + "]" * 100_000)
+    before = _published_files()
+    assert publish_main([str(ckpt), "--report", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--report" in err and "Traceback" not in err, err
+    assert _published_files() == before
+
+
+def test_the_publish_command_refuses_a_name_that_escapes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tsb.publish import main as publish_main
+
+    ckpt = make_run(tmp_path)
+    before = _published_files()
+    assert publish_main([str(ckpt), "--name", "../../escaped", "--no-card"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "plain name" in err, err
+    assert _published_files() == before
+    assert not list(ROOT.parent.glob("escaped*")) and not list(ROOT.glob("escaped*"))
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("overrides.yaml", "- [unclosed\n"),
+        ("overrides.yaml", "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+            f"a{i}: &a{i} [{', '.join([f'*a{i - 1}' if i > 1 else '*a'] * 10)}]\n" for i in range(1, 9))),
+        ("summary.json", "{not json"),
+    ],
+    ids=["overrides not YAML", "overrides an alias bomb", "summary not JSON"],
+)
+def test_a_bad_file_in_the_run_folder_is_one_message_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, text: str
+) -> None:
+    from tests.helpers.hostile import deadline
+    from tsb.publish import main as publish_main
+
+    ckpt = make_run(tmp_path)
+    folder = ckpt.parent.parent
+    (folder / (".hydra/" + name if name.endswith(".yaml") else name)).write_text(text)
+    wdir = tmp_path / "weights"
+    before = _published_files()
+    with deadline(60):
+        code = publish_main([str(ckpt), "--name", "x", "--no-card"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and name in err and "Traceback" not in err, err
+    assert _published_files() == before and not wdir.exists()

@@ -50,8 +50,9 @@ def read_report(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise ConfigError(f"--report {path}: not a readable JSON file ({e}); give evaluate.py's report.json") from e
+    except (OSError, ValueError, RecursionError) as e:  # RecursionError: JSON nested thousands deep
+        first = (str(e).splitlines() or [type(e).__name__])[0][:200]
+        raise ConfigError(f"--report {path}: not a readable JSON file ({first}); give evaluate.py's report.json") from e
     if (
         not isinstance(report, dict)
         or not isinstance(report.get("rows"), dict)

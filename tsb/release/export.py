@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import OmegaConf
+from omegaconf import ListConfig, OmegaConf
 
-from tsb.errors import CheckpointError, ConfigError
+from tsb.errors import CheckpointError, ConfigError, UnsafeConfigError
 from tsb.published import DEFAULT, is_plain_name, read_manifest
 from tsb.release.card import card_path, model_card, read_report
 from tsb.release.manifest import check_inference, check_settings, manifest_file, write_manifest
@@ -37,6 +37,7 @@ from tsb.training.checkpoint import (
     load_weights,
 )
 from tsb.utils.io import atomic_write_bytes
+from tsb.utils.safe_config import check_config_size
 
 #: the largest file the repository takes (docs: published weights <= 25 MB)
 MAX_BYTES = 25 * 1024 * 1024
@@ -184,19 +185,37 @@ def _run_dir(ckpt: Path) -> Path:
 
 
 def _command(run: Path) -> str:
+    """The training command of the run, from its ``.hydra/overrides.yaml`` (a list of strings);
+    a file that is not one is refused, its size checked before it is built."""
     overrides = run / ".hydra" / "overrides.yaml"
     if not overrides.is_file():
         return "(unknown: the run folder has no .hydra/overrides.yaml)"
-    items = OmegaConf.load(overrides)
+    fix = "restore it, or delete it to publish without the training command"
+    try:
+        text = overrides.read_text(encoding="utf-8")
+        check_config_size(text, str(overrides))
+        items = OmegaConf.create(text)
+    except UnsafeConfigError as e:
+        raise ConfigError(f"{e}; {fix}") from e
+    except Exception as e:  # OSError, UnicodeDecodeError, YAML errors
+        raise ConfigError(f"{overrides} is not a readable list of overrides ({type(e).__name__}); {fix}") from e
+    if not isinstance(items, ListConfig) or not all(isinstance(o, str) for o in items):
+        raise ConfigError(f"{overrides} is not a list of overrides (key=value); {fix}")
     # shell-quoted: a command to paste, read back word for word with shlex.split
-    return shlex.join(["python", "train.py", *(str(o) for o in items)])  # type: ignore[union-attr]
+    return shlex.join(["python", "train.py", *(str(o) for o in items)])
 
 
 def _run_summary(run: Path) -> dict[str, Any]:
-    """The run's ``summary.json`` (wall time, last step), or {}."""
+    """The run's ``summary.json`` (wall time, last step), or {}; a file that is not JSON is refused."""
     summary = run / "summary.json"
     if summary.is_file():
-        data = json.loads(summary.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(summary.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as e:
+            raise ConfigError(
+                f"{summary} is not readable JSON ({type(e).__name__}); restore it, or delete it to publish "
+                "without the run's wall time"
+            ) from e
         return data if isinstance(data, dict) else {}
     return {}
 
