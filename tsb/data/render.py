@@ -2,8 +2,10 @@
 
 A :class:`Style` holds every choice that makes a look: font and size, fill (solid colour,
 gradient or texture), outline, shadow, fake bold, slant, underline, letter spacing, rotation,
-perspective, curved baseline, blur, noise, JPEG quality, and the background (solid, gradient,
-procedural texture or a crop of a photo). :func:`sample_style` draws one from the probabilities
+perspective, curved baseline, blur, noise, JPEG quality, the background (solid, gradient,
+procedural texture or a crop of a photo), and the photo look of :mod:`tsb.data.scene` (a sign
+plate and neighbouring text drawn into the background, lighting, camera shake, resolution loss
+and colour bleeding; all off by default). :func:`sample_style` draws one from the probabilities
 and ranges of an :class:`EffectConfig`; :func:`render_pair` draws two strings in it.
 
 How a word is drawn (numpy / PIL / OpenCV only, about 2-3 ms a pair at 64x256 on one core):
