@@ -15,8 +15,8 @@ Two things the detector does not do on its own:
   that is one word) is often not found. The photo is extended by its own edge pixels by
   :data:`CONTEXT` x its shorter side before detection (a scene loses nothing: the margin holds no
   text; blurred, so that letters at the edge do not run on as streaks), and the boxes are mapped
-  back (when the frame shows nothing, the photo as it is); a box may then reach past the photo's edge, which the
-  editor clips (:meth:`tsb.edit.Editor.fit_box`).
+  back (when the frame shows nothing, the photo as it is) and clipped to the photo
+  (:func:`tsb.data.crop.clip_box`): a word's box, padding included, lies in the photo.
 - **Letter-spaced words.** A sign's letters spaced apart (``H O T E L``) are found as one-letter
   words; :data:`MIN_SPACED` or more of them on one baseline are one word, read again as a whole.
 """
@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from tsb.data.crop import Box, crop_rotated
+from tsb.data.crop import Box, clip_box, crop_rotated
 from tsb.pretrained.packages import PPOCR_DET, PPOCR_REC, PretrainedUnavailable
 from tsb.utils.image import pil_to_tensor
 
@@ -109,10 +109,13 @@ class WordFinder:
                 for text, score, quad in entries
                 if str(text).strip() and quad is not None
             ]
+        size = (rgb.shape[1] - 2 * margin, rgb.shape[0] - 2 * margin)
         words = []
         for group in _spaced_groups(found):
             text, score, quad = group[0] if len(group) == 1 else self._join(bgr, group)
-            words.append(Word(text, score, quad_to_box(quad - margin)))
+            box = clip_box(quad_to_box(quad - margin), size, tolerance=0.0)  # the word is in the photo
+            if box[2] >= 1 and box[3] >= 1:
+                words.append(Word(text, score, box))
         return words
 
     def _join(

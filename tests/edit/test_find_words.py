@@ -130,6 +130,8 @@ def test_a_photo_that_is_one_word_is_found(font: str, ink: tuple[int, int, int],
     assert [w.text for w in words] == ["Market"]
     xc, _, w, _, _ = words[0].box
     assert abs(xc - photo.width / 2) < 0.1 * photo.width and w > 0.8 * photo.width  # the whole photo
+    corners = box_corners(words[0].box)  # clipped to the photo: the editor takes it as it is
+    assert (corners >= -0.5 - 1e-6).all() and (corners <= np.array(photo.size) - 0.5 + 1e-6).all()
 
 
 @pytest.mark.parametrize("name", ["demo_3.png", "demo_7.png"])
