@@ -52,11 +52,33 @@ def build_task(cfg: DictConfig) -> Task:
     return task
 
 
+def start_from(task: Task, path: str) -> None:
+    """Load the network weights of ``path`` (a run's checkpoint, its EMA weights where it has them,
+    or published ``.safetensors``) into ``task`` before training: a fine-tune. The optimizer,
+    schedule and step start fresh (``ckpt_path`` resumes a run instead)."""
+    from tsb.training.checkpoint import load_task
+
+    source, _ = load_task(path, "cpu", use_ema=True, model_settings={})
+    theirs = {k: v for k, v in source.state_dict().items() if k.startswith("net.")}
+    mine = task.state_dict()
+    unfit = [k for k, v in theirs.items() if k not in mine or mine[k].shape != v.shape]
+    missing = [k for k in mine if k.startswith("net.") and k not in theirs]
+    if unfit or missing or not theirs:
+        raise ConfigError(
+            f"init_from={path} does not fit this run's model (not in it or another shape: {unfit[:3]}; "
+            f"not in the file: {missing[:3]}); give weights of the same model preset and sizes"
+        )
+    task.load_state_dict(theirs, strict=False)
+    log.info("started from the network weights of %s (%d tensors); optimizer and step start fresh", path, len(theirs))
+
+
 def build_trainer(
     cfg: DictConfig, run_dir: Path, loggers: Sequence[Logger] = (), storage: Storage | None = None
 ) -> Trainer:
     """The trainer of ``cfg.trainer`` with the task, data and optimizers ``cfg`` describes."""
     task = build_task(cfg)
+    if cfg.get("init_from"):
+        start_from(task, str(cfg.init_from))
     data = build(cfg.data)
     check_input_size(task, data)
     trainer = build(
