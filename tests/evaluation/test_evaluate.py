@@ -200,3 +200,28 @@ def test_font_match_records_the_font_and_keeps_the_standard_font_row(
     # the trivial rows do not depend on the model's inputs
     for row in ("rendered_target", "copy_source"):
         assert runs["true"][0]["metrics"][row] == runs["false"][0]["metrics"][row]
+
+
+def test_a_checkpoint_of_nan_weights_is_refused_before_anything_is_scored(
+    eval_cfg: Callable[..., DictConfig], tiny_ckpt: Path, tmp_path: Path
+) -> None:
+    """Every word was generated, then the FID code crashed (a segmentation fault in MKL)."""
+    from tsb.errors import CheckpointError
+    from tsb.training.checkpoint import load_checkpoint, save_checkpoint
+
+    state = load_checkpoint(tiny_ckpt)
+    key = next(k for k, v in state["task"].items() if v.is_floating_point() and v.numel() > 1)
+    state["task"][key] = state["task"][key] * float("nan")
+    bad = save_checkpoint(tmp_path / "diverged.ckpt", {k: v for k, v in state.items() if k not in ("format", "version")})
+    cfg = eval_cfg(["metrics=[mse,fid]"])
+    cfg.ckpt_path = str(bad)
+    with pytest.raises(CheckpointError, match="NaN or infinite") as e:
+        evaluate(cfg)
+    assert e.value.exit_code == 2
+    assert not (Path(cfg.output_dir) / "report.json").exists()
+
+
+def test_an_empty_metrics_list_computes_none(eval_cfg: Callable[..., DictConfig]) -> None:
+    report = evaluate(eval_cfg(["metrics=[]"]))
+    assert report["requested"] == []
+    assert all(v is None for row in report["metrics"].values() for v in row.values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +15,7 @@ from tsb.data.crop import box_corners
 from tsb.detect import Word
 from tsb.edit.editor import Editor
 from tsb.edit.edits import Edit, format_box, load_edits, parse_box, word_edits
-from tsb.edit.image_io import as_rgb, open_image, save_image
+from tsb.edit.image_io import WIDE_COLOUR, as_rgb, open_image, output_format, save_image, working_mode
 from tsb.errors import EditError, TsbError
 from tsb.published import AUTO
 
@@ -118,9 +119,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif (args.box is None) != (args.text is None):
             raise EditError("--box and --text go together: give both (or neither with --edits FILE)")
         elif args.box is not None:
-            edits.append(Edit(parse_box(args.box), args.text, source=args.source_text or None))
+            edits.append(Edit(parse_box(args.box), args.text, source=args.source_text))
         if args.source_text is not None and (args.box is None or by_box):
             raise EditError("--source-text goes with --box and --text (the word that box holds now)")
+        if args.source_text is not None and not args.source_text.strip():
+            raise EditError(
+                "--source-text is empty; give the word the box holds now, or leave it out (it is read)"
+            )
+        given = list(edits)  # their sources were typed: checked against the model's alphabet
         if args.preview and not args.list:
             raise EditError("--preview goes with --list")
         image = open_image(args.image)
@@ -152,6 +158,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if not args.out:
             raise EditError("give --out: where to write the edited image")
+        output_format(args.out, working_mode(image))  # a name this editor cannot write: before the model
+        if Path(args.out).suffix.lower() in (".jpg", ".jpeg"):
+            print(
+                f"note: {args.out} is a JPEG, re-encoded (with the photo's own quantization tables when it is "
+                "one): pixels outside the boxes change slightly; write a .png to keep them exactly",
+                file=sys.stderr,
+            )
+        if image.info.get(WIDE_COLOUR):
+            print(
+                f"note: {args.image} has 16 bits per colour channel; it is edited and written with 8 bits",
+                file=sys.stderr,
+            )
         t0 = time.perf_counter()
         editor = Editor(
             args.ckpt,
@@ -163,8 +181,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             inference=args.inference,
         )
         t_load = time.perf_counter() - t0
+        for e in given:
+            if e.source is not None:
+                editor.check_text(e.source, "--source-text" if args.source_text is not None else '"source"')
         result, infos = editor.edit(image, edits)
-        save_image(result, args.out)
+        save_image(result, args.out, like=image)
     except TsbError as e:
         return report_error(e)
     if args.verbose:

@@ -104,15 +104,31 @@ class Editor:
         return self.pipeline.generate(self.task, style, content, source)
 
     # checks --------------------------------------------------------------------------------------
-    def check_text(self, text: str) -> None:
+    def check_text(self, text: str, what: str = "--text") -> None:
+        """Refuse an empty text or one with characters the model was not trained to draw;
+        ``what`` names the option in the message (``--text``, ``--source-text``)."""
         if not text.strip():
-            raise EditError("the new text is empty; give the word to write with --text")
+            raise EditError(f"the text of {what} is empty; give the word with {what}")
         bad = sorted({c for c in text if c != " " and c not in self.alphabet})
         if bad:
             raise EditError(
-                f"the text {text!r} has characters {''.join(bad)!r} outside the model's alphabet "
+                f"{what} {text!r} has characters {''.join(bad)!r} outside the model's alphabet "
                 f"({self.alphabet_source}: {self.alphabet!r}); use only those characters and spaces"
             )
+
+    @staticmethod
+    def check_conflicts(edits: Sequence[Edit]) -> None:
+        """Refuse two edits of one word (their boxes overlap by half or more): the second would
+        silently overwrite the first."""
+        rects = [_extent(e.box) for e in edits]
+        for i in range(len(edits)):
+            for j in range(i + 1, len(edits)):
+                share = _overlap(rects[i], rects[j])
+                if share >= 0.5:
+                    raise EditError(
+                        f"edits {i + 1} and {j + 1} change the same word (boxes {format_box(edits[i].box)} "
+                        f"and {format_box(edits[j].box)} overlap by {share:.0%}); give one edit per word"
+                    )
 
     def check_fits(self, text: str, box: Box) -> None:
         """Refuse a text far longer than its box holds (it would be squeezed past reading)."""
@@ -222,7 +238,8 @@ class Editor:
             raise EditError("nothing to edit: give --box and --text, or --edits FILE")
         mode = working_mode(image)
         rgb = as_rgb(image)
-        edits = [replace(e, box=self.fit_box(e.box, rgb.size)) for e in edits]
+        edits = [replace(e, box=self.fit_box(_upright_angle(e.box), rgb.size)) for e in edits]
+        self.check_conflicts(edits)
         for e in edits:
             if e.erase:
                 continue
@@ -245,6 +262,29 @@ class Editor:
             infos.append(EditInfo(e.text, e.box, size, time.perf_counter() - t0, t_gen, used, font))
         result = Image.fromarray(out, mode="RGB")
         return restore_mode(result, image, mode, base, out), infos
+
+
+def _upright_angle(box: Box) -> Box:
+    """``box`` with its angle in (-180, 180]: 360 and 0 are the same box, and the same pixels."""
+    angle = float(box[4]) % 360.0
+    return (box[0], box[1], box[2], box[3], angle - 360.0 if angle > 180.0 else angle)
+
+
+def _extent(box: Box) -> tuple[float, float, float, float]:
+    """The upright rectangle (x0, y0, x1, y1) around a (possibly turned) box."""
+    from tsb.data.crop import box_corners
+
+    corners = np.asarray(box_corners(box), dtype=np.float64)
+    return (*corners.min(axis=0), *corners.max(axis=0))  # type: ignore[return-value]
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection over union of two rectangles."""
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 
 
 def _plane(mask: torch.Tensor) -> np.ndarray:

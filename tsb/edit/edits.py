@@ -13,6 +13,7 @@ from pathlib import Path
 from tsb.data.crop import Box
 from tsb.detect import Word
 from tsb.errors import EditError
+from tsb.utils.io import why_not_a_file
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,19 @@ def load_edits(path: str | Path) -> list[Edit]:
     """Edits from a JSON file: a list (or ``{"edits": [...]}``) of ``{"box": ..., "text": ...}``
     (or ``{"box": ..., "erase": true}`` to remove a word)."""
     p = Path(path)
+    problem = why_not_a_file(p)
+    if problem is not None:
+        raise EditError(f"cannot read the edits file {p}: it {problem}; give a JSON file")
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except OSError as e:
         raise EditError(f"cannot read the edits file {p}: {e.strerror or e}") from None
-    except json.JSONDecodeError as e:
-        raise EditError(f"the edits file {p} is not valid JSON ({e})") from None
+    except UnicodeDecodeError as e:
+        raise EditError(
+            f"the edits file {p} is not UTF-8 text (byte {e.object[e.start]:#04x} at {e.start}); save it as UTF-8"
+        ) from None
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise EditError(f"the edits file {p} is not valid JSON ({str(e)[:200] or type(e).__name__})") from None
     if isinstance(data, dict):
         data = data.get("edits")
     if not isinstance(data, list) or not data:

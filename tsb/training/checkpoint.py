@@ -38,7 +38,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from tsb.errors import CheckpointError
-from tsb.utils.io import atomic_torch_save, file_digest
+from tsb.utils.io import atomic_torch_save, file_digest, why_not_a_file
 
 FORMAT = "tsb-checkpoint"
 VERSION = 1
@@ -97,7 +97,15 @@ def remove_stale_temporaries(folder: str | Path) -> list[Path]:
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a tsb checkpoint; any problem becomes one :class:`CheckpointError` naming the file."""
     path = Path(path)
-    if not path.is_file():
+    problem = why_not_a_file(path)
+    if problem == "is a folder":
+        raise CheckpointError(
+            f"{path} is a folder; give the checkpoint file in it (e.g. {path / 'checkpoints' / 'last.ckpt'}), "
+            "or ckpt_path=auto to resume from the newest checkpoint of the run folder."
+        )
+    if problem is not None and problem != "does not exist":
+        raise CheckpointError(f"checkpoint {path} {problem}; give a checkpoint file (ckpt_path=PATH)")
+    if problem is not None:
         raise CheckpointError(
             f"checkpoint not found: {path}. Give an existing file (ckpt_path=PATH), or "
             "ckpt_path=auto to resume from the newest checkpoint of the run folder."
@@ -127,7 +135,10 @@ def load_weights(path: str | Path) -> dict[str, Any]:
     :class:`CheckpointError` naming the file and the fix.
     """
     path = Path(path)
-    if not path.is_file():
+    problem = why_not_a_file(path)
+    if problem is not None and problem != "does not exist":
+        raise CheckpointError(f"weights {path} {problem}; give a .safetensors or .ckpt file")
+    if problem is not None:
         raise CheckpointError(
             f"weights not found: {path}. Give an existing .safetensors or .ckpt file, or no path "
             "for the published weights."
@@ -357,6 +368,23 @@ def checkpoint_config(state: dict[str, Any], path: str | Path = "the checkpoint"
     return cfg
 
 
+def check_finite_weights(path: str | Path, *tensor_sets: Mapping[str, Any] | None) -> None:
+    """Refuse weights that are NaN or infinite (a run that diverged before it was saved): every
+    image made from them would be black or noise."""
+    bad = [
+        name
+        for tensors in tensor_sets
+        for name, t in (tensors or {}).items()
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all())
+    ]
+    if bad:
+        raise CheckpointError(
+            f"{path} holds weights that are NaN or infinite ({len(bad)} tensors, e.g. {bad[0]}): the run "
+            "diverged before it was saved. Give an earlier checkpoint (or train again with a lower "
+            "learning rate)"
+        )
+
+
 def load_task(
     path: str | Path,
     device: str | torch.device = "cpu",
@@ -408,6 +436,7 @@ def load_task(
             "model=baseline: <run>/checkpoints/last.ckpt)"
         )
     weights = {k: v for k, v in state["task"].items() if not k.startswith("loss.")}
+    check_finite_weights(path, weights, state.get("ema") if use_ema else None)
     missing, unexpected = task.load_state_dict(weights, strict=False)
     if missing or unexpected:
         raise CheckpointError(

@@ -13,8 +13,10 @@ data sets, the storages, the pretrained-weights checks and the helper-network ex
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -31,6 +33,31 @@ def file_digest(path: Path, algo: str) -> str:
         for block in iter(lambda: f.read(CHUNK), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def why_not_a_file(path: str | Path) -> str | None:
+    """None when ``path`` is a regular file; else what it is, as a phrase for a message ("does not
+    exist", "is a folder", "is not a regular file (a FIFO)", "is a symbolic link that loops")."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "is a symbolic link to a missing file" if path.is_symlink() else "does not exist"
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "is a symbolic link that loops"
+        return f"cannot be read ({e.strerror or e})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder"
+    kind = (
+        "a FIFO" if stat.S_ISFIFO(mode)
+        else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket" if stat.S_ISSOCK(mode)
+        else "not a file"
+    )  # fmt: skip
+    return f"is not a regular file ({kind})"
 
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
