@@ -18,10 +18,10 @@ from tsb.edit import EditError, main, word_edits
 def test_quad_to_box_round_trips_a_rotated_box() -> None:
     box = (120.0, 60.0, 80.0, 20.0, 12.0)
     quad = box_corners(box)
-    xc, yc, w, h, a = quad_to_box(quad, pad=0.0)
+    xc, yc, w, h, a = quad_to_box(quad, pad=0.0, pad_x=0.0)
     assert (xc, yc, w, h, a) == pytest.approx(box, abs=1e-6)
-    padded = quad_to_box(quad, pad=0.1)
-    assert padded[2] == pytest.approx(84.0) and padded[3] == pytest.approx(24.0)
+    padded = quad_to_box(quad, pad=0.1, pad_x=0.05)
+    assert padded[2] == pytest.approx(82.0) and padded[3] == pytest.approx(24.0)
 
 
 def _words() -> list[Word]:
@@ -153,3 +153,17 @@ def test_letters_spaced_on_one_baseline_are_one_word() -> None:
     assert [w.text for w in words] == ["HOTEL"]  # read again as a whole: O, not 0
     xc, _, w, _, _ = words[0].box
     assert w > 380 and 200 < xc < 300  # from the H to the L
+
+
+def test_a_word_box_leaves_the_space_before_the_next_word_alone() -> None:
+    """The box ends where the ink ends (a pixel of anti-aliasing): the space to the next word is not
+    the editor's to repaint, so a new word cannot run into its neighbour."""
+    face = ImageFont.truetype(FONTS + "DejaVuSans.ttf", 40)
+    line = Image.new("RGB", (420, 90), (0, 150, 200))
+    ImageDraw.Draw(line).text((20, 20), "Reduce your", font=face, fill=(255, 255, 255))
+    alone = Image.new("RGB", (420, 90), (0, 150, 200))
+    ImageDraw.Draw(alone).text((20, 20), "Reduce", font=face, fill=(255, 255, 255))
+    ink_end = np.nonzero(np.asarray(alone)[:, :, 0].max(axis=0) > 100)[0].max()
+    words = {w.text: w.box for w in find_words(line)}
+    xc, _, w, h, _ = words["Reduce"]
+    assert xc + w / 2 - ink_end < 0.08 * h  # the detector's own end, not a fifth of the height past it
