@@ -28,6 +28,10 @@ class DataNotFoundError(ConfigError, FileNotFoundError):
     """A data folder or file the config names does not exist."""
 
 
+class ImageReadError(ConfigError, OSError):
+    """A file of a data set that is not a readable image (also an OSError, as callers catch it)."""
+
+
 class CheckpointError(TsbError):
     """A checkpoint file is missing, truncated or not one of ours (what was given is wrong: exit 2)."""
 

@@ -225,3 +225,32 @@ def test_an_empty_metrics_list_computes_none(eval_cfg: Callable[..., DictConfig]
     report = evaluate(eval_cfg(["metrics=[]"]))
     assert report["requested"] == []
     assert all(v is None for row in report["metrics"].values() for v in row.values())
+
+
+@pytest.mark.parametrize("damage", ["corrupt source", "empty source", "empty ground truth", "narrow ground truth",
+                                    "a file listed twice"])  # fmt: skip
+def test_a_damaged_paired_folder_is_one_message(
+    eval_cfg: Callable[..., DictConfig], tmp_path: Path, damage: str
+) -> None:
+    """Each was a traceback (OSError, a padding RuntimeError inside SSIM) or, listed twice, the last
+    line silently won."""
+    from tests.helpers.tiny import make_paired_folder
+    from tsb.errors import TsbError
+
+    root = make_paired_folder(tmp_path / "pairs")
+    if damage == "corrupt source":
+        (root / "i_s" / "a.png").write_bytes(b"\x89PNG not really")
+    elif damage == "empty source":
+        (root / "i_s" / "a.png").write_bytes(b"")
+    elif damage == "empty ground truth":
+        (root / "t_f" / "a.png").write_bytes(b"")
+    elif damage == "narrow ground truth":
+        for d in ("i_s", "t_f"):
+            Image.new("RGB", (4, 64)).save(root / d / "a.png")
+    else:
+        (root / "i_t.txt").write_text((root / "i_t.txt").read_text() + "a.png other\n")
+    cfg = eval_cfg([f"data.root={root}", "metrics=[mse,ssim]"])
+    with pytest.raises(TsbError) as e:
+        evaluate(cfg)
+    message = str(e.value)
+    assert e.value.exit_code == 2 and "\n" not in message and ("a.png" in message or "i_t.txt" in message), message

@@ -13,11 +13,9 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from tsb.errors import ConfigError
+from tsb.errors import ConfigError, ImageReadError
 
-
-class ImageReadError(OSError):
-    """A file that is not a readable image."""
+__all__ = ["ImageReadError", "aspect_width", "check_width", "fit_height", "load_rgb", "to_rgb"]
 
 
 def load_rgb(path: str | Path) -> Image.Image:

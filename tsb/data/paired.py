@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 def read_word_lines(path: Path) -> dict[str, str]:
     """``file_name word`` lines -> {file_name: word}; a clear error for a malformed line."""
     out: dict[str, str] = {}
+    first: dict[str, int] = {}
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
@@ -55,6 +56,11 @@ def read_word_lines(path: Path) -> dict[str, str]:
         parts = line.strip().split(maxsplit=1)
         if len(parts) != 2:
             raise ConfigError(f"{path}:{n}: expected 'file_name word', got {line!r}")
+        if parts[0] in first:
+            raise ConfigError(
+                f"{path}:{n}: {parts[0]} is listed again (first on line {first[parts[0]]}); keep one line a file"
+            )
+        first[parts[0]] = n
         out[parts[0]] = parts[1]
     return out
 

@@ -18,7 +18,8 @@ from PIL import Image
 from torch import Tensor
 
 from tsb.data import keys as K
-from tsb.errors import ConfigError, TsbError
+from tsb.errors import ConfigError, ImageReadError, TsbError
+from tsb.metrics.image import SSIM_WINDOW
 
 
 @dataclass
@@ -65,8 +66,17 @@ class GroundTruthFolder:
         path = self.folder / name
         if not name or not path.is_file():
             return None
-        with Image.open(path) as img:
-            arr = torch.from_numpy(np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0)
+        try:
+            with Image.open(path) as opened:
+                img = opened.convert("RGB")
+        except (OSError, ValueError) as e:  # not an image, truncated, empty
+            raise ImageReadError(f"cannot read ground truth {path}: {e}; is it a PNG/JPEG file?") from None
+        if min(img.size) < SSIM_WINDOW:
+            raise ConfigError(
+                f"ground truth {path} is {img.width}x{img.height} pixels, smaller than the {SSIM_WINDOW}-pixel "
+                "SSIM window; remove it, or compare at the data's size (gt_original_size=false)"
+            )
+        arr = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0)
         return arr.permute(2, 0, 1)[None].contiguous()
 
 

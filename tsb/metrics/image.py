@@ -35,6 +35,8 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 # MS-SSIM weights (Wang et al. 2003), as in the MOSTEL script.
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 IMAGE_METRIC_KEYS = ("mse", "psnr", "ssim", "ssim_mostel")
+#: the standard SSIM's window: images compared must be at least this many pixels high and wide
+SSIM_WINDOW = 11
 
 
 def _check_pair(pred: Tensor, target: Tensor) -> None:
