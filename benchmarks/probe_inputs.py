@@ -2,7 +2,7 @@
 command run in a fresh process; a mistake must end with one message and a non-zero exit status,
 never a traceback, a silent success or a file written by a checkpoint.
 
-    python benchmarks/probe_inputs.py [--only edit|evaluate|train] [--verbose]
+    python benchmarks/probe_inputs.py [--only edit|evaluate|train|demo|synth|publish] [--verbose]
 
 Prints one row per case (good / TRACEBACK / SILENT / FAILED) and the counts; exit status 1 when a
 case is not good. Uses the published weights and small files it writes to a temporary folder.
@@ -88,11 +88,70 @@ def _files(tmp: Path) -> dict[str, Path]:
         f[name] = d
     (f["mismatch"] / "i_t.txt").write_text("0.png a\n1.png b\n2.png c\n")
     (f["latin1"] / "i_t.txt").write_bytes("0.png café\n".encode("latin-1"))
+    # wide photos: float values 0..1 (Pillow mode F), 32-bit integers past 16 bits
+    f["float_tif"] = tmp / "float.tif"
+    Image.fromarray(np.tile(np.linspace(0.1, 0.9, 200, dtype=np.float32), (80, 1)), mode="F").save(
+        f["float_tif"]
+    )
+    f["int32_tif"] = tmp / "int32.tif"
+    Image.fromarray(np.tile(np.linspace(0, 200_000, 200).astype(np.int32), (80, 1)), mode="I").save(
+        f["int32_tif"]
+    )
+    f["jpeg"] = tmp / "photo.jpg"
+    photo.save(f["jpeg"], quality=95)
+    f["edits_latin1"] = tmp / "latin1.json"
+    f["edits_latin1"].write_bytes('[{"box": "10,10,100,40", "text": "café"}]'.encode("latin-1"))
+    f["fifo"] = tmp / "pipe.png"
+    os.mkfifo(f["fifo"])
+    # checkpoints: the published weights with one tensor NaN; a config of YAML aliases (10^9 entries)
+    from tsb.published import published_checkpoint
+    from tsb.training.checkpoint import load_weights, save_checkpoint
+
+    weights = load_weights(published_checkpoint())
+    tensors = dict(weights["task"])
+    first = next(k for k, v in tensors.items() if v.is_floating_point() and v.numel() > 1)
+    tensors[first] = tensors[first] * float("nan")
+    f["nan_ckpt"] = tmp / "diverged.ckpt"
+    save_checkpoint(f["nan_ckpt"], {"task": tensors, "config": json.dumps(weights["config"]), "step": 0})
+    bomb = ["a0: &a0 [" + ", ".join(["lol"] * 10) + "]"]
+    bomb += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    f["bomb_ckpt"] = tmp / "bomb.ckpt"
+    torch.save(
+        {"format": "tsb-checkpoint", "version": 1, "task": {}, "config": "\n".join(bomb) + "\nmodel: *a8\n"},
+        f["bomb_ckpt"],
+    )
+    # paired folders: a file listed twice, an image that is not one
+    for name in ("listed_twice", "corrupt"):
+        d = tmp / name
+        for sub in ("i_s", "t_f"):
+            (d / sub).mkdir(parents=True)
+            for i in range(2):
+                photo.save(d / sub / f"{i}.png")
+        (d / "i_t.txt").write_text("0.png a\n1.png b\n" + ("0.png c\n" if name == "listed_twice" else ""))
+        f[name] = d
+    (f["corrupt"] / "i_s" / "1.png").write_bytes(b"")
+    f["a_file"] = tmp / "notes.txt"
+    f["a_file"].write_text("a file, not a folder\n")
     return f
 
 
 def _no_file(path: Path) -> Callable[[int, str, str], str | None]:
     return lambda rc, out, err: f"{path.name} was written" if path.exists() else None
+
+
+def _unchanged(folder: Path) -> Callable[[int, str, str], str | None]:
+    """The files under ``folder`` (the published weights) are as they were."""
+    before = {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return lambda rc, out, err: (
+        None
+        if {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()} == before
+        else f"{folder} changed"
+    )
+
+
+def _says(words: str) -> Callable[[int, str, str], str | None]:
+    """The message holds ``words`` (what the case is about, not any error)."""
+    return lambda rc, out, err: None if words in out + err else f"the message does not say {words!r}"
 
 
 def _no_secret(run_dir: Path, secret: str) -> Callable[[int, str, str], str | None]:
@@ -111,7 +170,11 @@ def cases(tmp: Path) -> list[Case]:
     edit = [PY, "-m", "tsb.edit"]
     ev = [PY, str(ROOT / "evaluate.py"), "progress=false", f"hydra.run.dir={tmp / 'ev'}"]
     tr = [PY, str(ROOT / "train.py"), f"hydra.run.dir={tmp / 'tr'}"]
+    demo = [PY, "-m", "tsb.demo"]
+    synth = [PY, "-m", "tsb.data.synth", "render"]
+    publish = [PY, "-m", "tsb.publish"]
     img = ["--image", str(f["photo"])]
+    word = ["--box", "10,10,100,40", "--text", "good"]
     return [
         Case(
             "edit",
@@ -267,6 +330,73 @@ def cases(tmp: Path) -> list[Case]:
                 else "the 16-bit photo came out as " + Image.open(tmp / "g.png").mode
             ),
         ),
+        Case(
+            "edit",
+            "float TIFF (0..1)",
+            [*edit, "--image", str(f["float_tif"]), *word, "--out", str(tmp / "float_out.tif")],
+            expect="ok",
+            check=lambda rc, o, e: (
+                None
+                if np.asarray(Image.open(tmp / "float_out.tif"))[:, 150:].min() > 0.05
+                else "the float photo came out black"
+            ),
+        ),
+        Case(
+            "edit",
+            "32-bit TIFF past 16 bits",
+            [*edit, "--image", str(f["int32_tif"]), *word, "--out", out],
+            check=_says("65535"),
+        ),
+        Case(
+            "edit",
+            "JPEG over itself",
+            [*edit, "--image", str(f["jpeg"]), *word, "--out", str(f["jpeg"])],
+            expect="ok",
+            check=_says("JPEG"),
+        ),
+        Case(
+            "edit",
+            "folder as --image",
+            [*edit, "--image", str(tmp), *word, "--out", out],
+            check=_says("folder"),
+        ),
+        Case(
+            "edit",
+            "FIFO as --image",
+            [*edit, "--image", str(f["fifo"]), *word, "--out", out],
+            check=_says("not a regular file"),
+        ),
+        Case(
+            "edit",
+            "/dev/zero as --image",
+            [*edit, "--image", "/dev/zero", *word, "--out", out],
+            check=_says("not a regular file"),
+        ),
+        Case(
+            "edit",
+            "folder as --ckpt",
+            [*edit, *img, *word, "--ckpt", str(tmp), "--out", out],
+            check=_says("folder"),
+        ),
+        Case(
+            "edit",
+            "edits file in Latin-1",
+            [*edit, *img, "--edits", str(f["edits_latin1"]), "--out", out],
+            check=_says("UTF-8"),
+        ),
+        Case("edit", "--source-text empty", [*edit, *img, *word, "--source-text", "", "--out", out]),
+        Case(
+            "edit",
+            "checkpoint of NaN weights",
+            [*edit, *img, *word, "--ckpt", str(f["nan_ckpt"]), "--out", out],
+            check=_says("NaN"),
+        ),
+        Case(
+            "edit",
+            "checkpoint config: YAML alias bomb",
+            [*edit, *img, *word, "--ckpt", str(f["bomb_ckpt"]), "--out", out],
+            check=_says("expands"),
+        ),
         Case("evaluate", "data.root missing", [*ev, "data=paired", f"data.root={tmp / 'none'}"]),
         Case(
             "evaluate",
@@ -288,7 +418,89 @@ def cases(tmp: Path) -> list[Case]:
             [*ev, "data=paired", f"data.root={f['mismatch']}", "metrics=[bogus]"],
         ),
         Case("evaluate", "batch_size=0", [*ev, "data=paired", f"data.root={f['mismatch']}", "batch_size=0"]),
+        Case(
+            "evaluate",
+            "checkpoint of NaN weights",
+            [*ev, "data=paired", f"data.root={f['mismatch']}", f"ckpt_path={f['nan_ckpt']}"],
+            check=_says("NaN"),
+        ),
+        Case(
+            "evaluate",
+            "paired folder: a file listed twice",
+            [*ev, "data=paired", f"data.root={f['listed_twice']}"],
+            check=_says("listed again"),
+        ),
+        Case("evaluate", "paired folder: an empty image", [*ev, "data=paired", f"data.root={f['corrupt']}"]),
         Case("train", "max_steps=-5", [*tr, "debug=fast", "trainer.max_steps=-5"]),
+        Case(
+            "train",
+            "grad_clip_norm=-1",
+            [*tr, "debug=fast", "trainer.grad_clip_norm=-1"],
+            check=_says("grad_clip_norm"),
+        ),
+        Case(
+            "train",
+            "lr=nan",
+            [*tr, "debug=fast", "optimizer.default.lr=nan"],
+            check=_says("optimizer.default"),
+        ),
+        Case("train", "seed=abc", [*tr, "debug=fast", "seed=abc"], check=_says("seed")),
+        Case(
+            "train",
+            "num_threads=-2",
+            [*tr, "debug=fast", "trainer.num_threads=-2"],
+            check=_says("num_threads"),
+        ),
+        Case("train", "device=bogus", [*tr, "debug=fast", "trainer.device=bogus"]),
+        Case(
+            "train", "a key misspelt", [*tr, "debug=fast", "trainer.max_stpes=3"], check=_says("did you mean")
+        ),
+        Case(
+            "train",
+            "data.height=63 (paper-style model)",
+            [*tr, "debug=fast", "experiment=quickstart_paper", "data.height=63"],
+            check=_says("data.height"),
+        ),
+        Case(
+            "train",
+            "run folder is a file",
+            [PY, str(ROOT / "train.py"), "debug=fast", f"hydra.run.dir={f['a_file']}"],
+            check=_says("is a file"),
+        ),
+        Case("train", "resume from a folder", [*tr, "debug=fast", f"ckpt_path={tmp}"], check=_says("folder")),
+        Case("train", "resume from an alias bomb", [*tr, "debug=fast", f"ckpt_path={f['bomb_ckpt']}"]),
+        Case("demo", "--port 99999", [*demo, "--port", "99999"], check=_says("--port")),
+        Case("demo", "--max-mb nan", [*demo, "--max-mb", "nan"], check=_says("--max-mb")),
+        Case("demo", "--max-mb -1", [*demo, "--max-mb", "-1"], check=_says("--max-mb")),
+        Case(
+            "demo",
+            "checkpoint config: YAML alias bomb",
+            [*demo, "--port", "0", "--ckpt", str(f["bomb_ckpt"])],
+            check=_says("expands"),
+        ),
+        Case("synth", "--n 0", [*synth, "--n", "0", "--out", str(tmp / "s0")]),
+        Case("synth", "--n -3", [*synth, "--n", "-3", "--out", str(tmp / "s1")]),
+        Case(
+            "synth", "--out a file", [*synth, "--n", "2", "--out", str(f["a_file"])], check=_says("is a file")
+        ),
+        Case("synth", "--height 0", [*synth, "--n", "2", "--out", str(tmp / "s2"), "--height", "0"]),
+        Case(
+            "synth",
+            "missing lexicon",
+            [*synth, "--n", "2", "--out", str(tmp / "s3"), "--lexicon", str(tmp / "none.txt")],
+        ),
+        Case(
+            "publish",
+            "--report an image",
+            [*publish, str(f["random_ckpt"]), "--report", str(f["photo"])],
+            check=_unchanged(ROOT / "tsb" / "weights"),
+        ),
+        Case(
+            "publish",
+            "--name ../../escaped",
+            [*publish, str(f["random_ckpt"]), "--name", "../../escaped", "--no-card"],
+            check=_unchanged(ROOT / "tsb" / "weights"),
+        ),
         Case("train", "max_steps=abc", [*tr, "debug=fast", "trainer.max_steps=abc"]),
         Case("train", "unknown model", [*tr, "model=nonexistent"]),
         Case("train", "unknown override key", [*tr, "debug=fast", "trainer.bogus=1"]),
@@ -355,7 +567,7 @@ def run(case: Case, cwd: Path) -> tuple[str, str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["edit", "evaluate", "train"])
+    ap.add_argument("--only", choices=["edit", "evaluate", "train", "demo", "synth", "publish"])
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)

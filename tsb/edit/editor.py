@@ -108,11 +108,16 @@ class Editor:
         """Refuse an empty text or one with characters the model was not trained to draw;
         ``what`` names the option in the message (``--text``, ``--source-text``)."""
         if not text.strip():
-            raise EditError(f"the text of {what} is empty; give the word with {what}")
+            raise EditError(
+                "the new text is empty; give the word to write with --text"
+                if what == "--text"
+                else f"{what} is empty; give the word the box holds now"
+            )
         bad = sorted({c for c in text if c != " " and c not in self.alphabet})
         if bad:
+            named = "the text" if what == "--text" else what
             raise EditError(
-                f"{what} {text!r} has characters {''.join(bad)!r} outside the model's alphabet "
+                f"{named} {text!r} has characters {''.join(bad)!r} outside the model's alphabet "
                 f"({self.alphabet_source}: {self.alphabet!r}); use only those characters and spaces"
             )
 
