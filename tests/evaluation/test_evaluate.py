@@ -254,3 +254,19 @@ def test_a_damaged_paired_folder_is_one_message(
         evaluate(cfg)
     message = str(e.value)
     assert e.value.exit_code == 2 and "\n" not in message and ("a.png" in message or "i_t.txt" in message), message
+
+
+PHOTO = ["refine", "extrusion", "source_colours", "sharp_mask", "effect_ring"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "steps"),
+    [([], []), (["inference=photo"], PHOTO),
+     (["inference=photo", "inference.extrusion=null"], [s for s in PHOTO if s != "extrusion"])],
+)  # fmt: skip
+def test_the_photo_steps_are_a_config_group_of_the_command_line(
+    eval_cfg: Callable[..., DictConfig], overrides: list[str], steps: list[str]
+) -> None:
+    """inference=auto (a run of one's own: none), a preset by name, one step switched off."""
+    report = evaluate(eval_cfg([*overrides, "metrics=[psnr]", "match_font=false"]))
+    assert report["inputs"]["inference"] == steps

@@ -32,7 +32,7 @@ from tsb.inference.pipeline import build_pipeline
 from tsb.metrics.image import ImageMetrics, match_size
 from tsb.metrics.recognition import RECOGNITION_METRIC_KEYS, RecognitionMetrics
 from tsb.pretrained.packages import PretrainedUnavailable
-from tsb.published import AUTO, default_inference, display_path, resolve_checkpoint
+from tsb.published import default_inference, display_path, resolve_checkpoint
 from tsb.utils.device import resolve_device
 from tsb.utils.image import tensor_to_pil, to_unit
 
@@ -167,8 +167,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     ckpt = resolve_checkpoint(str(cfg.ckpt_path) if given_ckpt else None)
     loaded, _ = load_task(ckpt, device)
     task: Any = loaded.eval()  # a Task whose net the pipeline runs
-    spec = cfg.inference
-    pipeline = build_pipeline(default_inference(ckpt) if spec == AUTO else spec)
+    spec = cfg.inference  # a preset of conf/inference; auto: the weights' own (tsb.published)
+    pipeline = build_pipeline(default_inference(ckpt) if spec.get("auto") else spec)
 
     def generate(style: Tensor, content: Tensor, source: Tensor | None = None) -> Any:
         return pipeline.generate(task, style, content, source)

@@ -49,6 +49,8 @@ class EvaluateSettings:
     storage: their own files and structured configs)."""
 
     data: Any = MISSING
+    #: the photo steps around the network: the config group conf/inference (photo, none, auto)
+    inference: Any = MISSING
     paths: Any = MISSING
     logger: Any = MISSING
     storage: Any = MISSING
@@ -68,9 +70,6 @@ class EvaluateSettings:
     #: into the style image best (needs the source text); False: always the content font
     match_font: bool = True
     font_match: Any = field(default_factory=FontMatchSettings)
-    #: photo steps around the network: a preset of conf/inference (photo, none); auto: the published
-    #: weights' own preset, none for a checkpoint of your own
-    inference: str = "auto"
     #: auto: CUDA when available, else CPU
     device: str = "auto"
     #: compare with the ground truth at its own size (<data.root>/t_f/<name>, as the MOSTEL script

@@ -192,6 +192,10 @@ def build_pipeline(
         return spec
     if spec is None:
         spec = "none"
+    if spec == "auto":
+        raise ConfigError(
+            "inference=auto means the weights' own preset: resolve it first (tsb.published.default_inference)"
+        )
     if isinstance(spec, str):
         path = PRESETS / f"{spec}.yaml"
         if not path.is_file():
