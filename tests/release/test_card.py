@@ -90,4 +90,4 @@ def test_the_repository_card_is_what_the_command_writes() -> None:
         "docs/results/eval_published_report.json"
     )
     meta = _front_matter(expected)
-    assert meta["datasets"] == ["synth_shards"]
+    assert meta["datasets"] == [Path(entries[published.DEFAULT]["data"]["root"]).name]  # the run's data
