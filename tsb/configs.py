@@ -21,15 +21,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
-from hydra.core.global_hydra import GlobalHydra
 from hydra_zen import builds
 from omegaconf import DictConfig, open_dict
 
 from tsb.data.schemas import DATA_SCHEMAS, data_schema, register_data
 from tsb.training.trainer import Trainer
-from tsb.utils.config import CONF, ROOT
+from tsb.utils.config import CONF, ROOT, compose_conf
 
 __all__ = ["CONF", "DATA_SCHEMAS", "ROOT", "compose_config", "data_schema", "register", "trainer_schema"]
 
@@ -70,9 +68,7 @@ def compose_config(
     """
     if not CONF.is_dir():
         raise FileNotFoundError(f"{CONF} not found: tsb's configs live in the repository (pip install -e .)")
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(config_name=config_name, overrides=overrides or [])
+    cfg = compose_conf(overrides or [], config_name)
     if run_root is not None:
         with open_dict(cfg):
             cfg.paths.root_dir = str(ROOT)

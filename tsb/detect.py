@@ -115,21 +115,21 @@ class WordFinder:
         size = (rgb.shape[1] - 2 * margin, rgb.shape[0] - 2 * margin)
         words = []
         for group in _spaced_groups(found):
-            text, score, quad = group[0] if len(group) == 1 else self._join(bgr, group)
+            text, score, quad = group[0] if len(group) == 1 else self._join(rgb, group)
             box = clip_box(quad_to_box(quad - margin), size, tolerance=0.0)  # the word is in the photo
             if box[2] >= 1 and box[3] >= 1:
                 words.append(Word(text, score, box))
         return words
 
     def _join(
-        self, bgr: np.ndarray, letters: list[tuple[str, float, np.ndarray]]
+        self, rgb: np.ndarray, letters: list[tuple[str, float, np.ndarray]]
     ) -> tuple[str, float, np.ndarray]:
         """Single letters on one baseline as one word: the quad from the first letter's left edge to
         the last one's right edge, read again as a whole (a letter alone is read less surely: O or 0)."""
         first, last = letters[0][2], letters[-1][2]
         quad = np.stack([first[0], last[1], last[2], first[3]])
         box = quad_to_box(quad, pad=0.1)
-        crop = crop_rotated(Image.fromarray(np.ascontiguousarray(bgr[:, :, ::-1])), box)
+        crop = crop_rotated(Image.fromarray(rgb), box)
         if self._reader is None:  # its own engine: a recognition-only call upsets the detector's engine
             from tsb.pretrained.ppocr import PPOCRReader
 

@@ -495,17 +495,13 @@ def _module_from_config(name: str | None, seed: int, overrides: dict[str, Any]) 
     or the class's defaults."""
     cfg: dict[str, Any] = {}
     if name:
-        from hydra import compose, initialize_config_dir
-        from hydra.core.global_hydra import GlobalHydra
         from omegaconf import OmegaConf, open_dict
 
         from tsb.data.schemas import register_data
-        from tsb.utils.config import CONF
+        from tsb.utils.config import compose_conf
 
         register_data()
-        GlobalHydra.instance().clear()
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            composed = compose(overrides=[f"+data={name}", f"+seed={seed}", "+paths=default"])
+        composed = compose_conf([f"+data={name}", f"+seed={seed}", "+paths=default"])
         with open_dict(composed):
             composed.paths.output_dir = composed.paths.root_dir = "."
         node = OmegaConf.to_container(composed.data, resolve=True)

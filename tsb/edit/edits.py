@@ -111,8 +111,13 @@ def load_edits(path: str | Path) -> list[Edit]:
     return edits
 
 
+def normal_word(text: str) -> str:
+    """``text`` as words are matched: case-folded, without surrounding punctuation and spaces."""
+    return text.strip(string.punctuation + " ").casefold()
+
+
 def _normal(text: str, exact: bool) -> str:
-    return text if exact else text.strip(string.punctuation + " ").casefold()
+    return text if exact else normal_word(text)
 
 
 def word_edits(

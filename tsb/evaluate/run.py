@@ -142,11 +142,12 @@ def _truths(b: Batch, target: Tensor | None, gt_root: GroundTruthFolder | None) 
     """Each sample's ground truth in [0, 1]: the original-size file when there is one, else the data's."""
     if target is None:
         return []
-    found = [gt_root.load(f) if gt_root is not None else None for f in b.files or []]
-    return [
-        (found[i] if i < len(found) and found[i] is not None else to_unit(target[i : i + 1]))  # type: ignore[misc]
-        for i in range(len(b.names))
-    ]
+    files = b.files or []
+    truths = []
+    for i in range(len(b.names)):
+        found = gt_root.load(files[i]) if gt_root is not None and i < len(files) else None
+        truths.append(found if found is not None else to_unit(target[i : i + 1]))
+    return truths
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:

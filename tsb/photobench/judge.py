@@ -24,7 +24,6 @@ surrounding punctuation (:func:`normal`); neighbours must read exactly as before
 from __future__ import annotations
 
 import math
-import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,6 +32,8 @@ import numpy as np
 
 from tsb.data.crop import Box, box_corners
 from tsb.detect import Word
+from tsb.edit.edits import normal_word
+from tsb.edit.paste import pixels_inside
 
 #: overlap (intersection over the smaller area) from which two boxes are at the same place
 SAME_PLACE = 0.5
@@ -42,9 +43,8 @@ CHANGED = 2
 SEAM_FLOOR = 4.0
 
 
-def normal(text: str) -> str:
-    """``text`` as words are matched: case-folded, without surrounding punctuation and spaces."""
-    return text.strip(string.punctuation + " ").casefold()
+#: ``text`` as words are matched (case-folded, without surrounding punctuation): as tsb.edit's --replace
+normal = normal_word
 
 
 def box_area(box: Box) -> float:
@@ -108,15 +108,9 @@ def word_checks(
 
 # pixels ------------------------------------------------------------------------------------------
 def box_mask(box: Box, size: tuple[int, int]) -> np.ndarray:
-    """bool (H, W) of an image of ``size`` (W, H): the pixels whose centre lies in ``box``."""
-    w, h = size
-    xc, yc, bw, bh, a = box
-    t = math.radians(a)
-    xs = np.arange(w, dtype=np.float64) - xc
-    ys = np.arange(h, dtype=np.float64) - yc
-    u = xs[None, :] * math.cos(t) - ys[:, None] * math.sin(t)
-    v = xs[None, :] * math.sin(t) + ys[:, None] * math.cos(t)
-    return np.asarray((np.abs(u) <= bw / 2) & (np.abs(v) <= bh / 2))
+    """bool (H, W) of an image of ``size`` (W, H): the pixels whose centre lies in ``box`` (the
+    pixels :func:`tsb.edit.paste.pixels_inside` lets the editor change)."""
+    return pixels_inside(box, (0, 0), size).astype(bool)
 
 
 def changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
