@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.photos import make_photo_folder
-from tests.helpers.tiny import make_task_checkpoint
+from tests.helpers.tiny import make_split_checkpoint, make_task_checkpoint
 from tsb.detect import WordFinder
 
 
@@ -24,3 +24,9 @@ def judge() -> WordFinder:
 @pytest.fixture(scope="session")
 def tiny_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_task_checkpoint(tmp_path_factory.mktemp("bench_ckpt") / "last.ckpt")
+
+
+@pytest.fixture(scope="session")
+def split_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny split design (a background branch: it can erase)."""
+    return make_split_checkpoint(tmp_path_factory.mktemp("bench_split") / "last.ckpt")

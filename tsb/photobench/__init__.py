@@ -2,7 +2,8 @@
 
 Replaces words in a folder of photos (an edits file of ``photo<TAB>old<TAB>new`` lines, or every
 word the judge finds, each by a word of similar length) with the project's editor and with
-trivial ones (``--method model,font,copy``), and measures each edit with an independent judge:
+trivial ones (``--method model,font,copy``; ``erase`` or ``--erase``: the model's eraser alone,
+judged on the old word gone), and measures each edit with an independent judge:
 PP-OCRv6 detection + recognition on the whole edited photo (:class:`tsb.detect.WordFinder`,
 never the model's own recognizer). Per edit: the new word read at the old word's place, the old
 word gone, every other word of the photo read as before, the pixels changed outside the old

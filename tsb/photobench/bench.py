@@ -24,7 +24,7 @@ from tsb.data.crop import Box, box_corners, crop_rotated
 from tsb.detect import Word
 from tsb.edit import as_rgb, decode_image, format_box, word_edits
 from tsb.errors import EditError, MetricUnavailable, TsbError
-from tsb.photobench.editors import PhotoEditor
+from tsb.photobench.editors import PhotoEditor, erases
 from tsb.photobench.edits import EVERY_WORD, Request, replacement
 from tsb.photobench.judge import box_mask, outside_change, psnr_in, seam, word_checks
 
@@ -40,7 +40,7 @@ class EditResult:
     photo: str
     method: str
     old: str  # the word as the judge read it on the original (as asked, when not found)
-    new: str
+    new: str  # empty: the old word erased (nothing written)
     box: str | None  # X,Y,W,H[,ANGLE] as tsb.edit's --box takes it
     status: str  # done | refused | not found
     reason: str | None = None
@@ -161,8 +161,13 @@ def measure(
     judge: Judge,
     lpips: RoundTripLPIPS,
 ) -> tuple[EditResult, Image.Image | None]:
-    """One edit of ``photo`` (RGB) by ``editor``, measured; and the edited photo (None: refused)."""
+    """One edit of ``photo`` (RGB) by ``editor``, measured; and the edited photo (None: refused).
+    An eraser (:func:`~tsb.photobench.editors.erases`) writes no new word: its ``new`` is empty,
+    nothing new is looked for and there is no round trip."""
     box, old = target.box, target.text
+    removal = erases(editor)
+    if removal:
+        new = ""
     result = EditResult(name, editor.name, old, new, format_box(box), DONE)
     t0 = time.perf_counter()
     try:
@@ -179,6 +184,8 @@ def measure(
     inside = box_mask(box, photo.size)
     result.outside_change = outside_change(before, after, inside)
     result.seam = seam(before, after)
+    if removal:
+        return result, edited
     try:
         back = editor.replace(edited, box, new, old)
     except EditError as e:
@@ -236,7 +243,9 @@ def run_bench(
             if target is None:
                 tile.before = image  # no place to crop around: the whole photo
                 for ed in editors:
-                    res = EditResult(path.name, ed.name, old, new, None, NOT_FOUND, reason=missing)
+                    res = EditResult(
+                        path.name, ed.name, old, "" if erases(ed) else new, None, NOT_FOUND, reason=missing
+                    )
                     run.edits.append(res)
                     tile.after[ed.name], tile.results[ed.name] = None, res
                     if log is not None:
@@ -259,6 +268,6 @@ def _line(r: EditResult) -> str:
     if r.status != DONE:
         return f"{r.method:5} {r.photo}: {r.old} -> {r.new}: {r.status} ({r.reason})"
     return (
-        f"{r.method:5} {r.photo}: {r.old} -> {r.new}: read {r.read!r}, neighbours "
+        f"{r.method:5} {r.photo}: {r.old} -> {r.new or '(erased)'}: read {r.read!r}, neighbours "
         f"{r.neighbours_kept}/{r.neighbours}, {r.seconds:.2f} s"
     )

@@ -65,6 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"editors to run, separated by commas, from {', '.join(METHODS)} (default model,font: the "
         "model and the trivial standard-font row)",
     )
+    p.add_argument(
+        "--erase",
+        action="store_true",
+        help="also run the model's eraser alone (method erase, as tsb.edit --erase): the old word removed, "
+        "measured by the same judge (old word gone, nothing read there, neighbours, outside change, seam)",
+    )
     p.add_argument("--ckpt", default=None, help="model checkpoint; default: the published weights")
     p.add_argument(
         "--inference",
@@ -90,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     args = p.parse_args(argv)
     try:
-        methods = parse_methods(args.method)
+        methods = parse_methods(args.method + (",erase" if args.erase else ""))
         _positive("--limit", args.limit)
         _positive("--per-photo", args.per_photo)
         _positive("--threads", args.threads)
@@ -107,9 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         torch.set_num_threads(args.threads)
         judge = WordFinder(threads=args.threads)
-        editors: list[PhotoEditor] = [
-            build_editor(m, args.ckpt, args.inference, args.device) for m in methods
-        ]
+        editors: list[PhotoEditor] = []
+        for m in methods:
+            editors.append(build_editor(m, args.ckpt, args.inference, args.device, editors))
         t0 = time.perf_counter()
         run = run_bench(
             photos,
@@ -128,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 + (" the edits file names" if requests else "")
                 + "; give photos with text, or an edits file naming the words"
             )
-        model = next((e for e in editors if e.name == "model"), None)
+        model = next((e for e in editors if e.name in ("model", "erase")), None)
         settings = {
             "command": "python -m tsb.photobench " + shlex.join(sys.argv[1:] if argv is None else list(argv)),
             "date": datetime.date.today().isoformat(),

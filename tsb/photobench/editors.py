@@ -9,6 +9,10 @@
   word painted over it in the standard content font (:func:`tsb.data.content.render_content_array`)
   in the old ink's median colour; only pixels inside the box change.
 - ``copy`` (:class:`CopyEditor`): returns the photo unchanged (copying the source).
+- ``erase`` (:class:`EraseEditor`): the model's eraser alone, as ``python -m tsb.edit --box ...
+  --erase`` removes one word (the background branch of ``model=stylebrush_bg``, with the
+  inference steps that shape its hole): no new word is written (:attr:`erases`), so the judge
+  measures the old word gone, the neighbours, the pixels outside the box and the seam.
 
 An editor refuses an edit by raising :class:`tsb.errors.EditError` (the benchmark counts it as
 refused, with its message). ``font`` refuses the boxes ``model`` refuses for reaching past the
@@ -17,6 +21,7 @@ image (:meth:`tsb.edit.Editor.fit_box`: clipped to the image, refused when mostl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -32,7 +37,7 @@ from tsb.errors import BenchError
 from tsb.photobench.judge import box_mask
 from tsb.utils.fill import pull_push
 
-METHODS = ("model", "font", "copy")
+METHODS = ("model", "font", "copy", "erase")
 #: the height the font editor works at (the crop is resampled to it)
 HEIGHT = 64
 
@@ -57,6 +62,40 @@ class ModelEditor:
     def replace(self, photo: Image.Image, box: Box, old: str, new: str) -> Image.Image:
         result, _ = self.editor.edit(photo, [Edit(box, new, source=old)])
         return result.convert("RGB")
+
+
+class EraseEditor:
+    """:class:`tsb.edit.Editor` in erase mode: the old word removed, nothing written (``new`` is
+    ignored); ``ckpt`` None = the published weights. Refuses a checkpoint without an eraser."""
+
+    name = "erase"
+    #: the benchmark measures a removal: no new word to read, no round trip
+    erases = True
+
+    def __init__(
+        self,
+        ckpt: str | Path | None = None,
+        inference: str = "auto",
+        device: str = "cpu",
+        editor: Editor | None = None,
+    ) -> None:
+        #: ``editor``: one already loaded (the ``model`` row's), shared instead of loaded again
+        self.editor = editor if editor is not None else Editor(ckpt, device, inference=inference)
+        self.ckpt = str(self.editor.ckpt_path)
+        if not self.editor.can_erase:
+            raise BenchError(
+                f"--method erase needs a model with a background branch (model=stylebrush_bg); "
+                f"{self.ckpt} has none: leave erase out or give such a checkpoint with --ckpt"
+            )
+
+    def replace(self, photo: Image.Image, box: Box, old: str, new: str) -> Image.Image:
+        result, _ = self.editor.edit(photo, [Edit(box, "", erase=True)])
+        return result.convert("RGB")
+
+
+def erases(editor: PhotoEditor) -> bool:
+    """Whether ``editor`` removes the old word instead of replacing it (:class:`EraseEditor`)."""
+    return bool(getattr(editor, "erases", False))
 
 
 class CopyEditor:
@@ -115,8 +154,17 @@ class FontEditor:
 
 
 def build_editor(
-    method: str, ckpt: str | None = None, inference: str = "auto", device: str = "cpu"
+    method: str,
+    ckpt: str | None = None,
+    inference: str = "auto",
+    device: str = "cpu",
+    loaded: Sequence[PhotoEditor] = (),
 ) -> PhotoEditor:
+    """The editor ``method`` names; ``loaded``: editors built already (``erase`` shares the
+    ``model`` row's loaded network)."""
+    if method == "erase":
+        model = next((e for e in loaded if isinstance(e, ModelEditor)), None)
+        return EraseEditor(ckpt, inference, device, model.editor if model is not None else None)
     if method == "model":
         return ModelEditor(ckpt, inference, device)
     if method == "font":

@@ -3,7 +3,9 @@
 crop around the old word before, and after each editor, with the old -> new label).
 
 The summary's shares are over all edits of an editor, refused and not-found ones included:
-``refused``, ``not found``, ``new word read``, ``old word gone``; ``neighbours as before`` is
+``refused``, ``not found``, ``new word read`` (none for an eraser, whose edits write no word),
+``old word gone``, ``nothing read`` (the judge reads no word at the old word's place: an
+eraser's aim); ``neighbours as before`` is
 over the other words of the photos of the done edits (and ``edits with all neighbours`` over
 the edits); means (outside change, seam, round-trip PSNR / LPIPS, seconds) are over the done
 edits that have the number.
@@ -37,6 +39,7 @@ def _share(n: int, total: int) -> float | None:
 def summarise(edits: Sequence[EditResult]) -> dict[str, Any]:
     """The summary of one editor's edits (see the module's doc)."""
     n = len(edits)
+    removal = n > 0 and all(e.new == "" for e in edits)  # an eraser's edits: no word written
     done = [e for e in edits if e.status == DONE]
     neighbours = sum(e.neighbours for e in done)
     kept = sum(e.neighbours_kept for e in done)
@@ -46,8 +49,9 @@ def summarise(edits: Sequence[EditResult]) -> dict[str, Any]:
         "done": len(done),
         "refused": _share(sum(e.status == REFUSED for e in edits), n),
         "not_found": _share(sum(e.status == NOT_FOUND for e in edits), n),
-        "new_word_read": _share(sum(e.new_read for e in edits), n),
+        "new_word_read": None if removal else _share(sum(e.new_read for e in edits), n),
         "old_word_gone": _share(sum(e.old_gone for e in edits), n),
+        "nothing_read": _share(sum(e.status == DONE and not e.read for e in edits), n),
         "neighbours_as_before": _share(kept, neighbours),
         "neighbour_words": neighbours,
         "edits_with_all_neighbours": _share(sum(e.neighbours_kept == e.neighbours for e in done), n),
@@ -86,14 +90,16 @@ def _cell(text: str) -> str:
 
 def summary_table(summary: dict[str, dict[str, Any]]) -> list[str]:
     rows = [
-        "| editor | edits | refused | not found | new word read | old word gone | neighbours as before "
-        "| edits with all neighbours | outside change | seam | round-trip PSNR | round-trip LPIPS | s / edit |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| editor | edits | refused | not found | new word read | old word gone | nothing read there "
+        "| neighbours as before | edits with all neighbours | outside change | seam | round-trip PSNR "
+        "| round-trip LPIPS | s / edit |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for m, s in summary.items():
         rows.append(
             f"| {m} | {s['edits']} | {_pct(s['refused'])} | {_pct(s['not_found'])} | {_pct(s['new_word_read'])} "
-            f"| {_pct(s['old_word_gone'])} | {_pct(s['neighbours_as_before'])} ({s['neighbour_words']} words) "
+            f"| {_pct(s['old_word_gone'])} | {_pct(s['nothing_read'])} "
+            f"| {_pct(s['neighbours_as_before'])} ({s['neighbour_words']} words) "
             f"| {_pct(s['edits_with_all_neighbours'])} | {_num(s['outside_change'], '.4f')} "
             f"| {_num(s['seam'])} | {_num(s['round_trip_psnr'], '.1f')} dB | {_num(s['round_trip_lpips'], '.3f')} "
             f"| {_num(s['seconds_per_edit'])} |"
@@ -111,7 +117,8 @@ def edit_table(edits: Sequence[EditResult]) -> list[str]:
         status = e.status if e.status == DONE else f"{e.status}: {(e.reason or '')[:120]}"
         done = e.status == DONE
         rows.append(
-            f"| {i} | {_cell(e.photo)} | {_cell(e.old)} -> {_cell(e.new)} | {e.method} | {_cell(status)} "
+            f"| {i} | {_cell(e.photo)} | {_cell(e.old)} -> {_cell(e.new or '(erased)')} | {e.method} "
+            f"| {_cell(status)} "
             f"| {_cell(repr(e.read)) if e.read is not None else '–'} | {'yes' if e.new_read else 'no'} "
             f"| {'yes' if e.old_gone else 'no'} | {f'{e.neighbours_kept}/{e.neighbours}' if done else '–'} "
             f"| {_pct(e.outside_change) if e.outside_change is None else f'{100 * e.outside_change:.2f}%'} "
@@ -132,7 +139,8 @@ def markdown(
         "the photo read with the same text at the same place after the edit; outside change: the share of "
         "the pixels outside the old word's box that changed; seam: gradient energy on the border of the "
         "changed region, edited over original (1 = as before); round trip: old -> new -> old against the "
-        "original inside the box.",
+        "original inside the box. The `erase` row removes the old word and writes none: nothing read there "
+        "is its aim (no new word, no round trip).",
         "",
     ]
     read = [p.detect_seconds for p in run.photos if p.detect_seconds is not None]
@@ -175,6 +183,8 @@ def _fit(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 def _verdict(r: EditResult) -> str:
     if r.status != DONE:
         return r.status
+    if not r.new:  # erased
+        return f"{'gone' if r.old_gone else 'old kept'}, nb {r.neighbours_kept}/{r.neighbours}"
     return (
         f"{'read' if r.new_read else 'NOT read'}, {'gone' if r.old_gone else 'old kept'}, "
         f"nb {r.neighbours_kept}/{r.neighbours}"
@@ -220,7 +230,7 @@ def contact_sheet(
                 if res is not None:
                     good = (
                         res.status == DONE
-                        and res.new_read
+                        and (res.new_read if res.new else not res.read)
                         and res.old_gone
                         and res.neighbours_kept == res.neighbours
                     )
