@@ -16,6 +16,12 @@ step                what it does (split design only: networks with a background 
                     (:class:`~tsb.inference.extrusion.SourceExtrusion`)
 ``source_colours``  the new word's colour layer taken from the old word's own pixels
                     (:class:`~tsb.inference.palette.SourceColours`)
+``ink_colours``     the new word's colour layer from the old word's full-contrast ink (after
+                    ``source_colours``, over it; :class:`~tsb.inference.ink_colour.InkColours`):
+                    white lettering stays white, not the grey of its anti-aliased edges
+``ink_height``      the new word's letter height and baseline from the old word's own rows of
+                    ink, not from the spread of its mask (:class:`~tsb.inference.ink_height.InkHeight`;
+                    needs the old word's text)
 ``sharp_mask``      the placed ink as the mask (sharp letters in the content font's shapes)
                     instead of the text branch's corrected mask
 ``effect_ring``     with ``sharp_mask``: the dropped correction still draws within this many
@@ -42,6 +48,8 @@ from torch import Tensor
 
 from tsb.errors import ConfigError
 from tsb.inference.extrusion import SourceExtrusion
+from tsb.inference.ink_colour import InkColours
+from tsb.inference.ink_height import InkHeight
 from tsb.inference.palette import SourceColours
 from tsb.inference.refine import TextRegionRefiner
 from tsb.models.generator import GeneratorOutput
@@ -61,6 +69,8 @@ class Pipeline:
         source_colours: the source palette step, or None.
         sharp_mask: use the placed ink as the mask (networks with a mask correction).
         effect_ring: pixels around the sharp letters where the correction still draws (0: off).
+        ink_height: the letter height and baseline step, or None.
+        ink_colours: the full-contrast ink colours step, or None.
     """
 
     def __init__(
@@ -70,6 +80,8 @@ class Pipeline:
         source_colours: SourceColours | None = None,
         sharp_mask: bool = False,
         effect_ring: int = 0,
+        ink_height: InkHeight | None = None,
+        ink_colours: InkColours | None = None,
     ) -> None:
         if effect_ring < 0:
             raise ConfigError(f"inference.effect_ring must be >= 0 pixels, got {effect_ring}")
@@ -83,6 +95,8 @@ class Pipeline:
         self.source_colours = source_colours
         self.sharp_mask = bool(sharp_mask)
         self.effect_ring = int(effect_ring)
+        self.ink_height = ink_height
+        self.ink_colours = ink_colours
 
     @property
     def steps(self) -> list[str]:
@@ -93,6 +107,8 @@ class Pipeline:
             "source_colours": self.source_colours is not None,
             "sharp_mask": self.sharp_mask,
             "effect_ring": self.effect_ring > 0,
+            "ink_height": self.ink_height is not None,
+            "ink_colours": self.ink_colours is not None,
         }
         return [name for name, used in on.items() if used]
 
@@ -145,6 +161,14 @@ class Pipeline:
         out: GeneratorOutput = net.synthesize(style, content, source, erased=(background, source_mask))
         assert out.foreground is not None and out.background is not None and out.layout is not None
         mask, foreground, learned, under, effect = out.mask, out.foreground, out.foreground, out.background, None
+        layout = out.layout
+        if self.ink_height is not None and source is not None:
+            # the new word's rows from the old word's own rows of ink, not the spread of its mask
+            fits = self.ink_height.measure(source_mask, (1 - source.to(style.dtype)) / 2, style, background)
+            (layout, mask), (learned,) = self.ink_height(
+                fits, (1 - content) / 2, layout, mask, colours=(learned,)
+            )
+            foreground = learned
 
         hole = net.background.hole(source_mask)  # what the eraser repainted: tsb.edit pastes it whole
         faces = sides = None
@@ -159,9 +183,13 @@ class Pipeline:
         if self.source_colours is not None:
             palette, found = self.source_colours(style, source_mask if faces is None else source_mask * faces)
             foreground = fit(palette).where(broadcast_style(found, batch), foreground)
+        if self.ink_colours is not None:
+            palette, found = self.ink_colours(style, background, source_mask if faces is None else source_mask * faces)
+            foreground = fit(palette).where(broadcast_style(found, batch), foreground)
+        out_mask = mask  # the network's mask (moved with the letters)
         sharp = self.sharp_mask and bool(getattr(net, "mask_residual", False))
         if sharp:
-            mask = torch.sigmoid(net.ink_gain * (out.layout * 2 - 1))
+            mask = torch.sigmoid(net.ink_gain * (layout * 2 - 1))
         if sides is not None:
             # the old word's sides, swept from the new letters, between the background and them
             offset, has_sides, colour = sides
@@ -170,14 +198,16 @@ class Pipeline:
         if sharp and self.effect_ring > 0:
             # the correction's outline / shadow around the sharp letters, in its learned colour,
             # between the letters and the background (and in the mask, so that tsb.edit pastes it)
-            ink = out.layout
-            ring = (grow_mask(ink, self.effect_ring) - ink).clamp(0, 1) * out.mask
+            ink = layout
+            ring = (grow_mask(ink, self.effect_ring) - ink).clamp(0, 1) * out_mask
             under = ring * learned + (1 - ring) * under
             effect = ring if effect is None else torch.maximum(effect, ring)
         image = mask * foreground + (1 - mask) * under
         if effect is not None:
             mask = mask + (1 - mask) * effect
-        return replace(out, image=image, mask=mask, masks=[mask], foreground=foreground, hole=fit(hole))
+        return replace(
+            out, image=image, mask=mask, masks=[mask], foreground=foreground, hole=fit(hole), layout=layout
+        )
 
 
 def build_pipeline(

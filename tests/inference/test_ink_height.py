@@ -1,0 +1,128 @@
+"""The letter height and baseline step (tsb/inference/ink_height.py): the new word's letters take
+the old word's own rows of ink, not the spread of a mask that holds more than its letters."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import Tensor
+
+from tsb.data.content import render_content
+from tsb.inference.ink_height import InkHeight, inner_part, register_rows, row_extent, row_profile
+from tsb.inference.pipeline import Pipeline, build_pipeline
+from tsb.models.background import BackgroundNet
+from tsb.models.layout import TextLayout
+from tsb.models.split import SplitBrushNet
+from tsb.models.unet import UNet
+from tsb.utils.image import grow_mask
+
+H, W = 64, 128
+TINY = (4, 8, 8)
+
+
+def _ink(text: str, height: int, top: int, width: int = W) -> Tensor:
+    """``text`` rendered plain at ``height`` pixels (ascender to descender), its frame's top at row
+    ``top`` of a (1, 1, H, width) canvas of ink (1 = ink); rows outside the canvas are cut."""
+    small = (1 - render_content(text, height, width)[None]) / 2  # (1, 1, height, width)
+    canvas = torch.zeros(1, 1, H, width)
+    lo, hi = max(0, top), min(H, top + height)
+    canvas[..., lo:hi, :] = small[..., lo - top : hi - top, :]
+    return canvas
+
+
+def _rows(ink: Tensor) -> tuple[int, int]:
+    """The first and last row (pixels) where ``ink`` (1, 1, H, W) is over one half."""
+    rows = torch.nonzero((ink[0, 0] > 0.5).any(dim=1))[:, 0]
+    return int(rows.min()), int(rows.max())
+
+
+def _photo(neighbour: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """A style crop (1, 3, H, W): the word ``us`` small in a lot of vertical padding, with (or
+    without) the lower half of a line of text above it, cut by the crop's top edge; the old word's
+    ink alone; the neighbouring line's ink."""
+    word = _ink("us", 26, 26)
+    line = _ink("Hello world", 26, -12) if neighbour else torch.zeros(1, 1, H, W)
+    ink = torch.maximum(word, line)
+    style = (0.8 - 1.6 * ink).expand(1, 3, H, W).clone()  # dark letters on a light wall
+    return style, word, line
+
+
+def _net(neighbour_in_mask: bool) -> SplitBrushNet:
+    """A split network whose eraser finds the crop's dark pixels, grown by 2 pixels (an eraser's
+    mask is wider than the ink) -- the neighbouring line's too, as a photo's eraser does."""
+    torch.manual_seed(0)
+    net = SplitBrushNet(BackgroundNet(TINY), UNet(7, 4, TINY), TextLayout(channels=(4, 8), hidden=8))
+
+    def segment(style: Tensor) -> tuple[Tensor, Tensor]:
+        dark = (style.mean(dim=1, keepdim=True) < 0).float()
+        return torch.zeros_like(style), grow_mask(dark, 2)
+
+    net.background.segment = segment  # type: ignore[method-assign]
+    return net.eval()
+
+
+@pytest.mark.parametrize("neighbour", [True, False])
+def test_the_new_letters_take_the_old_words_ink_height_and_leave_the_line_above_alone(neighbour: bool) -> None:
+    style, word, line = _photo(neighbour)
+    net = _net(neighbour)
+    source = render_content("us", H, W)[None]
+    content = render_content("am", H, W)[None]  # x-height letters, as "us"
+    old_top, old_bottom = _rows(word)
+    with torch.no_grad():
+        before = Pipeline(sharp_mask=True).generate(net, style, content, source)
+        after = Pipeline(sharp_mask=True, ink_height=InkHeight()).generate(net, style, content, source)
+    assert before.layout is not None and after.layout is not None
+    top, bottom = _rows(after.layout)
+    assert abs(top - old_top) <= 1 and abs(bottom - old_bottom) <= 1, ((top, bottom), (old_top, old_bottom))
+    if neighbour:
+        # the moments of the mask (the line above in it) made the letters too tall, over that line
+        b_top, b_bottom = _rows(before.layout)
+        assert b_bottom - b_top > 1.3 * (old_bottom - old_top)
+        over = line[0, 0] > 0.5
+        assert float(before.mask[0, 0][over].max()) > 0.5
+        assert float(after.mask[0, 0][over].max()) < 0.05  # the new word never covers the line above
+    # the word stays where the layout put it along the line
+    cols = lambda x: torch.nonzero((x[0, 0] > 0.5).any(dim=0))[:, 0]  # noqa: E731
+    assert abs(int(cols(after.layout).min()) - int(cols(before.layout).min())) <= 1
+
+
+def test_without_the_old_words_text_the_layout_is_kept() -> None:
+    style, _, _ = _photo(True)
+    net = _net(True)
+    content = render_content("am", H, W)[None]
+    with torch.no_grad():
+        plain = Pipeline(sharp_mask=True).generate(net, style, content)
+        stepped = Pipeline(sharp_mask=True, ink_height=InkHeight()).generate(net, style, content)
+    assert torch.equal(plain.image, stepped.image)
+
+
+def test_the_rows_are_registered_with_ascenders_and_dots() -> None:
+    """``first`` (ascenders, a dot) drawn at 0.6 of its rendering's size, 10 rows down: the fit
+    finds that map, and its rows are the drawn word's."""
+    template = _ink("first", H, 0)
+    drawn = _ink("first", 38, 20)
+    a, b, score = register_rows(row_profile(drawn)[0], row_profile(template)[0])
+    assert a == pytest.approx(38 / 64, rel=0.06)  # the renderer's sizes round: not exactly 38 / 64
+    edges = row_extent(template)[0]
+    top, bottom = ((a * edges + b + 1) / 2 * H).tolist()
+    want_top, want_bottom = _rows(drawn)
+    assert abs(top - want_top) <= 1 and abs(bottom - (want_bottom + 1)) <= 1
+    assert score > 0.95
+
+
+def test_the_parts_cut_by_the_crops_top_or_bottom_are_the_neighbouring_lines() -> None:
+    mask = torch.zeros(20, 30, dtype=torch.bool)
+    mask[0:4, 2:8] = True  # cut by the top edge
+    mask[8:12, 5:25] = True  # the word
+    mask[17:20, 20:28] = True  # cut by the bottom edge
+    inner = inner_part(mask)
+    assert int(inner.sum()) == 4 * 20 and bool(inner[8:12, 5:25].all())
+    full = torch.zeros(20, 30, dtype=torch.bool)
+    full[0:20, 3:6] = True  # one part that spans the crop: kept as it is
+    assert torch.equal(inner_part(full), full)
+
+
+def test_the_photo_preset_has_the_step_and_none_leaves_it_off() -> None:
+    assert "ink_height" in build_pipeline("photo").steps
+    assert "ink_height" not in build_pipeline("none").steps
+    assert "ink_height" not in build_pipeline("photo", ["ink_height=null"]).steps

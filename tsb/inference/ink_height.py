@@ -1,0 +1,274 @@
+"""Letter height and baseline from the old word's own ink (``inference.ink_height``).
+
+The split design's layout sizes the new word from the *moments* of the old word's mask: its spread
+across the line against that of the old word's plain rendering. On photos that mask holds more
+than the old letters: the eraser's hole is grown, the refine step adds strokes of the detector's
+whole text region, and a crop cut from a padded detector box shows pieces of the neighbouring
+lines. Every one of them widens the spread, and the new letters come out too tall (the x-height
+of ``morin`` drawn at the ascender height of ``first``) and run over the next line.
+
+This step measures where the old word's letters are from their own rows instead: the old word's
+row profile (ink pixels per row of the old word's mask, narrowed to the pixels that differ from
+the eraser's background by at least half the letters' contrast: the letters, not the grown
+mask around them, :func:`ink_in_mask`) is registered against the row profile of
+the old word's text rendered plain (the same string, so the same ascenders, descenders and dots):
+the vertical scale ``a`` and offset ``b`` (render rows -> crop rows) under which the template's
+rows with ink are the measured ones (intersection over union of the row sets, the profiles'
+correlation settling ties; a grid over ``a`` and ``b``, :func:`register_rows`), on the whole mask and on the mask without its parts that the crop's top
+or bottom edge cuts (:func:`inner_part`: the lines above and below), whichever fits better. A letter's dot stays with its word (the template
+has it too), a stray pixel is not a row of ink (under 5% of the fullest row). The new word, rendered by the same renderer on the same
+baseline, is then drawn by the same map: its placed ink (and the layers drawn with it) is moved
+and scaled vertically so that its rendered rows land at ``a * rows + b`` (:func:`refit_rows`).
+Its width and its place along the line stay the layout's. Without the old word's text, or when
+the fit is poor (the correlation under ``min_score``: a curved word, a mask with no word in it),
+the layout's placement is kept. Owns no weight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+from torch import Tensor
+
+from tsb.errors import ConfigError
+
+
+def row_profile(ink: Tensor) -> Tensor:
+    """Ink per row (B, H) of a map (B, 1, H, W) in [0, 1]."""
+    return ink.float().sum(dim=(1, 3))
+
+
+def row_extent(ink: Tensor, level: float = 0.5) -> Tensor:
+    """(B, 2): the top and bottom edges of the rows where ``ink`` (B, 1, H, W) exceeds ``level``, in
+    normalised coordinates ([-1, 1], as ``F.affine_grid``); NaN for a sample without ink."""
+    h = ink.shape[-2]
+    on = (ink.float() > level).flatten(3).any(dim=-1)[:, 0]  # (B, H)
+    idx = torch.arange(h, device=ink.device).expand_as(on)
+    first = torch.where(on, idx, h).amin(dim=1).float()
+    last = torch.where(on, idx, -1).amax(dim=1).float()
+    out = torch.stack([first / h * 2 - 1, (last + 1) / h * 2 - 1], dim=-1)
+    return torch.where(on.any(dim=1, keepdim=True), out, torch.full_like(out, float("nan")))
+
+
+def _resample(template: Tensor, scales: Tensor, offsets: Tensor, h: int) -> Tensor:
+    """The profile ``template`` (H,) drawn by every map ``y = a * u + b`` (normalised rows), area
+    weighted: (len(scales), len(offsets), h), each output row holding the template's ink that the
+    map sends into it (so a squeezed template keeps its thin strokes)."""
+    n = template.shape[0]
+    cum = torch.cat([template.new_zeros(1), template.cumsum(0)])  # ink above each row edge
+    edges_y = torch.linspace(-1, 1, h + 1, device=template.device)
+    # the output row edges mapped back into the template: u = (y - b) / a
+    u = (edges_y.view(1, 1, -1) - offsets.view(1, -1, 1)) / scales.view(-1, 1, 1)
+    # the cumulative ink at u, linear between the template's row edges (0 above, all below)
+    pos = ((u + 1) / 2 * n).clamp(0, n)
+    lo = pos.floor().long().clamp(max=n - 1)
+    frac = pos - lo.float()
+    at = cum[lo] + frac * (cum[lo + 1] - cum[lo])
+    return at[..., 1:] - at[..., :-1]
+
+
+def _pearson(x: Tensor, y: Tensor) -> Tensor:
+    """Correlation of ``x`` (..., H) with ``y`` (H,) along the last dimension."""
+    xc = x - x.mean(dim=-1, keepdim=True)
+    yc = y - y.mean()
+    den = (xc.square().sum(dim=-1) * yc.square().sum()).sqrt().clamp_min(1e-8)
+    return (xc * yc).sum(dim=-1) / den
+
+
+def register_rows(
+    measured: Tensor,
+    template: Tensor,
+    min_scale: float = 0.2,
+    max_scale: float = 2.0,
+    scale_steps: int = 121,
+    offset_step: float = 0.5,
+    level: float = 0.05,
+) -> tuple[float, float, float]:
+    """The vertical map ``y = a * u + b`` (normalised rows) that draws the profile ``template`` (H,)
+    best onto ``measured`` (H,): ``(a, b, score)``, the score the rows with ink matched as sets
+    (intersection over union, 1: the same rows) plus 0.01 x the profiles' correlation. ``a`` over
+    a geometric grid in [``min_scale``, ``max_scale``], ``b`` over every ``offset_step`` pixel."""
+    h = measured.shape[0]
+    scales = torch.logspace(
+        torch.log10(torch.tensor(min_scale)), torch.log10(torch.tensor(max_scale)), scale_steps
+    ).to(measured)
+    offsets = torch.arange(-h, h + 1e-6, offset_step, device=measured.device).float() * 2 / h
+    drawn = _resample(template.float(), scales, offsets, h)  # (S, O, H)
+    # the rows that hold ink (a share ``level`` of the fullest row: no stray pixel), matched as
+    # sets (intersection over union: the letters' full height, dots and all); the profiles'
+    # correlation settles ties
+    rows = measured.float() > level * measured.float().max()
+    drawn_rows = drawn > level * drawn.amax(dim=-1, keepdim=True).clamp_min(1e-8)
+    iou = (drawn_rows & rows).sum(-1).float() / (drawn_rows | rows).sum(-1).float().clamp_min(1)
+    corr = torch.nan_to_num(_pearson(drawn, measured.float()), nan=-1.0)
+    score = iou + 0.01 * corr
+    best = int(score.argmax())
+    i, j = divmod(best, len(offsets))
+    return float(scales[i]), float(offsets[j]), float(score.flatten()[best])
+
+
+def otsu(values: Tensor, bins: int = 64) -> float:
+    """Otsu's threshold of ``values`` (N,): the one that best splits them into two classes."""
+    lo, hi = float(values.min()), float(values.max())
+    if hi <= lo:
+        return hi
+    hist = torch.histc(values.float(), bins, lo, hi)
+    centres = torch.linspace(lo, hi, bins + 1)[:-1] + (hi - lo) / bins / 2
+    w0 = hist.cumsum(0)
+    m0 = (hist * centres).cumsum(0)
+    total, mean_all = w0[-1], m0[-1]
+    w1 = total - w0
+    between = (mean_all * w0 / total - m0).square() / (w0 * w1 / total).clamp_min(1e-8)
+    return float(centres[int(between[:-1].argmax())] + (hi - lo) / bins / 2)
+
+
+def ink_in_mask(style: Tensor, background: Tensor, mask: Tensor) -> Tensor:
+    """The pixels of ``mask`` (B, 1, H, W) bool that are the old letters' ink: those that differ
+    from the eraser's ``background`` (the crop without its word) by at least half the letters'
+    contrast (the median difference of the mask's stronger class, :func:`otsu`) -- a letter's edge
+    is where its contrast is half its full contrast. An eraser's mask is wider than the letters
+    (grown, refined by colour); this is not."""
+    diff = (style.float() - background.float()).norm(dim=1, keepdim=True)  # (B, 1, H, W)
+    out = mask.clone()
+    for i in range(len(mask)):
+        inside = diff[i][mask[i]]
+        if inside.numel() < 2:
+            continue
+        strong = inside[inside > otsu(inside)]
+        if strong.numel():
+            out[i] = mask[i] & (diff[i] >= 0.5 * strong.median())
+    return out
+
+
+def inner_part(mask: Tensor) -> Tensor:
+    """``mask`` (H, W) bool without its connected parts that touch the top or the bottom row: the
+    pieces of the lines above and below that a crop cuts through (all of it when every part does)."""
+    on = mask.cpu().numpy()
+    labels, _ = ndimage.label(on, structure=np.ones((3, 3), bool))
+    cut = np.setdiff1d(np.union1d(labels[0], labels[-1]), [0])
+    inner = on & ~np.isin(labels, cut)
+    return torch.from_numpy(inner if inner.any() else on).to(mask.device)
+
+
+def refit_rows(x: Tensor, src: Tensor, dst: Tensor, padding: str = "zeros") -> Tensor:
+    """``x`` (B, C, H, W) moved and scaled vertically so that its rows ``src`` (B, 2: top, bottom,
+    normalised) land on ``dst`` (B, 2); columns unchanged; from outside come zeros (``padding``
+    zeros: a mask) or the edge rows (border: a colour layer)."""
+    b = x.shape[0]
+    k = (src[:, 1] - src[:, 0]) / (dst[:, 1] - dst[:, 0]).clamp_min(1e-6)  # input rows per output row
+    t = src[:, 0] - k * dst[:, 0]
+    theta = torch.zeros(b, 2, 3, device=x.device, dtype=torch.float32)
+    theta[:, 0, 0] = 1
+    theta[:, 1, 1] = k
+    theta[:, 1, 2] = t
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x.float(), grid, mode="bilinear", padding_mode=padding, align_corners=False).to(x.dtype)
+
+
+@dataclass(frozen=True)
+class RowFit:
+    """The old word's measured rows: the map from its plain rendering's rows to the crop's."""
+
+    scale: float  # a: crop rows per rendered row
+    offset: float  # b: normalised
+    score: float  # the profiles' correlation
+    ink: tuple[float, float]  # the old word's letters' top and bottom edges in the crop (normalised)
+
+    def place(self, rows: Tensor) -> Tensor:
+        """Rendered rows (..., 2) -> crop rows."""
+        return self.scale * rows + self.offset
+
+
+class InkHeight:
+    """The ``ink_height`` step: ``measure(source_mask, source_ink)`` fits the old word's rows,
+    ``__call__(fit, content_ink, placed, *layers)`` moves the placed new word to them (module doc).
+
+    Args:
+        sure: the mask value above which a pixel is the old word's (as the layout takes it).
+        min_score: the fit's score (rows matched) under which it is not trusted (layout kept).
+        min_scale, max_scale: the range of vertical scales searched (crop rows per rendered row).
+    """
+
+    def __init__(
+        self, sure: float = 0.5, min_score: float = 0.6, min_scale: float = 0.2, max_scale: float = 2.0
+    ) -> None:
+        if not 0 <= sure < 1 or not -1 <= min_score <= 1 or not 0 < min_scale < max_scale:
+            raise ConfigError(
+                "inference.ink_height needs sure in [0, 1), min_score in [-1, 1] and "
+                f"0 < min_scale < max_scale; got {sure}, {min_score}, {min_scale}, {max_scale}"
+            )
+        self.sure, self.min_score = float(sure), float(min_score)
+        self.min_scale, self.max_scale = float(min_scale), float(max_scale)
+
+    def measure(
+        self,
+        source_mask: Tensor,
+        source_ink: Tensor,
+        style: Tensor | None = None,
+        background: Tensor | None = None,
+    ) -> list[RowFit | None]:
+        """Per sample, the old word's rows (None: no ink on either side, or a poor fit).
+        ``source_mask`` (B, 1, H, W') the old word's mask, ``source_ink`` (B or 1, 1, H, W) its text
+        rendered plain (1 = ink), both at the same height H; with the crop ``style`` and the
+        eraser's ``background`` (B, 3, H, W'), the mask is narrowed to the old ink itself
+        (:func:`ink_in_mask`: an eraser's mask is wider than the letters)."""
+        if source_mask.shape[-2] != source_ink.shape[-2]:
+            raise ValueError(
+                f"the old word's mask and its rendering must have one height; got {tuple(source_mask.shape)} "
+                f"and {tuple(source_ink.shape)}"
+            )
+        sure = source_mask > self.sure
+        if style is not None and background is not None:
+            sure = ink_in_mask(style, background, sure)
+        template = row_profile(source_ink)
+        out: list[RowFit | None] = []
+        for i in range(len(sure)):
+            tmpl = template[min(i, len(template) - 1)]
+            fits = [
+                register_rows(row_profile(m[None, None].float())[0], tmpl, self.min_scale, self.max_scale)
+                for m in (sure[i, 0], inner_part(sure[i, 0]))
+                if bool(m.any()) and float(tmpl.sum()) > 0
+            ]
+            if not fits:
+                out.append(None)
+                continue
+            a, b, score = max(fits, key=lambda f: f[2])
+            if score < self.min_score:
+                out.append(None)
+                continue
+            edges = row_extent(source_ink[min(i, len(source_ink) - 1)][None])[0]
+            top, bottom = (a * edges + b).tolist()
+            out.append(RowFit(a, b, score, (top, bottom)))
+        return out
+
+    def __call__(
+        self, fits: list[RowFit | None], content_ink: Tensor, *maps: Tensor, colours: tuple[Tensor, ...] = ()
+    ) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
+        """``maps[0]``: the new word's ink where the layout put it (B, 1, H, W); it and the other
+        ``maps`` (masks drawn with it) and ``colours`` (colour layers drawn with it) moved so that
+        the new word's rows are those its rendering ``content_ink`` (B, 1, H, W) takes under each
+        sample's fit; samples without a fit unchanged. Returns (maps, colours)."""
+        placed = maps[0]
+        batch = placed.shape[0]
+        have = row_extent(placed)  # (B, 2)
+        want = row_extent(content_ink)
+        src = torch.tensor([[-1.0, 1.0]]).repeat(batch, 1)
+        dst = src.clone()
+        use = False
+        for i in range(batch):
+            fit = fits[min(i, len(fits) - 1)]
+            rows = want[min(i, len(want) - 1)].cpu()
+            if fit is None or bool(torch.isnan(rows).any()) or bool(torch.isnan(have[i]).any()):
+                continue
+            src[i], dst[i], use = have[i].cpu(), fit.place(rows), True
+        if not use:
+            return maps, colours
+        src, dst = src.to(placed.device), dst.to(placed.device)
+        return (
+            tuple(refit_rows(x, src, dst) for x in maps),
+            tuple(refit_rows(x, src, dst, "border") for x in colours),
+        )
