@@ -29,6 +29,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tsb.configs import compose_preset  # noqa: E402
 from tsb.edit import Edit, Editor, parse_box  # noqa: E402
 from tsb.training.checkpoint import save_checkpoint  # noqa: E402
 
@@ -36,7 +37,7 @@ WORDS = ["a", "Hi", "new", "word", "Hello", "coffee", "Station", "different", "u
 
 
 def random_checkpoint(preset: str, folder: Path) -> Path:
-    model = OmegaConf.load(ROOT / "conf" / "model" / f"{preset}.yaml")
+    model = compose_preset("model", preset)
     cfg = OmegaConf.create({"model": model})
     torch.manual_seed(0)
     task = instantiate(cfg.model, loss=None)

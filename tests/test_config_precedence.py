@@ -96,12 +96,17 @@ def test_the_design_card_command_swaps_only_the_model_and_the_loss(cfg_factory: 
 
 def test_another_experiments_model_keys_on_another_model_name_the_way_out(cfg_factory: Callable[..., DictConfig]) -> None:
     """experiment=stylebrush_bg narrows the split design's branches; another model= with it does not
-    take those keys: one message saying to add ~experiment, not Hydra's TypeError."""
+    take those keys (its networks' structured configs refuse them when composing): one message
+    saying to add ~experiment, from Python and from `python train.py`'s check of its command line,
+    not Hydra's key error."""
+    from tsb.cli import unknown_key
     from tsb.errors import ConfigError
-    from tsb.train import build_task
 
+    overrides = ["experiment=stylebrush_bg", "model=stylebrush_small"]
     with pytest.raises(ConfigError, match="~experiment"):
-        build_task(cfg_factory(["experiment=stylebrush_bg", "model=stylebrush_small"]))
+        cfg_factory(overrides)
+    problem = unknown_key(overrides, "train")
+    assert isinstance(problem, ConfigError) and "~experiment" in str(problem) and "model.net.background" in str(problem)
 
 
 def test_python_train_py_alone_is_the_split_quickstart(cfg_factory: Callable[..., DictConfig]) -> None:

@@ -118,12 +118,21 @@ def test_split_presets_state_one_optimizer_schedule_and_monitor_and_differ_in_si
 
 
 def _ablation_rows() -> dict[str, list[str]]:
-    """The rows of benchmarks/split_ablation.sh: name -> the overrides it adds to the recipe."""
+    """The rows of benchmarks/split_ablation.sh: name -> its overrides (what it starts from, the
+    recipe unless the row names another start, then what it adds)."""
     import re
 
     script = (Path(__file__).resolve().parents[1] / "benchmarks" / "split_ablation.sh").read_text()
-    block = script[script.index("declare -A extra=(") : script.index("\n)\n")]
-    return {name: value.split() for name, value in re.findall(r'\[(\w+)\]="([^"]*)"', block)}
+
+    def table(name: str) -> dict[str, list[str]]:
+        block = script[script.index(f"declare -A {name}=(") :]
+        block = block[: block.index("\n)\n")]
+        return {row: value.replace("\\$", "$").split() for row, value in re.findall(r'\[(\w+)\]="([^"]*)"', block)}
+
+    recipe = re.search(r"^recipe=(\S+)$", script, re.M)
+    assert recipe is not None
+    starts = table("base")
+    return {row: [*starts.get(row, [recipe.group(1)]), *extra] for row, extra in table("extra").items()}
 
 
 def test_every_ablation_row_composes_and_changes_what_it_names(cfg_factory: Callable[..., DictConfig]) -> None:
@@ -131,8 +140,9 @@ def test_every_ablation_row_composes_and_changes_what_it_names(cfg_factory: Call
     composes would only fail after the recipe's shards were rendered, on a lent machine)."""
     rows = _ablation_rows()
     assert {"split", "no_bg_loss", "no_mask_loss", "no_src_mask_loss", "adversarial", "paper_gen"} <= set(rows)
-    base = cfg_factory(["experiment=stylebrush_bg"])
-    composed = {name: cfg_factory(["experiment=stylebrush_bg", *extra]) for name, extra in rows.items()}
+    common = [f"trainer.{k}=400" for k in ("max_steps", "val_every_n_steps", "checkpoint_every_n_steps")]
+    base = cfg_factory(["experiment=stylebrush_bg", *common])
+    composed = {name: cfg_factory([*extra[:1], *common, *extra[1:]]) for name, extra in rows.items()}
     assert composed["split"] == base
     assert composed["no_mask_loss"].loss.mask.weight == 0 and base.loss.mask.weight > 0
     assert composed["no_src_mask_loss"].loss.source_mask.weight == 0 and base.loss.source_mask.weight > 0
@@ -142,6 +152,93 @@ def test_every_ablation_row_composes_and_changes_what_it_names(cfg_factory: Call
         assert composed[term].loss[term].weight == 1 and base.loss[term].weight == 0
     texture = composed["texture"].loss.texture  # the paper's Gram term, not in loss=split: the row adds it
     assert texture.weight == 500 and texture.reference == "style" and "texture" not in base.loss
-    assert "background" not in composed["paper_gen"].model.net
+    paper_gen = composed["paper_gen"]  # the paper's generator and its pixel losses, the recipe's data and trainer
+    assert paper_gen.model.net._target_ == "tsb.models.stylebrush.StyleBrushNet" and "source_mask" not in paper_gen.loss
+    for group in ("data", "optimizer", "trainer"):
+        assert paper_gen[group] == base[group], group
     for name, cfg in composed.items():
         assert cfg.trainer.max_steps == base.trainer.max_steps, name  # the same budget
+
+
+# --------------------------------------------------------------- structured model and loss presets
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [("model.net.widht=2", "widht"), ("model.net.background.dilaet=2", "dilaet"), ("loss.mask.wieght=1", "wieght"),
+     ("model.net.background.dilate=abc", "model.net.background.dilate"),
+     ("loss.supervised.weight=heavy", "loss.supervised.weight")],
+)  # fmt: skip
+def test_a_wrong_model_or_loss_setting_is_refused_when_composing(
+    cfg_factory: Callable[..., DictConfig], override: str, named: str
+) -> None:
+    """The networks and the loss terms are their classes' structured configs: a misspelt key or a
+    value of the wrong type is refused before anything is built."""
+    with pytest.raises(ConfigCompositionException, match=named):
+        cfg_factory([override])
+
+
+def test_a_misspelt_model_key_says_did_you_mean() -> None:
+    from tsb.cli import unknown_key
+
+    problem = unknown_key(["model.net.background.chanels=[8,8,8,8,8]"], "train")
+    assert problem is not None and "did you mean model.net.background.channels" in str(problem)
+
+
+def test_a_preset_file_with_a_misspelt_key_is_refused(cfg_factory: Callable[..., DictConfig]) -> None:
+    """What a preset file (conf/model, conf/experiment) sets is merged into the typed nodes: a key
+    the class does not take is refused at composition, not at the first step."""
+    from omegaconf.errors import ConfigKeyError
+
+    model = cfg_factory([]).model
+    with pytest.raises(ConfigKeyError, match="chanels"):
+        OmegaConf.merge(model, {"net": {"background": {"chanels": [8, 8, 8, 8, 8]}}})
+    # another network's settings
+    with pytest.raises(ConfigKeyError, match="'style_encoder' not in 'SplitBrushNetSettings'"):
+        OmegaConf.merge(model, {"net": {"style_encoder": {"widths": [8, 8, 8, 8]}}})
+
+
+def test_the_loss_set_is_open_and_its_terms_are_typed(cfg_factory: Callable[..., DictConfig]) -> None:
+    """``~loss.NAME`` drops a term and ``+loss.NAME=...`` adds one; each term has every setting of
+    its class, the defaults filled in."""
+    cfg = cfg_factory(["~loss.mask", "+loss.texture={_target_: tsb.losses.typeface.TypefaceTexture, weight: 500}"])
+    assert "mask" not in cfg.loss and cfg.loss.texture.weight == 500
+    assert cfg.loss.layout.pool == 4 and cfg.loss.supervised.fg_weight == 1.0  # the classes' defaults
+
+
+def _schema_classes() -> dict[str, object]:
+    from tsb.configs import LOSS_SCHEMAS, NETWORK_SCHEMAS
+
+    return {f"{c.__module__}.{c.__qualname__}": c for c in [*NETWORK_SCHEMAS.values(), *LOSS_SCHEMAS.values()]}
+
+
+def _restated_defaults(raw: object, composed: object, where: str, classes: dict[str, object]) -> list[str]:
+    """Keys of a preset file (``raw``) that state their class's own default."""
+    import inspect
+
+    if not isinstance(raw, DictConfig) or not isinstance(composed, dict):
+        return []
+    out: list[str] = []
+    cls = classes.get(str(composed.get("_target_")))
+    params = inspect.signature(cls).parameters if callable(cls) else {}
+    for key, value in raw.items_ex(resolve=False):
+        if key == "defaults":
+            continue
+        path = f"{where}.{key}" if where else str(key)
+        child = composed.get(str(key))
+        if isinstance(value, DictConfig):
+            out += _restated_defaults(value, child, path, classes)
+        elif key in params and not OmegaConf.is_interpolation(raw, str(key)):
+            default = params[str(key)].default
+            if default is not inspect.Parameter.empty and child == (list(default) if isinstance(default, tuple) else default):
+                out.append(f"{path}: {child!r}")
+    return out
+
+
+@pytest.mark.parametrize(("group", "option"), [(g, o) for g in ("model", "loss") for o in options(g)])
+def test_a_preset_states_no_default_of_its_classes(group: str, option: str) -> None:
+    """One source per setting: a model or loss preset holds only what differs from its classes'
+    constructor defaults (the structured configs give the rest)."""
+    from tsb.configs import compose_preset
+
+    raw = OmegaConf.load(CONF / group / f"{option}.yaml")
+    composed = OmegaConf.to_container(compose_preset(group, option))
+    assert _restated_defaults(raw, composed, "", _schema_classes()) == []

@@ -49,6 +49,8 @@ def unknown_key(argv: Sequence[str], config_name: str) -> ConfigError | None:
         key = getattr(cause, "full_key", None)
         if not isinstance(cause, (ConfigKeyError, ConfigAttributeError)) or not key:
             return None
+    except ConfigError as e:  # compose_config's own message (an experiment's model keys on another model)
+        return e
     except Exception:
         return None
     given = next((o for o in overrides if o.partition("=")[0] == key), None)

@@ -16,6 +16,8 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from PIL import Image
 
+from tsb.configs import compose_preset
+
 ROOT = Path(__file__).resolve().parents[2]
 
 TINY_MODEL = [
@@ -31,7 +33,7 @@ TINY_MODEL = [
 
 
 def tiny_model_config(overrides: list[str] | None = None) -> object:
-    model = OmegaConf.load(ROOT / "conf" / "model" / "stylebrush_small.yaml")
+    model = compose_preset("model", "stylebrush_small")
     model.merge_with_dotlist(overrides if overrides is not None else TINY_MODEL)
     return model
 
@@ -100,7 +102,7 @@ def make_split_checkpoint(path: Path, seed: int = 0, ema_shift: float = 0.0) -> 
     from tsb.training.checkpoint import save_checkpoint
 
     torch.manual_seed(seed)
-    model = OmegaConf.load(ROOT / "conf" / "model" / "stylebrush_bg.yaml")
+    model = compose_preset("model", "stylebrush_bg")
     model.merge_with_dotlist(TINY_SPLIT)
     cfg = OmegaConf.create({"model": model, "task_name": "stylebrush_bg"})
     task = instantiate(cfg.model, loss=None)

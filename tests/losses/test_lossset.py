@@ -11,8 +11,8 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import Tensor
 
-from tests.conftest import CONF
 from tests.helpers.nets import CopyNet, TinyNet
+from tsb.configs import compose_preset
 from tsb.losses import D_REG, G_REG, D, G, LossContext, LossSet, LossTerm
 from tsb.pretrained.helpers import HelperCheckpointError
 
@@ -56,7 +56,7 @@ def test_rejects_non_terms() -> None:
 
 def load(name: str, checkpoints: Path | None = None) -> LossSet:
     root = OmegaConf.create({"paths": {"checkpoints_dir": str(checkpoints or "/nonexistent")}})
-    root.loss = OmegaConf.load(CONF / "loss" / f"{name}.yaml")
+    root.loss = compose_preset("loss", name)
     loss = instantiate(root.loss)
     assert isinstance(loss, LossSet)
     return loss
@@ -89,7 +89,7 @@ def test_helper_configs_build_from_packaged_networks_without_checkpoints(name: s
 
 def test_typeface_checkpoint_option_still_stops_with_the_command() -> None:
     root = OmegaConf.create({"paths": {"checkpoints_dir": "/nonexistent"}})
-    root.loss = OmegaConf.load(CONF / "loss" / "perceptual+cycle.yaml")
+    root.loss = compose_preset("loss", "perceptual+cycle")
     root.loss.perceptual.network = "${paths.checkpoints_dir}/typeface.ckpt"
     with pytest.raises(InstantiationException) as e:
         instantiate(root.loss)

@@ -1,9 +1,8 @@
-"""Shared fixtures for the network tests: presets loaded straight from conf/model/*.yaml."""
+"""Shared fixtures for the network tests: the presets of conf/model/*.yaml, composed on their own."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import torch
@@ -11,14 +10,14 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+from tsb.configs import compose_preset
+
 PRESETS = ("stylebrush_small", "stylebrush", "baseline", "stylebrush_bg")
 
 
 def load_model_cfg(name: str, **updates: object) -> DictConfig:
-    """conf/model/<name>.yaml as a DictConfig; ``updates`` are dotted keys (``net.generator.channels``)."""
-    cfg = OmegaConf.load(CONF_DIR / "model" / f"{name}.yaml")
-    assert isinstance(cfg, DictConfig)
+    """conf/model/<name>.yaml composed as a DictConfig; ``updates`` are dotted keys (``net.generator.channels``)."""
+    cfg = compose_preset("model", name)
     for key, value in updates.items():
         OmegaConf.update(cfg, key, value, merge=False)
     return cfg

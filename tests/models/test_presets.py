@@ -146,11 +146,12 @@ def test_quickstart_preset_is_the_small_one_plus_content_skips(
     assert isinstance(model, dict) and isinstance(small, dict)
     skips = model["net"]["generator"].pop("content_skips")
     assert skips == [32, 16, 16, 1]  # widths[1], widths[0], stem, content channels
+    assert small["net"]["generator"].pop("content_skips") == []  # the generator's default: none
     assert model == small
     paper_quickstart = cfg_factory(["experiment=quickstart_paper"])
     assert paper_quickstart.model.net.generator.content_skips == [32, 16, 16, 1]
     for other in PRESETS:
         cfg = cfg_factory(["experiment=quickstart_paper", f"model={other}"])
-        assert "content_skips" not in cfg.model.net.get("generator", {})
+        assert not cfg.model.net.get("generator", {}).get("content_skips")
     net = instantiate(cfg_factory(["~experiment", "model=stylebrush_quickstart"]).model.net)
     assert len(net.generator.skip_convs) == 4

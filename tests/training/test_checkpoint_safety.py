@@ -119,7 +119,9 @@ def test_a_classifier_checkpoint_is_refused_with_a_message(tmp_path: Path) -> No
     """A typeface-classifier run's checkpoint cannot generate: say so (it was an AttributeError)."""
     from hydra.utils import instantiate
 
-    model = OmegaConf.load(Path(__file__).resolve().parents[2] / "conf" / "model" / "typeface_classifier.yaml")
+    from tsb.configs import compose_preset
+
+    model = compose_preset("model", "typeface_classifier")
     del model["fonts"]
     model.net.width = 0.0625
     task = instantiate(model, loss=None)

@@ -17,6 +17,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import nn
 
+from tsb.models.schemas import register_networks
+
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 NETWORK_NODES = ("net", "discriminator")
 
@@ -33,6 +35,7 @@ def compose_model(name: str, overrides: Sequence[str] = ()) -> DictConfig:
         raise SystemExit(
             f"unknown model preset {name!r}: no {CONF_DIR}/model/{name}.yaml; known: {', '.join(known)}"
         )
+    register_networks()  # the networks' structured configs the presets start from
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(overrides=[f"+model={name}", *overrides])
     return cfg.model
