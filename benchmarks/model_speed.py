@@ -30,7 +30,6 @@ from pathlib import Path
 
 import torch
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
 from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +58,9 @@ CUDA_VARIANTS = [
 
 
 def load_networks(preset: str, device: torch.device) -> tuple[nn.Module, nn.Module]:
-    cfg = OmegaConf.load(ROOT / "conf" / "model" / f"{preset}.yaml")
+    from tsb.configs import compose_preset
+
+    cfg = compose_preset("model", preset)
     torch.manual_seed(0)
     return instantiate(cfg.net).to(device), instantiate(cfg.discriminator).to(device)
 
