@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,6 +13,7 @@ from torch import nn
 
 from tsb.configs import compose_preset
 
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 PRESETS = ("stylebrush_small", "stylebrush", "baseline", "stylebrush_bg")
 
 
