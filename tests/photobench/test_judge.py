@@ -123,3 +123,22 @@ def test_the_seam_score_sees_an_edge_that_was_not_there() -> None:
     soft = seam(wall, regrained)
     assert soft is not None and soft == pytest.approx(1.0, abs=0.25)
     assert seam(wall, wall.copy()) is None
+
+
+def test_ink_contrast_is_one_for_the_same_word_and_less_for_a_washed_out_one() -> None:
+    from tsb.photobench.judge import contrast, ink_contrast
+
+    crop = np.full((64, 160, 3), (20, 90, 160), np.uint8)  # a blue plate
+    crop[20:44, 20:140:12] = 255  # white strokes
+    crop[20:44, 21:141:12] = 255
+    crop[20:44, 22:142:12] = 255
+    grey = crop.copy()
+    grey[crop[..., 0] == 255] = (150, 170, 200)  # the same strokes, washed out towards the plate
+    assert ink_contrast(crop, crop) == pytest.approx(1.0)
+    full = contrast(crop)
+    assert full is not None and full == pytest.approx(float(np.linalg.norm([235, 165, 95])), rel=1e-6)
+    washed = ink_contrast(crop, grey)
+    assert washed is not None and washed == pytest.approx(np.linalg.norm([130, 80, 40]) / np.linalg.norm([235, 165, 95]), rel=1e-6)
+    plate = np.full_like(crop, (20, 90, 160))
+    assert ink_contrast(crop, plate) == 0.0  # erased: no ink left
+    assert ink_contrast(plate, crop) is None  # no old ink to compare with

@@ -7,8 +7,8 @@ judged on the old word gone), and measures each edit with an independent judge:
 PP-OCRv6 detection + recognition on the whole edited photo (:class:`tsb.detect.WordFinder`,
 never the model's own recognizer). Per edit: the new word read at the old word's place, the old
 word gone, every other word of the photo read as before, the pixels changed outside the old
-word's box, a seam score, the round trip old -> new -> old against the original inside the box
-(PSNR, LPIPS), and the time. Writes ``report.json``, ``report.md`` and ``sheet.png`` (every
+word's box, a seam score, the ink's contrast against its background (after over before), the
+round trip old -> new -> old against the original inside the box (PSNR, LPIPS), and the time. Writes ``report.json``, ``report.md`` and ``sheet.png`` (every
 edit, before and after). The project's own photo set: ``python -m tsb.photobench.photoset DIR``.
 
 Modules: :mod:`~tsb.photobench.edits` (photos, edits files, replacement words),

@@ -16,6 +16,9 @@ Pixels (uint8 RGB arrays of one size):
 - :func:`psnr_in`: PSNR over the pixels of a mask (the round trip inside the word's box);
 - :func:`seam`: the gradient energy on the border of the changed region, edited over original
   (1: the border looks as it did; above 1: an edge that was not there).
+- :func:`ink_contrast`: how far the word's ink stands from its background after the edit, over
+  before (1: as strong; under 1: washed out, white lettering come back grey), on the box cut
+  out upright.
 
 Words are matched as :mod:`tsb.edit` matches ``--replace`` requests: case-insensitive, without
 surrounding punctuation (:func:`normal`); neighbours must read exactly as before.
@@ -163,3 +166,38 @@ def seam(original: np.ndarray, edited: np.ndarray) -> float | None:
     before = float(gradient_energy(original)[ring].mean())
     after = float(gradient_energy(edited)[ring].mean())
     return (after + SEAM_FLOOR) / (before + SEAM_FLOOR)
+
+
+def _ink(crop: np.ndarray) -> np.ndarray:
+    """bool (H, W) of an upright word crop (H, W, 3) uint8: Otsu's class of its luminance that is
+    rarer on the crop's rim (the letters)."""
+    grey = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
+    _, dark = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    ink = np.asarray(dark, dtype=bool)
+    rim = np.ones_like(ink)
+    rim[2:-2, 2:-2] = False
+    return ink if ink[rim].mean() <= 0.5 else ~ink
+
+
+def contrast(crop: np.ndarray, far: float = 0.3) -> float | None:
+    """How far a word's ink stands from its background in an upright crop (H, W, 3) uint8: the
+    RGB distance between the background's median colour and the median colour of the ``far``
+    share of the ink pixels farthest from it (the letters' cores, not their anti-aliased edges);
+    None: no ink or no background."""
+    ink = _ink(crop)
+    if ink.sum() < 4 or (~ink).sum() < 4:
+        return None
+    pixels = crop.astype(np.float64)
+    bg = np.median(pixels[~ink], axis=0)
+    dist = np.linalg.norm(pixels[ink] - bg, axis=1)
+    core = pixels[ink][dist >= np.quantile(dist, 1 - far)]
+    return float(np.linalg.norm(np.median(core, axis=0) - bg))
+
+
+def ink_contrast(before: np.ndarray, after: np.ndarray) -> float | None:
+    """The edited word's :func:`contrast` over the old word's, both upright crops of its box
+    (1: as strong as before; None: no ink found before)."""
+    c0, c1 = contrast(before), contrast(after)
+    if c0 is None or c0 < 1:
+        return None
+    return (c1 or 0.0) / c0
