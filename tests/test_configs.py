@@ -204,21 +204,23 @@ def test_the_loss_set_is_open_and_its_terms_are_typed(cfg_factory: Callable[...,
     assert cfg.loss.layout.pool == 4 and cfg.loss.supervised.fg_weight == 1.0  # the classes' defaults
 
 
-def _schema_classes() -> dict[str, object]:
+def _schema_classes() -> set[object]:
     from tsb.configs import LOSS_SCHEMAS, NETWORK_SCHEMAS
 
-    return {f"{c.__module__}.{c.__qualname__}": c for c in [*NETWORK_SCHEMAS.values(), *LOSS_SCHEMAS.values()]}
+    return {*NETWORK_SCHEMAS.values(), *LOSS_SCHEMAS.values()}
 
 
-def _restated_defaults(raw: object, composed: object, where: str, classes: dict[str, object]) -> list[str]:
+def _restated_defaults(raw: object, composed: object, where: str, classes: set[object]) -> list[str]:
     """Keys of a preset file (``raw``) that state their class's own default."""
     import inspect
+
+    from hydra.utils import get_class
 
     if not isinstance(raw, DictConfig) or not isinstance(composed, dict):
         return []
     out: list[str] = []
-    cls = classes.get(str(composed.get("_target_")))
-    params = inspect.signature(cls).parameters if callable(cls) else {}
+    cls = get_class(str(composed["_target_"])) if "_target_" in composed else None
+    params = inspect.signature(cls).parameters if cls in classes else {}
     for key, value in raw.items_ex(resolve=False):
         if key == "defaults":
             continue
