@@ -8,7 +8,15 @@ import torch
 from torch import Tensor
 
 from tsb.data.content import render_content
-from tsb.inference.ink_height import InkHeight, inner_part, register_rows, row_extent, row_profile
+from tsb.inference.ink_height import (
+    InkHeight,
+    centre_line,
+    inner_part,
+    register_rows,
+    row_extent,
+    row_profile,
+    word_parts,
+)
 from tsb.inference.pipeline import Pipeline, build_pipeline
 from tsb.models.background import BackgroundNet
 from tsb.models.layout import TextLayout
@@ -81,9 +89,15 @@ def test_the_new_letters_take_the_old_words_ink_height_and_leave_the_line_above_
         over = line[0, 0] > 0.5
         assert float(before.mask[0, 0][over].max()) > 0.5
         assert float(after.mask[0, 0][over].max()) < 0.05  # the new word never covers the line above
-    # the word stays where the layout put it along the line
-    cols = lambda x: torch.nonzero((x[0, 0] > 0.5).any(dim=0))[:, 0]  # noqa: E731
-    assert abs(int(cols(after.layout).min()) - int(cols(before.layout).min())) <= 1
+        # nor does the eraser's hole: the line's strokes are not the old word's (keep_word)
+        assert before.hole is not None and after.hole is not None
+        assert float(before.hole[0, 0][over].max()) > 0.5
+        assert float(after.hole[0, 0][over].max()) < 0.05
+        assert float(after.hole[0, 0][word[0, 0] > 0.5].min()) > 0.5  # the old word is still erased
+    # along the line the new word is centred where the old one is (the layout placed it from a
+    # mask without the line above)
+    cols = lambda x: torch.nonzero((x[0, 0] > 0.5).any(dim=0))[:, 0].float()  # noqa: E731
+    assert abs(float(cols(after.layout).mean() - cols(word).mean())) <= 3
 
 
 def test_without_the_old_words_text_the_layout_is_kept() -> None:
@@ -126,3 +140,25 @@ def test_the_photo_preset_has_the_step_and_none_leaves_it_off() -> None:
     assert "ink_height" in build_pipeline("photo").steps
     assert "ink_height" not in build_pipeline("none").steps
     assert "ink_height" not in build_pipeline("photo", ["ink_height=null"]).steps
+
+
+def test_the_line_through_the_middle_is_the_word_and_its_dot_stays_with_it() -> None:
+    mask = torch.zeros(30, 40, dtype=torch.bool)
+    mask[2:8, 5:30] = True  # the line above, inside the crop
+    mask[11:20, 5:12] = True  # the word's letters, through the middle row (14): an ascender
+    mask[13:20, 15:22] = True  # and an x-height letter
+    mask[11:12, 16:18] = True  # its dot: within the letters' rows, not touching them
+    mask[23:28, 5:30] = True  # the line below
+    line = centre_line(mask)
+    assert int(line.sum()) == 7 * 9 + 7 * 7 + 2 and not bool(line[2:8].any()) and not bool(line[23:28].any())
+
+
+def test_the_masks_parts_outside_the_words_rows_are_dropped() -> None:
+    mask = torch.zeros(32, 40)
+    mask[0:6, 0:30] = 0.9  # a neighbouring line, all outside the rows
+    mask[9:24, 5:30] = 1.0  # the word
+    mask[22:30, 32:36] = 0.8  # a part mostly outside (6 of its 8 rows)
+    rows = ((torch.tensor([8.0, 24.0]) / 32) * 2 - 1).tolist()
+    kept = word_parts(mask, *rows)
+    assert torch.equal(kept[9:24, 5:30], mask[9:24, 5:30])
+    assert float(kept[0:6].sum()) == 0 and float(kept[22:30, 32:36].sum()) == 0

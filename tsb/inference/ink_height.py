@@ -14,12 +14,16 @@ mask around them, :func:`ink_in_mask`) is registered against the row profile of
 the old word's text rendered plain (the same string, so the same ascenders, descenders and dots):
 the vertical scale ``a`` and offset ``b`` (render rows -> crop rows) under which the template's
 rows with ink are the measured ones (intersection over union of the row sets, the profiles'
-correlation settling ties; a grid over ``a`` and ``b``, :func:`register_rows`), on the whole mask and on the mask without its parts that the crop's top
-or bottom edge cuts (:func:`inner_part`: the lines above and below), whichever fits better. A letter's dot stays with its word (the template
+correlation settling ties; a grid over ``a`` and ``b``, :func:`register_rows`), on the whole mask, on the mask without its parts that the crop's top
+or bottom edge cuts (:func:`inner_part`) and on the line through the crop's middle row
+(:func:`centre_line`: the detector's box is centred on its word; a box of small print can hold
+three lines), whichever fits best. A letter's dot stays with its word (the template
 has it too), a stray pixel is not a row of ink (under 5% of the fullest row). The new word, rendered by the same renderer on the same
 baseline, is then drawn by the same map: its placed ink (and the layers drawn with it) is moved
 and scaled vertically so that its rendered rows land at ``a * rows + b`` (:func:`refit_rows`).
-Its width and its place along the line stay the layout's. Without the old word's text, or when
+Its width and its place along the line stay the layout's. With ``keep_word``, the parts of the
+old word's mask that lie mostly outside its measured rows (the lines above and below, which the
+eraser segments as text too) are dropped before the hole is cut, so they are not wiped out. Without the old word's text, or when
 the fit is poor (the correlation under ``min_score``: a curved word, a mask with no word in it),
 the layout's placement is kept. Owns no weight.
 """
@@ -154,6 +158,45 @@ def inner_part(mask: Tensor) -> Tensor:
     return torch.from_numpy(inner if inner.any() else on).to(mask.device)
 
 
+def centre_line(mask: Tensor) -> Tensor:
+    """``mask`` (H, W) bool kept to the line through the crop's middle row: its connected parts
+    that reach that row, and the parts that lie within their rows (a letter's dot, a comma). A word's
+    crop is cut around its detector box, so the word's line runs through its middle; the lines
+    above and below do not (all of it when no part reaches the middle)."""
+    on = mask.cpu().numpy()
+    labels, _ = ndimage.label(on, structure=np.ones((3, 3), bool))
+    h = on.shape[0]
+    middle = np.setdiff1d(np.unique(labels[(h - 1) // 2 : h // 2 + 1]), [0])
+    if not len(middle):
+        return mask
+    rows = np.nonzero(np.isin(labels, middle).any(axis=1))[0]
+    top, bottom = rows.min(), rows.max()
+    keep = list(middle)
+    for k, part in enumerate(ndimage.find_objects(labels), start=1):
+        if part is not None and k not in middle and part[0].start >= top and part[0].stop - 1 <= bottom:
+            keep.append(k)
+    return torch.from_numpy(np.isin(labels, keep)).to(mask.device)
+
+
+def word_parts(mask: Tensor, top: float, bottom: float, level: float = 0.1) -> Tensor:
+    """``mask`` (H, W) in [0, 1] without its connected parts (where it is over ``level``) that lie
+    mostly outside the rows ``top`` .. ``bottom`` (normalised): the strokes of the lines above and
+    below, which the eraser's hole would otherwise wipe out."""
+    h = mask.shape[0]
+    on = (mask > level).cpu().numpy()
+    labels, count = ndimage.label(on, structure=np.ones((3, 3), bool))
+    if not count:
+        return mask
+    rows = (np.arange(h) + 0.5) / h * 2 - 1
+    inside = (rows >= top) & (rows <= bottom)
+    weight = mask.float().cpu().numpy()
+    total = ndimage.sum(weight, labels, index=np.arange(1, count + 1))
+    within = ndimage.sum(weight * inside[:, None], labels, index=np.arange(1, count + 1))
+    drop = np.nonzero(within < 0.5 * np.maximum(total, 1e-8))[0] + 1
+    keep = torch.from_numpy(~np.isin(labels, drop)).to(mask.device)
+    return mask * keep.to(mask.dtype)
+
+
 def refit_rows(x: Tensor, src: Tensor, dst: Tensor, padding: str = "zeros") -> Tensor:
     """``x`` (B, C, H, W) moved and scaled vertically so that its rows ``src`` (B, 2: top, bottom,
     normalised) land on ``dst`` (B, 2); columns unchanged; from outside come zeros (``padding``
@@ -191,10 +234,17 @@ class InkHeight:
         sure: the mask value above which a pixel is the old word's (as the layout takes it).
         min_score: the fit's score (rows matched) under which it is not trusted (layout kept).
         min_scale, max_scale: the range of vertical scales searched (crop rows per rendered row).
+        keep_word: drop the parts of the old word's mask outside its measured rows before the hole
+            is cut (:meth:`keep_word`).
     """
 
     def __init__(
-        self, sure: float = 0.5, min_score: float = 0.6, min_scale: float = 0.2, max_scale: float = 2.0
+        self,
+        sure: float = 0.5,
+        min_score: float = 0.6,
+        min_scale: float = 0.2,
+        max_scale: float = 2.0,
+        keep_word: bool = True,
     ) -> None:
         if not 0 <= sure < 1 or not -1 <= min_score <= 1 or not 0 < min_scale < max_scale:
             raise ConfigError(
@@ -203,6 +253,7 @@ class InkHeight:
             )
         self.sure, self.min_score = float(sure), float(min_score)
         self.min_scale, self.max_scale = float(min_scale), float(max_scale)
+        self.keep_word_parts = bool(keep_word)
 
     def measure(
         self,
@@ -230,7 +281,7 @@ class InkHeight:
             tmpl = template[min(i, len(template) - 1)]
             fits = [
                 register_rows(row_profile(m[None, None].float())[0], tmpl, self.min_scale, self.max_scale)
-                for m in (sure[i, 0], inner_part(sure[i, 0]))
+                for m in (sure[i, 0], inner_part(sure[i, 0]), centre_line(sure[i, 0]))
                 if bool(m.any()) and float(tmpl.sum()) > 0
             ]
             if not fits:
@@ -272,3 +323,14 @@ class InkHeight:
             tuple(refit_rows(x, src, dst) for x in maps),
             tuple(refit_rows(x, src, dst, "border") for x in colours),
         )
+
+    def keep_word(self, source_mask: Tensor, fits: list[RowFit | None]) -> Tensor:
+        """``source_mask`` (B, 1, H, W) without the parts that lie mostly outside each sample's
+        measured rows of ink (:func:`word_parts`): the eraser's hole then leaves the neighbouring
+        lines alone. Samples without a fit unchanged."""
+        out = source_mask.clone()
+        for i in range(len(source_mask)):
+            fit = fits[min(i, len(fits) - 1)]
+            if fit is not None:
+                out[i, 0] = word_parts(source_mask[i, 0], *fit.ink)
+        return out

@@ -157,14 +157,25 @@ class Pipeline:
                 x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
             return broadcast_style(x, batch)
 
-        background, source_mask = self._erased(net, style)
+        fits = None
+        if self.ink_height is not None and source is not None:
+            residual, source_mask = net.background.segment(style)
+            if self.refine is not None:
+                source_mask = self.refine(style, source_mask)
+            # the old word's rows of ink, measured on the crop against a first erasing
+            rough = net.background.fill(style, residual, source_mask)
+            fits = self.ink_height.measure(source_mask, (1 - source.to(style.dtype)) / 2, style, rough)
+            if self.ink_height.keep_word_parts:
+                source_mask = self.ink_height.keep_word(source_mask, fits)
+            background = net.background.fill(style, residual, source_mask)
+        else:
+            background, source_mask = self._erased(net, style)
         out: GeneratorOutput = net.synthesize(style, content, source, erased=(background, source_mask))
         assert out.foreground is not None and out.background is not None and out.layout is not None
         mask, foreground, learned, under, effect = out.mask, out.foreground, out.foreground, out.background, None
         layout = out.layout
-        if self.ink_height is not None and source is not None:
+        if self.ink_height is not None and fits is not None:
             # the new word's rows from the old word's own rows of ink, not the spread of its mask
-            fits = self.ink_height.measure(source_mask, (1 - source.to(style.dtype)) / 2, style, background)
             (layout, mask), (learned,) = self.ink_height(
                 fits, (1 - content) / 2, layout, mask, colours=(learned,)
             )
