@@ -162,3 +162,27 @@ def test_the_masks_parts_outside_the_words_rows_are_dropped() -> None:
     kept = word_parts(mask, *rows)
     assert torch.equal(kept[9:24, 5:30], mask[9:24, 5:30])
     assert float(kept[0:6].sum()) == 0 and float(kept[22:30, 32:36].sum()) == 0
+
+
+def test_the_photo_preset_keeps_the_mask_to_the_words_line() -> None:
+    """As ``conf/inference/photo.yaml`` runs it (``refit: false``): the line above is dropped from
+    the old word's mask, so neither the hole nor the layout's new letters reach it, and the
+    letters are placed on the word's line instead of spread over both."""
+    style, word, line = _photo(True)
+    net = _net(True)
+    source = render_content("us", H, W)[None]
+    content = render_content("am", H, W)[None]
+    step = build_pipeline("photo").ink_height
+    assert step is not None and not step.refit and step.keep_word_parts
+    with torch.no_grad():
+        before = Pipeline(sharp_mask=True).generate(net, style, content, source)
+        after = Pipeline(sharp_mask=True, ink_height=InkHeight(refit=False)).generate(net, style, content, source)
+    assert after.layout is not None and after.hole is not None and before.layout is not None
+    over = line[0, 0] > 0.5
+    assert float(after.mask[0, 0][over].max()) < 0.05 and float(after.hole[0, 0][over].max()) < 0.05
+    old_top, old_bottom = _rows(word)
+    top, bottom = _rows(after.layout)
+    b_top, _ = _rows(before.layout)
+    assert b_top < old_top - 20  # before: the new letters reached up into the line above
+    height = old_bottom - old_top
+    assert old_top - height <= top and bottom <= old_bottom + height // 2  # on the word's line

@@ -236,6 +236,8 @@ class InkHeight:
         min_scale, max_scale: the range of vertical scales searched (crop rows per rendered row).
         keep_word: drop the parts of the old word's mask outside its measured rows before the hole
             is cut (:meth:`keep_word`).
+        refit: move the new word's rows to those the fit gives it (:meth:`__call__`); off, only
+            ``keep_word`` acts (the layout then places the new word from the cleaned mask).
     """
 
     def __init__(
@@ -245,6 +247,7 @@ class InkHeight:
         min_scale: float = 0.2,
         max_scale: float = 2.0,
         keep_word: bool = True,
+        refit: bool = True,
     ) -> None:
         if not 0 <= sure < 1 or not -1 <= min_score <= 1 or not 0 < min_scale < max_scale:
             raise ConfigError(
@@ -254,6 +257,7 @@ class InkHeight:
         self.sure, self.min_score = float(sure), float(min_score)
         self.min_scale, self.max_scale = float(min_scale), float(max_scale)
         self.keep_word_parts = bool(keep_word)
+        self.refit = bool(refit)
 
     def measure(
         self,

@@ -174,7 +174,7 @@ class Pipeline:
         assert out.foreground is not None and out.background is not None and out.layout is not None
         mask, foreground, learned, under, effect = out.mask, out.foreground, out.foreground, out.background, None
         layout = out.layout
-        if self.ink_height is not None and fits is not None:
+        if self.ink_height is not None and fits is not None and self.ink_height.refit:
             # the new word's rows from the old word's own rows of ink, not the spread of its mask
             (layout, mask), (learned,) = self.ink_height(
                 fits, (1 - content) / 2, layout, mask, colours=(learned,)
