@@ -19,9 +19,10 @@ step                what it does (split design only: networks with a background 
 ``ink_colours``     the new word's colour layer from the old word's full-contrast ink (after
                     ``source_colours``, over it; :class:`~tsb.inference.ink_colour.InkColours`):
                     white lettering stays white, not the grey of its anti-aliased edges
-``ink_height``      the new word's letter height and baseline from the old word's own rows of
-                    ink, not from the spread of its mask (:class:`~tsb.inference.ink_height.InkHeight`;
-                    needs the old word's text)
+``ink_height``      the old word's own rows of ink measured (:class:`~tsb.inference.ink_height.InkHeight`;
+                    needs the old word's text): its mask kept to them before the hole is cut and
+                    the layout runs (``keep_word``: the lines above and below are left alone), and
+                    with ``refit`` the new word's rows moved onto them
 ``sharp_mask``      the placed ink as the mask (sharp letters in the content font's shapes)
                     instead of the text branch's corrected mask
 ``effect_ring``     with ``sharp_mask``: the dropped correction still draws within this many
