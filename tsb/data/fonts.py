@@ -12,7 +12,9 @@ the same set everywhere:
   Python modules; they are written once as ``.ttf`` files into the cache folder
   (``$TSB_CACHE_DIR`` or ``~/.cache/tsb``) with an atomic rename.
 
-plus font folders named in the config and, opt-in, the system's fonts (fontconfig folders).
+plus, opt-in, the font library (``fontlib``: about 1,900 Latin fonts from Debian's font
+packages, installed once by ``python -m tsb.data.fontlib install``; :mod:`tsb.data.fontlib`), font
+folders named in the config and the system's fonts (fontconfig folders).
 
 Coverage: a font *covers* a character when its cmap maps the character to a real glyph (not
 ``.notdef``), the glyph has ink (except white space), and, for letters and digits, the glyph's
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import logging
 import os
 import re
 import sys
@@ -66,6 +69,10 @@ HELD_OUT_FAMILIES = frozenset(
         "space mono",
         "raleway",
         "cmss10",
+        # handwriting and script faces of the font library (python -m tsb.data.fontlib)
+        "kristi",
+        "dancing script",
+        "comic neue",
     }
 )
 # File name patterns skipped by default, all duplicates of a face already in the set: the CJK
@@ -199,6 +206,12 @@ def _pymupdf_fonts() -> list[Path]:
     return paths
 
 
+def _library_fonts() -> list[Path]:
+    from tsb.data.fontlib import library_font_files  # fontlib builds on this module
+
+    return library_font_files()
+
+
 def system_font_dirs() -> list[Path]:
     """The usual system font folders (used only when ``system_fonts`` is on)."""
     dirs = [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts"]
@@ -224,6 +237,7 @@ def discover_font_files(
         "matplotlib": _matplotlib_fonts,
         "rendercv-fonts": _rendercv_fonts,
         "pymupdf-fonts": _pymupdf_fonts,
+        "fontlib": _library_fonts,
     }
     for name in packages:
         if name not in getters:
@@ -250,6 +264,7 @@ def _font_file(path: str) -> tuple[str, str, dict[int, str]] | None:
     """(family, style, cmap) of a font file, parsed once per process; None when unreadable."""
     from fontTools.ttLib import TTFont
 
+    logging.getLogger("fontTools").setLevel(logging.ERROR)  # warnings about odd tables, not errors
     try:
         tt = TTFont(path, lazy=True, fontNumber=0)
         name = tt["name"]

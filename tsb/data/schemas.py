@@ -13,6 +13,7 @@ from hydra.core.config_store import ConfigStore
 from hydra_zen import builds
 
 from tsb.data.base import DataModule
+from tsb.data.fontcrops import FontCropData
 from tsb.data.imgur5k import IMGUR5KData
 from tsb.data.mixed import MixedData
 from tsb.data.paired import PairedData
@@ -28,6 +29,7 @@ DATA_SCHEMAS: dict[str, Callable[..., Any]] = {
     "base_scene_folder": SceneFolderData,
     "base_paired": PairedData,
     "base_mixed": MixedData,
+    "base_fontcrops": FontCropData,
 }
 
 

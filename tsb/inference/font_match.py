@@ -15,6 +15,11 @@ This is retrieval, not synthesis: the candidates are the fonts of one split of
 its own fonts) that cover both words, plus the content font. It works with any model whose
 ``generate`` takes a content image (the paper's generator too); it costs one batched forward pass
 per candidate chunk, about 70 candidates for a Latin word.
+
+``method="embedding"`` asks the typeface encoder instead (:mod:`tsb.inference.typeface`): the old
+word's crop is embedded once and the nearest font of the index (package fonts and, where installed,
+the font library's ~1,900) that draws both words is taken; no forward pass of the model, a few
+milliseconds, and the old word's text is not needed.
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ from torch import Tensor
 from tsb.data.content import content_font_path, render_content
 from tsb.data.fonts import load_fonts
 from tsb.errors import ConfigError
+from tsb.inference.typeface import TypefaceIndex, default_index_path
 from tsb.models.generator import GeneratorOutput
 
 Generate = Callable[[Tensor, Tensor, Tensor | None], GeneratorOutput]
+METHODS = ("model", "embedding")
 
 
 @dataclass(frozen=True)
@@ -54,17 +61,39 @@ class FontMatch:
         split: the fonts to choose from: "train" (default: never the held-out fonts a benchmark
             is rendered in), "heldout" or "all".
         batch_size: candidates per forward pass.
-        font_dirs: more font folders to choose from (as ``data.fonts.font_dirs``).
+        font_dirs: more font folders to choose from (as ``data.fonts.font_dirs``; method "model").
+        method: "model" (the model redraws the old word in every candidate) or "embedding" (the
+            typeface encoder's nearest font).
+        index: the typeface index for method "embedding" (null: the published one).
     """
 
-    def __init__(self, split: str = "train", batch_size: int = 32, font_dirs: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        split: str = "train",
+        batch_size: int = 32,
+        font_dirs: tuple[str, ...] = (),
+        method: str = "model",
+        index: str | None = None,
+    ) -> None:
         if split not in ("train", "heldout", "all"):
             raise ConfigError(f"font_match.split must be 'train', 'heldout' or 'all', got {split!r}")
+        if method not in METHODS:
+            raise ConfigError(f"font_match.method must be one of {METHODS}, got {method!r}")
         if batch_size < 1:
             raise ConfigError(f"font_match.batch_size must be >= 1, got {batch_size}")
         self.split = split
         self.batch_size = int(batch_size)
         self.font_dirs = tuple(str(d) for d in font_dirs)
+        self.method = method
+        self.index_path = index
+        self._index: TypefaceIndex | None = None
+
+    @property
+    def index(self) -> TypefaceIndex:
+        """The typeface index (loaded on first use)."""
+        if self._index is None:
+            self._index = TypefaceIndex.load(self.index_path or default_index_path())
+        return self._index
 
     def candidates(self, text: str) -> list[str]:
         """The content font, then every font of the split that draws every character of ``text``."""
@@ -108,6 +137,8 @@ class FontMatch:
             reference = F.interpolate(
                 reference, size=(height, width), mode="bilinear", align_corners=False, antialias=True
             )
+        if self.method == "embedding":
+            return self._retrieve(style, source_text, target_text, height, width)
         fonts = self.candidates(source_text + target_text)
         sources = torch.stack([render_content(source_text, height, width, f) for f in fonts]).to(style)
         errors = []
@@ -124,4 +155,16 @@ class FontMatch:
             source=sources[k],
             error=float(error[k]),
             content_font_error=float(error[0]),
+        )
+
+    def _retrieve(self, style: Tensor, source_text: str, target_text: str, height: int, width: int) -> FontChoice:
+        """The typeface encoder's nearest font that draws both words (the content font if none)."""
+        found = self.index.search(style, source_text + target_text, k=1, split=self.split)[0]
+        font = str(found[0].font.path) if found else content_font_path()
+        return FontChoice(
+            font=font,
+            content=render_content(target_text, height, width, font).to(style),
+            source=render_content(source_text, height, width, font).to(style),
+            error=1.0 - found[0].similarity if found else float("nan"),
+            content_font_error=float("nan"),
         )

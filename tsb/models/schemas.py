@@ -23,6 +23,7 @@ from tsb.models.split import SplitBrushNet
 from tsb.models.style_encoder import StyleEncoder
 from tsb.models.stylebrush import StyleBrushNet
 from tsb.models.typeface_classifier import TypefaceClassifier
+from tsb.models.typeface_encoder import TypefaceEncoder
 from tsb.models.unet import UNet
 from tsb.utils.schemas import class_schema
 
@@ -39,6 +40,7 @@ NETWORK_SCHEMAS: dict[str, Callable[..., Any]] = {
     "model/net/unet": UNet,
     "model/net/baseline": UNetBaseline,
     "model/net/typeface_classifier": TypefaceClassifier,
+    "model/net/typeface_encoder": TypefaceEncoder,
     "model/net/recognizer": CRNN,
 }
 

@@ -1,0 +1,221 @@
+"""Typeface retrieval: the library font that looks most like the old word, in milliseconds.
+
+The typeface encoder (:class:`~tsb.models.typeface_encoder.TypefaceEncoder`, trained by
+``python train.py experiment=typeface_library``) maps a word crop to a unit vector. The *index*
+holds the encoder and one prototype per font (the normalised mean embedding of
+:data:`PROTOTYPE_WORDS` drawn in that font, :func:`~tsb.data.fontcrops.draw_word`), for every font
+of the package fonts and the font library. Retrieval embeds the old word once and takes the
+prototype with the largest cosine among the fonts that are installed here and draw the new word.
+
+``python -m tsb.inference.typeface build --ckpt RUN/checkpoints/typeface_library.ckpt --out F``
+writes an index (safetensors: the encoder's weights and the prototypes; metadata: the encoder's
+settings and the font keys). The published one is ``tsb/weights/typeface_index.safetensors``.
+
+A crop is fitted into the encoder's 32x128 with its aspect kept (the rest filled by repeating the
+crop's border), as the training crops were drawn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from tsb.data.fontcrops import draw_word
+from tsb.data.fonts import PACKAGES, FontInfo, load_fonts
+from tsb.errors import CheckpointError, ConfigError, DataNotFoundError
+from tsb.models.typeface_encoder import TypefaceEncoder
+
+#: words every font draws for its prototype (a font that lacks a character skips that word)
+PROTOTYPE_WORDS = ("Hamburg", "fonts", "QUIVER", "Jackdaws", "lovely", "BOXING", "wizard", "Sphinx",
+                   "gravity", "2048", "Mixup", "yellow")  # fmt: skip
+INDEX_FORMAT = "tsb.typeface_index/1"
+
+
+def font_key(font: FontInfo) -> str:
+    """A font's name in an index, the same on every machine: its source and its path's tail."""
+    parts = Path(font.path).parts
+    tail = "/".join(parts[-3:]) if font.source in ("fontlib", "folder", "system") else parts[-1]
+    return f"{font.source}:{tail}"
+
+
+def fit_crop(images: Tensor, size: tuple[int, int]) -> Tensor:
+    """(B, C, H, W) -> (B, C, *size): scaled to fit with the aspect kept, the rest the border's."""
+    h, w = images.shape[-2:]
+    th, tw = size
+    scale = min(th / h, tw / w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    x = F.interpolate(images.float(), size=(nh, nw), mode="bilinear", align_corners=False, antialias=True)
+    top, left = (th - nh) // 2, (tw - nw) // 2
+    return F.pad(x, (left, tw - nw - left, top, th - nh - top), mode="replicate")
+
+
+def prototypes(encoder: TypefaceEncoder, fonts: Sequence[FontInfo], batch_size: int = 256) -> Tensor:
+    """One unit vector per font: the mean embedding of the prototype words it draws."""
+    h, w = encoder.input_size
+    crops: list[np.ndarray] = []
+    owner: list[int] = []
+    for i, font in enumerate(fonts):
+        words = [t for t in PROTOTYPE_WORDS if font.covers(t)] or [PROTOTYPE_WORDS[0]]
+        for text in words:
+            crops.append(draw_word(font, text, h, w))
+            owner.append(i)
+    x = torch.from_numpy(np.stack(crops)).float().div(127.5).sub(1.0)[:, None]
+    with torch.no_grad():
+        emb = torch.cat([encoder.embed(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    sums = torch.zeros(len(fonts), emb.shape[1]).index_add_(0, torch.tensor(owner), emb)
+    return F.normalize(sums, dim=1)
+
+
+@dataclass(frozen=True)
+class Match:
+    font: FontInfo
+    similarity: float
+
+
+class TypefaceIndex:
+    """The encoder and a prototype per font key; :meth:`search` finds the nearest installed fonts."""
+
+    def __init__(self, encoder: TypefaceEncoder, keys: Sequence[str], protos: Tensor) -> None:
+        if len(keys) != protos.shape[0]:
+            raise ConfigError(f"typeface index: {len(keys)} font keys but {protos.shape[0]} prototypes")
+        self.encoder = encoder.eval()
+        self.keys = list(keys)
+        self.protos = F.normalize(protos.float(), dim=1)
+        self._fonts: list[FontInfo | None] | None = None
+
+    # ------------------------------------------------------------------------------- files
+    @classmethod
+    def build(cls, encoder: TypefaceEncoder, fonts: Sequence[FontInfo]) -> TypefaceIndex:
+        return cls(encoder, [font_key(f) for f in fonts], prototypes(encoder.eval(), fonts))
+
+    def save(self, path: Path) -> Path:
+        from safetensors.torch import save_file
+
+        from tsb.utils.io import atomic_write_bytes
+
+        spec = dict(self.encoder.hparams)
+        tensors = {f"encoder.{k}": v.detach().cpu().contiguous() for k, v in self.encoder.state_dict().items()}
+        tensors = {k: v for k, v in tensors.items() if k != "encoder.classes"}  # the classifier is training only
+        tensors["prototypes"] = self.protos.half().contiguous()
+        meta = {"format": INDEX_FORMAT, "encoder": json.dumps(spec), "fonts": json.dumps(self.keys)}
+        tmp = path.with_suffix(".tmp")
+        save_file(tensors, str(tmp), metadata=meta)
+        atomic_write_bytes(path, tmp.read_bytes())
+        tmp.unlink()
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> TypefaceIndex:
+        from safetensors import safe_open
+
+        path = Path(path)
+        if not path.is_file():
+            raise CheckpointError(f"typeface index {path} does not exist; build one with "
+                                  "`python -m tsb.inference.typeface build --ckpt ...`")  # fmt: skip
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+                tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - a safe_open handle, not a dict
+            if meta.get("format") != INDEX_FORMAT:
+                raise ValueError(f"format {meta.get('format')!r}")
+            spec = json.loads(meta["encoder"])
+            keys = json.loads(meta["fonts"])
+        except Exception as e:  # any unreadable file gets the same message
+            raise CheckpointError(f"{path} is not a typeface index ({e}); rebuild it") from e
+        encoder = TypefaceEncoder(**spec)
+        state = {k[len("encoder.") :]: v for k, v in tensors.items() if k.startswith("encoder.")}
+        state["classes"] = encoder.classes.detach()
+        encoder.load_state_dict(state)
+        protos = tensors["prototypes"].float()
+        if not torch.isfinite(protos).all() or not all(torch.isfinite(v).all() for v in state.values()):
+            raise CheckpointError(f"{path} holds NaN or infinite values; rebuild it")
+        return cls(encoder, keys, protos)
+
+    # ------------------------------------------------------------------------------- search
+    def fonts(self) -> list[FontInfo | None]:
+        """The installed font of each key (None where this machine lacks it: no font library)."""
+        if self._fonts is None:
+            installed: dict[str, FontInfo] = {}
+            for packages in ((*PACKAGES, "fontlib"), PACKAGES):
+                try:
+                    installed = {font_key(f): f for f in load_fonts(packages=packages).fonts}
+                    break
+                except DataNotFoundError:  # the font library is not installed: the package fonts
+                    continue
+            self._fonts = [installed.get(k) for k in self.keys]
+        return self._fonts
+
+    @torch.no_grad()
+    def embed(self, images: Tensor) -> Tensor:
+        """(B, C, H, W) crops in [-1, 1] -> (B, dim) unit vectors."""
+        return self.encoder.embed(fit_crop(images.cpu(), self.encoder.input_size))
+
+    def search(
+        self,
+        images: Tensor,
+        text: str | Sequence[str] = "",
+        k: int = 5,
+        split: str = "all",
+        exclude_families: Sequence[str] = (),
+    ) -> list[list[Match]]:
+        """Per crop, the ``k`` nearest installed fonts of ``split`` that draw ``text`` (its word)."""
+        texts = [text] * images.shape[0] if isinstance(text, str) else list(text)
+        sims = self.embed(images) @ self.protos.t()
+        fonts = self.fonts()
+        banned = {f.lower() for f in exclude_families}
+        out: list[list[Match]] = []
+        for row, t in zip(sims, texts, strict=True):
+            found: list[Match] = []
+            for j in row.argsort(descending=True).tolist():
+                f = fonts[j]
+                if f is None or not f.covers(t) or f.family.lower() in banned:
+                    continue
+                if split != "all" and f.split != split:
+                    continue
+                found.append(Match(f, float(row[j])))
+                if len(found) == k:
+                    break
+            out.append(found)
+        return out
+
+
+def default_index_path() -> Path:
+    return Path(__file__).resolve().parents[1] / "weights" / "typeface_index.safetensors"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from tsb.pretrained.helpers import TYPEFACE, read_helper_checkpoint
+
+    p = argparse.ArgumentParser(prog="python -m tsb.inference.typeface", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="an index from a trained encoder over the installed fonts")
+    b.add_argument("--ckpt", required=True, type=Path, help="typeface_library.ckpt of experiment=typeface_library")
+    b.add_argument("--out", type=Path, default=default_index_path())
+    args = p.parse_args(argv)
+    try:
+        payload: dict[str, Any] = read_helper_checkpoint(args.ckpt, TYPEFACE)
+        spec = {k: v for k, v in payload["net"].items() if k != "_target_"}
+        encoder = TypefaceEncoder(**spec)
+        encoder.load_state_dict(payload["state_dict"])
+        fonts = load_fonts(packages=(*PACKAGES, "fontlib")).fonts
+        index = TypefaceIndex.build(encoder, fonts)
+        index.save(args.out)
+    except (CheckpointError, DataNotFoundError, ConfigError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out}: {len(index.keys)} fonts, {args.out.stat().st_size / 1e6:.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
