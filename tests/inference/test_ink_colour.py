@@ -87,8 +87,9 @@ def test_with_too_few_ink_pixels_the_colour_layer_is_kept() -> None:
     assert not bool(found.any())
 
 
-def test_the_step_is_in_the_photo_preset_and_none_leaves_it_off() -> None:
-    assert "ink_colours" in build_pipeline("photo").steps
+def test_the_step_is_in_the_photo_white_preset_and_photo_and_none_leave_it_off() -> None:
+    assert "ink_colours" in build_pipeline("photo_white").steps
+    assert "ink_colours" not in build_pipeline("photo").steps
     assert "ink_colours" not in build_pipeline("none").steps
 
 
