@@ -85,3 +85,17 @@ def test_the_matcher_draws_both_words_in_the_retrieved_font(index: TypefaceIndex
     assert choice.content.shape == choice.source.shape == render_content("Berlin", 32, 128).shape
     assert torch.equal(choice.content, render_content("Berlin", 32, 128, fonts[2].path))
     assert choice.error == pytest.approx(0.0, abs=1e-4)
+
+
+def test_a_card_beside_the_index_pins_its_hash(index: TypefaceIndex, tmp_path: Path) -> None:
+    import json
+
+    path = index.save(tmp_path / "index.safetensors")
+    from tsb.utils.io import file_digest
+
+    card = tmp_path / "index.json"
+    card.write_text(json.dumps({"sha256": file_digest(path, "sha256")}))
+    assert TypefaceIndex.load(path).keys == index.keys
+    card.write_text(json.dumps({"sha256": "0" * 64}))
+    with pytest.raises(CheckpointError, match="SHA-256"):
+        TypefaceIndex.load(path)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from tsb.data.fontcrops import draw_word
 from tsb.data.fonts import PACKAGES, FontInfo, load_fonts
 from tsb.errors import CheckpointError, ConfigError, DataNotFoundError
 from tsb.models.typeface_encoder import TypefaceEncoder
+from tsb.utils.io import file_digest
 
 #: words every font draws for its prototype (a font that lacks a character skips that word)
 PROTOTYPE_WORDS = ("Hamburg", "fonts", "QUIVER", "Jackdaws", "lovely", "BOXING", "wizard", "Sphinx",
@@ -116,12 +118,19 @@ class TypefaceIndex:
 
     @classmethod
     def load(cls, path: str | Path) -> TypefaceIndex:
+        """Read an index; where a card (``<path>.json``) stands beside it, its SHA-256 must match."""
         from safetensors import safe_open
 
         path = Path(path)
         if not path.is_file():
             raise CheckpointError(f"typeface index {path} does not exist; build one with "
                                   "`python -m tsb.inference.typeface build --ckpt ...`")  # fmt: skip
+        card = path.with_suffix(".json")
+        if card.is_file():
+            want = json.loads(card.read_text(encoding="utf-8")).get("sha256")
+            if want and file_digest(path, "sha256") != want:
+                raise CheckpointError(f"{path} does not match the SHA-256 of its card {card.name}; "
+                                      "reinstall tsb or rebuild the index")  # fmt: skip
         try:
             with safe_open(str(path), framework="pt") as f:
                 meta = f.metadata() or {}
@@ -193,23 +202,43 @@ def default_index_path() -> Path:
     return Path(__file__).resolve().parents[1] / "weights" / "typeface_index.safetensors"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _encoder_of(ckpt: Path) -> TypefaceEncoder:
+    """The encoder of a run checkpoint (``last.ckpt``) or of its helper export."""
     from tsb.pretrained.helpers import TYPEFACE, read_helper_checkpoint
+    from tsb.training.checkpoint import load_task
 
+    try:
+        payload: dict[str, Any] = read_helper_checkpoint(ckpt, TYPEFACE)
+    except CheckpointError:
+        task, _ = load_task(ckpt)
+        net = getattr(task, "net", None)
+        if not isinstance(net, TypefaceEncoder):
+            raise CheckpointError(f"{ckpt} is not a run of experiment=typeface_library") from None
+        return net.eval()
+    encoder = TypefaceEncoder(**{k: v for k, v in payload["net"].items() if k != "_target_"})
+    encoder.load_state_dict(payload["state_dict"])
+    return encoder.eval()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tsb.inference.typeface", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="an index from a trained encoder over the installed fonts")
-    b.add_argument("--ckpt", required=True, type=Path, help="typeface_library.ckpt of experiment=typeface_library")
+    b.add_argument("--ckpt", required=True, type=Path,
+                   help="a run checkpoint of experiment=typeface_library (last.ckpt) or its export")  # fmt: skip
     b.add_argument("--out", type=Path, default=default_index_path())
+    b.add_argument("--card", action="store_true", help="also write <out>.json: its SHA-256 (checked on load), size, source")
     args = p.parse_args(argv)
     try:
-        payload: dict[str, Any] = read_helper_checkpoint(args.ckpt, TYPEFACE)
-        spec = {k: v for k, v in payload["net"].items() if k != "_target_"}
-        encoder = TypefaceEncoder(**spec)
-        encoder.load_state_dict(payload["state_dict"])
+        encoder = _encoder_of(args.ckpt)
         fonts = load_fonts(packages=(*PACKAGES, "fontlib")).fonts
         index = TypefaceIndex.build(encoder, fonts)
         index.save(args.out)
+        if args.card:
+            card = {"file": args.out.name, "sha256": file_digest(args.out, "sha256"), "bytes": args.out.stat().st_size,
+                    "fonts": len(index.keys), "checkpoint": str(args.ckpt), "built": time.strftime("%Y-%m-%d"),
+                    "parameters": sum(p.numel() for n, p in encoder.named_parameters() if n != "classes")}  # fmt: skip
+            args.out.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
     except (CheckpointError, DataNotFoundError, ConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
