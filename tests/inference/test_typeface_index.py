@@ -47,6 +47,8 @@ def test_fonts_that_cannot_draw_the_word_or_are_excluded_are_skipped(index: Type
     banned = index.search(query, "Hamburg", k=6, exclude_families=[fonts[0].family])[0]
     assert all(m.font.family != fonts[0].family for m in banned)
     assert index.search(query, "\u4e2d", k=3)[0] == []  # no Latin font draws a CJK character
+    assert index.search(query, "Hamburg", k=3, sources=("fontlib",))[0] == []  # all six are matplotlib's
+    assert len(index.search(query, "Hamburg", k=3, sources=("matplotlib",))[0]) == 3
 
 
 def test_the_index_file_round_trips_and_refuses_bad_files(index: TypefaceIndex, tmp_path: Path) -> None:

@@ -27,7 +27,6 @@ the name, are held out of training), so benchmarks on the library hold out whole
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -54,6 +53,7 @@ from tsb.data.fonts import (
     split_of,
 )
 from tsb.errors import DataNotFoundError
+from tsb.utils.io import file_digest
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -181,14 +181,6 @@ def drop_copies(paths: Sequence[Path], threshold: float = DUPLICATE_CORRELATION)
     return keep
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def build_manifest(
     root: Path,
     kinds: dict[str, str],
@@ -234,7 +226,7 @@ def build_manifest(
             style=style,
             kind=kinds[package],
             licence=licences[package],
-            sha256=_sha256(path),
+            sha256=file_digest(path, "sha256"),
             split=split_of(family),
         )
         for path, package, family, style in (candidates[i] for i in keep)

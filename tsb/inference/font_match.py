@@ -65,6 +65,8 @@ class FontMatch:
         method: "model" (the model redraws the old word in every candidate) or "embedding" (the
             typeface encoder's nearest font).
         index: the typeface index for method "embedding" (null: the published one).
+        sources: method "embedding" chooses only among fonts from these sources (null: every font
+            of the index installed here, the font library included).
     """
 
     def __init__(
@@ -74,6 +76,7 @@ class FontMatch:
         font_dirs: tuple[str, ...] = (),
         method: str = "model",
         index: str | None = None,
+        sources: tuple[str, ...] | None = None,
     ) -> None:
         if split not in ("train", "heldout", "all"):
             raise ConfigError(f"font_match.split must be 'train', 'heldout' or 'all', got {split!r}")
@@ -86,6 +89,7 @@ class FontMatch:
         self.font_dirs = tuple(str(d) for d in font_dirs)
         self.method = method
         self.index_path = index
+        self.sources = tuple(sources) if sources is not None else None
         self._index: TypefaceIndex | None = None
 
     @property
@@ -159,7 +163,7 @@ class FontMatch:
 
     def _retrieve(self, style: Tensor, source_text: str, target_text: str, height: int, width: int) -> FontChoice:
         """The typeface encoder's nearest font that draws both words (the content font if none)."""
-        found = self.index.search(style, source_text + target_text, k=1, split=self.split)[0]
+        found = self.index.search(style, source_text + target_text, k=1, split=self.split, sources=self.sources)[0]
         font = str(found[0].font.path) if found else content_font_path()
         return FontChoice(
             font=font,

@@ -18,27 +18,17 @@ too few such pixels the learned colour layer is kept.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 from tsb.errors import ConfigError
-from tsb.inference.ink_height import otsu
+from tsb.inference.ink_height import ink_in_mask
 from tsb.utils.fill import pull_push
 
 
 def full_contrast(style: Tensor, background: Tensor, mask: Tensor) -> Tensor:
     """(B, 1, H, W) in {0, 1}: the pixels of ``mask`` (bool) whose difference from ``background``
     is at least the median difference of the mask's stronger class (Otsu's split)."""
-    diff = (style.float() - background.float()).norm(dim=1, keepdim=True)
-    out = torch.zeros_like(diff)
-    for i in range(len(mask)):
-        inside = diff[i][mask[i]]
-        if inside.numel() < 2:
-            continue
-        strong = inside[inside > otsu(inside)]
-        if strong.numel():
-            out[i] = (mask[i] & (diff[i] >= strong.median())).float()
-    return out.to(style.dtype)
+    return ink_in_mask(style, background, mask, share=1.0).to(style.dtype)
 
 
 class InkColours:

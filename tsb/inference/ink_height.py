@@ -130,7 +130,7 @@ def otsu(values: Tensor, bins: int = 64) -> float:
     return float(centres[int(between[:-1].argmax())] + (hi - lo) / bins / 2)
 
 
-def ink_in_mask(style: Tensor, background: Tensor, mask: Tensor) -> Tensor:
+def ink_in_mask(style: Tensor, background: Tensor, mask: Tensor, share: float = 0.5) -> Tensor:
     """The pixels of ``mask`` (B, 1, H, W) bool that are the old letters' ink: those that differ
     from the eraser's ``background`` (the crop without its word) by at least half the letters'
     contrast (the median difference of the mask's stronger class, :func:`otsu`) -- a letter's edge
@@ -144,7 +144,7 @@ def ink_in_mask(style: Tensor, background: Tensor, mask: Tensor) -> Tensor:
             continue
         strong = inside[inside > otsu(inside)]
         if strong.numel():
-            out[i] = mask[i] & (diff[i] >= 0.5 * strong.median())
+            out[i] = mask[i] & (diff[i] >= share * strong.median())
     return out
 
 

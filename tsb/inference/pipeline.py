@@ -222,6 +222,16 @@ class Pipeline:
         )
 
 
+def _load_preset(path: Path) -> DictConfig:
+    """A preset file, on top of the presets its ``defaults`` list names (``- photo``, ``- _self_``)."""
+    cfg = OmegaConf.load(path)
+    assert isinstance(cfg, DictConfig)
+    bases = [str(b) for b in cfg.pop("defaults", []) if str(b) != "_self_"]
+    merged = OmegaConf.merge(*(_load_preset(path.parent / f"{b}.yaml") for b in bases), cfg) if bases else cfg
+    assert isinstance(merged, DictConfig)
+    return merged
+
+
 def build_pipeline(
     spec: str | DictConfig | dict[str, Any] | Pipeline | None, overrides: Sequence[str] = ()
 ) -> Pipeline:
@@ -243,7 +253,7 @@ def build_pipeline(
         if not path.is_file():
             known = ", ".join(sorted(p.stem for p in PRESETS.glob("*.yaml"))) or "none found"
             raise ConfigError(f"no inference preset {spec!r} in {PRESETS} (known: {known}); pass one of them")
-        spec = OmegaConf.load(path)  # type: ignore[assignment]
+        spec = _load_preset(path)  # type: ignore[assignment]
     cfg: Any = OmegaConf.create(spec) if isinstance(spec, dict) else spec
     if overrides:
         bad = [o for o in overrides if "=" not in o]

@@ -176,8 +176,10 @@ class TypefaceIndex:
         k: int = 5,
         split: str = "all",
         exclude_families: Sequence[str] = (),
+        sources: Sequence[str] | None = None,
     ) -> list[list[Match]]:
-        """Per crop, the ``k`` nearest installed fonts of ``split`` that draw ``text`` (its word)."""
+        """Per crop, the ``k`` nearest installed fonts of ``split`` that draw ``text`` (its word);
+        ``sources``: only fonts from these (e.g. the pip packages, not ``fontlib``)."""
         texts = [text] * images.shape[0] if isinstance(text, str) else list(text)
         sims = self.embed(images) @ self.protos.t()
         fonts = self.fonts()
@@ -189,7 +191,7 @@ class TypefaceIndex:
                 f = fonts[j]
                 if f is None or not f.covers(t) or f.family.lower() in banned:
                     continue
-                if split != "all" and f.split != split:
+                if (split != "all" and f.split != split) or (sources is not None and f.source not in sources):
                     continue
                 found.append(Match(f, float(row[j])))
                 if len(found) == k:
