@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from tests.helpers.boxes import outside_mask
 from tests.helpers.paths import REAL_WORDS
@@ -226,3 +226,15 @@ def test_a_box_past_the_image_edge_is_clipped_to_it(tiny_ckpt: Path, tmp_path: P
     assert changed[0].size > 0
     assert changed[1].min() >= 219 and changed[0].min() >= 29 and changed[0].max() <= 70  # in the box
     assert changed[1].max() >= 290  # up to the image's edge
+
+
+def test_match_font_embedding_draws_in_a_package_font_it_names(tiny_ckpt: Path) -> None:
+    from tsb.data.fonts import PACKAGES, load_fonts
+
+    editor = Editor(tiny_ckpt, "cpu", match_font="embedding")
+    assert editor.font_match is not None and editor.font_match.method == "embedding"
+    img = Image.new("RGB", (160, 48), (240, 240, 240))
+    ImageDraw.Draw(img).text((10, 10), "Hello", fill=(20, 20, 20))
+    _, infos = editor.edit(img, [Edit(parse_box("4,4,100,36"), "World", source="Hello")])
+    package_fonts = {f.path for f in load_fonts(packages=PACKAGES).fonts}
+    assert infos[0].font in package_fonts  # --verbose prints its name

@@ -69,9 +69,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument(
         "--match-font",
-        action="store_true",
-        help="draw the new word in the shipped training font whose rendering of the old word the model "
-        "redraws best, instead of the content font (about 2 s per word on a CPU)",
+        nargs="?",
+        const="model",
+        default=None,
+        choices=["model", "embedding"],
+        help="draw the new word in a matched font instead of the content font: 'model' (default) the "
+        "training font whose rendering of the old word the model redraws best (about 2 s per word on a "
+        "CPU); 'embedding' the typeface encoder's nearest package font (milliseconds; --verbose names it)",
     )
     p.add_argument(
         "--erase",

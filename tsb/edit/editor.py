@@ -15,6 +15,7 @@ from PIL import Image
 
 from tsb.data.content import natural_width, render_content
 from tsb.data.crop import Box, clip_box, expand_box
+from tsb.data.fonts import PACKAGES
 from tsb.edit.edits import Edit, EditInfo, format_box
 from tsb.edit.image_io import as_rgb, restore_mode, working_mode
 from tsb.edit.paste import blend_weights, crop_local, paste
@@ -68,7 +69,7 @@ class Editor:
         feather: float = 0.08,
         blend: str = "alpha",
         read_source: bool = True,
-        match_font: bool = False,
+        match_font: bool | str = False,
         inference: str | Pipeline | None = AUTO,
     ) -> None:
         from tsb.training.checkpoint import load_task
@@ -88,7 +89,13 @@ class Editor:
         self.read_source = bool(read_source)
         #: with the old word known: the new word in the shipped font that redraws it best (off by
         #: default: on photos the eraser's traces make thin faces win, docs/lab-notes.md)
-        self.font_match = FontMatch() if match_font else None
+        # (True or "model": the model redraws every candidate; "embedding": the typeface encoder's
+        # nearest font among the pip packages' fonts, the ones the text branch was trained on)
+        self.font_match: FontMatch | None = None
+        if match_font == "embedding":
+            self.font_match = FontMatch(method="embedding", sources=PACKAGES)
+        elif match_font:
+            self.font_match = FontMatch()
         self._reader: Any = None
         self._warmup()
 
