@@ -5,7 +5,8 @@ changes of its network: the quick rows of docs/lab-notes.md (a minute on the CPU
     python benchmarks/quick_bench.py CKPT [--data data_cache/bench_heldout200] [--no-source]
         [--model-set background.dilate=4 --model-set layout.max_stroke=2 ...] [--ink-gain-factor 0.5]
         [--inference photo --set extrusion=null --set effect_ring=0]
-        [--match-font [--font-split train|heldout|all] [--font-choices FILE]]
+        [--match-font [--font-split train|heldout|all] [--font-method model|embedding]
+         [--font-sources matplotlib ...] [--font-choices FILE]] [--true-font]
 
 PSNR is per image on the 64x256 crops, averaged (``evaluate.py`` compares at the ground truth's
 own size, so its figure differs by a few hundredths); the judge is PP-OCRv6, exact match.
@@ -13,7 +14,10 @@ own size, so its figure differs by a few hundredths); the judge is PP-OCRv6, exa
 loading; ``--inference`` picks the photo steps (conf/inference) and ``--set`` changes one of them.
 ``--font-choices FILE`` keeps the matched fonts' renderings (a tensor file this script writes):
 the first run computes and saves them (8 minutes), later runs with other ``--set`` changes reuse
-them (a minute each; the fonts were chosen with the first run's settings).
+them (a minute each; the fonts were chosen with the first run's settings). ``--font-method
+embedding`` retrieves the font with the typeface encoder (``--font-sources``: only fonts of these
+sources). ``--true-font`` draws both words in each pair's own font, read from the benchmark's
+``font.txt`` (the oracle: an upper bound for any font choice, not a method).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from typing import Any
 import torch
 from torch.utils.data import default_collate
 
+from tsb.data.content import render_content
+from tsb.data.fonts import load_fonts
 from tsb.data.paired import PairedFolderDataset
 from tsb.inference.font_match import FontMatch
 from tsb.inference.pipeline import build_pipeline
@@ -44,14 +50,29 @@ def set_attributes(net: torch.nn.Module, items: list[str]) -> None:
         setattr(obj, name, type(getattr(obj, name))(float(value)))
 
 
+def true_fonts(root: Path) -> list[str]:
+    """The font file of every pair of a rendered benchmark, from its ``font.txt``
+    (``NAME ID FAMILY | STYLE`` lines, in the order of the pairs)."""
+    by_name = {(f.family, f.style): str(f.path) for f in load_fonts().fonts}
+    paths = []
+    for line in (root / "font.txt").read_text(encoding="utf-8").splitlines():
+        family, _, style = line.split(" ", 2)[2].partition(" | ")
+        paths.append(by_name[(family, style)])
+    return paths
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("ckpt")
     p.add_argument("--data", default="data_cache/bench_heldout200")
     p.add_argument("--no-source", action="store_true", help="do not give the network the old word's text")
     p.add_argument("--model-set", action="append", default=[], metavar="PATH=VALUE")
-    p.add_argument("--inference", default="none", help="photo steps: a preset of conf/inference (none, photo)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="change a step of --inference")
+    p.add_argument(
+        "--inference", default="none", help="photo steps: a preset of conf/inference (none, photo)"
+    )
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="change a step of --inference"
+    )
     p.add_argument(
         "--ink-gain-factor", type=float, default=1.0, help="scale the learned ink gain (mask sharpness)"
     )
@@ -61,7 +82,12 @@ def main() -> None:
         help="draw both words in the matched font (tsb.inference.font_match.py)",
     )
     p.add_argument("--font-split", default="train", help="the fonts --match-font chooses from")
+    p.add_argument("--font-method", default="model", help="model (the model redraws every font) | embedding")
+    p.add_argument("--font-sources", nargs="*", help="--font-method embedding: only fonts of these sources")
     p.add_argument("--font-choices", type=Path, help="save the matched fonts here, or reuse them")
+    p.add_argument(
+        "--true-font", action="store_true", help="draw both words in each pair's own font (oracle)"
+    )
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -81,10 +107,14 @@ def main() -> None:
     if args.match_font and args.font_choices is not None and args.font_choices.is_file():
         saved = torch.load(args.font_choices, weights_only=True)
         b["content_tgt"], b["content_src"] = saved["content_tgt"], saved["content_src"]
+    elif args.true_font:
+        h, w = b["content_tgt"].shape[-2:]
+        fonts = true_fonts(Path(args.data))
+        b["content_tgt"] = torch.stack([render_content(t, h, w, f) for t, f in zip(b["text_tgt"], fonts)])
+        b["content_src"] = torch.stack([render_content(t, h, w, f) for t, f in zip(b["text_src"], fonts)])
     elif args.match_font:
-        choices = FontMatch(split=args.font_split).choose_each(
-            generate, b["style"], b["text_src"], b["text_tgt"]
-        )
+        matcher = FontMatch(split=args.font_split, method=args.font_method, sources=args.font_sources)
+        choices = matcher.choose_each(generate, b["style"], b["text_src"], b["text_tgt"])
         b["content_tgt"] = torch.stack([c.content for c in choices])
         b["content_src"] = torch.stack([c.source for c in choices])
         if args.font_choices is not None:
@@ -107,7 +137,8 @@ def main() -> None:
                 *args.model_set,
                 *([f"inference={args.inference}", *args.set] if args.inference != "none" or args.set else []),
                 *(["no source"] if args.no_source else []),
-                *([f"font matched ({args.font_split})"] if args.match_font else []),
+                *([f"font matched ({args.font_method}, {args.font_split})"] if args.match_font else []),
+                *(["true font"] if args.true_font else []),
             ]
         )
         or "as trained"

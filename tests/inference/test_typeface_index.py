@@ -101,3 +101,21 @@ def test_a_card_beside_the_index_pins_its_hash(index: TypefaceIndex, tmp_path: P
     card.write_text(json.dumps({"sha256": "0" * 64}))
     with pytest.raises(CheckpointError, match="SHA-256"):
         TypefaceIndex.load(path)
+
+
+def test_neighbours_are_other_families_nearest_first(index: TypefaceIndex) -> None:
+    from tsb.inference.typeface import neighbours
+
+    fonts = [f for f in index.fonts() if f is not None]
+    table = neighbours(index, k=3, split="all")
+    assert set(table) == {f.path for f in fonts}
+    family = {f.path: f.family for f in fonts}
+    row = {f.path: i for i, f in enumerate(fonts)}
+    for path, near in table.items():
+        others = [f for f in fonts if f.family != family[path]]
+        assert len(near) == min(3, len(others))
+        assert all(family[p] != family[path] for p in near)
+        sims = [float(index.protos[row[path]] @ index.protos[row[p]]) for p in near]
+        assert sims == sorted(sims, reverse=True)
+        best = max(float(index.protos[row[path]] @ index.protos[row[f.path]]) for f in others)
+        assert sims[0] == pytest.approx(best)

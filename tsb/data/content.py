@@ -12,6 +12,7 @@ centred, and squeezed horizontally when it does not fit.
 from __future__ import annotations
 
 import functools
+import json
 import math
 from pathlib import Path
 
@@ -20,9 +21,10 @@ import numpy as np
 import torch
 from PIL import ImageFont
 
-from tsb.data.fonts import get_font
+from tsb.data.fonts import font_coverage, get_font
 from tsb.data.glyphs import draw_text, text_width
 from tsb.errors import ConfigError
+from tsb.utils.alphabets import resolve_alphabet
 
 MARGIN = 0.1  # of the height, above, below, left and right
 WIDTH_MULTIPLE = 16
@@ -94,3 +96,74 @@ def render_content(
     """
     arr = render_content_array(text, height, width, font)
     return torch.from_numpy(arr.astype(np.float32) / 127.5 - 1.0)[None]
+
+
+# ------------------------------------------------------------------------------- training fonts
+class ContentFonts:
+    """Which font draws a training pair's content images (``data.content_fonts``).
+
+    By default every pair's content is drawn in the content font. For a text branch that takes the
+    typeface from its content (the new word drawn in the font retrieved for the old word,
+    :mod:`tsb.inference.typeface`), the pairs can be drawn the way inference will draw them:
+
+    - ``neighbours``: a JSON file mapping each training font's path to its nearest fonts of other
+      families, nearest first (``python -m tsb.inference.typeface neighbours --out FILE``);
+    - ``p_neighbour``: the share of pairs whose content is drawn in one of the ``k`` nearest of
+      those (chosen at random among the ones that draw both strings): the retrieval's near miss,
+      which the text branch learns to restyle toward the style image's own letters;
+    - ``p_true``: the share drawn in the pair's own font (a retrieval that found it).
+
+    The rest use the content font. A pair whose font has no neighbour that draws both strings
+    keeps the content font.
+    """
+
+    def __init__(
+        self, neighbours: str | None = None, p_neighbour: float = 0.0, p_true: float = 0.0, k: int = 8
+    ) -> None:
+        if min(p_neighbour, p_true) < 0 or p_neighbour + p_true > 1:
+            raise ConfigError(
+                f"data.content_fonts: p_neighbour ({p_neighbour}) and p_true ({p_true}) must be "
+                ">= 0 with a sum <= 1"
+            )
+        if p_neighbour > 0 and not neighbours:
+            raise ConfigError(
+                "data.content_fonts.p_neighbour > 0 needs data.content_fonts.neighbours: write the file "
+                "with `python -m tsb.inference.typeface neighbours --out data_cache/font_neighbours.json`"
+            )
+        self.p_neighbour, self.p_true, self.k = float(p_neighbour), float(p_true), int(k)
+        self.table: dict[str, list[str]] = {}
+        if neighbours:
+            path = Path(neighbours).expanduser()
+            if not path.is_file():
+                raise ConfigError(
+                    f"data.content_fonts.neighbours: {path} does not exist; write it with "
+                    f"`python -m tsb.inference.typeface neighbours --out {path}`"
+                )
+            self.table = {str(k): [str(p) for p in v] for k, v in json.loads(path.read_text("utf-8")).items()}
+
+    @property
+    def active(self) -> bool:
+        return self.p_neighbour > 0 or self.p_true > 0
+
+    def choose(self, font: str, text: str, rng: np.random.Generator) -> str | None:
+        """The font file that draws the content of a pair in ``font`` with strings ``text``
+        (both strings joined); None: the content font."""
+        u = rng.random()
+        if u < self.p_true:
+            return font
+        if u < self.p_true + self.p_neighbour:
+            near = [p for p in self.table.get(font, [])[: self.k] if _draws(p, text)]
+            if near:
+                return near[int(rng.integers(len(near)))]
+        return None
+
+
+def _draws(path: str, text: str) -> bool:
+    """Whether the font at ``path`` draws every character of ``text`` (spaces aside)."""
+    return frozenset(text) - {" "} <= _coverage(path)
+
+
+@functools.lru_cache(maxsize=8192)
+def _coverage(path: str) -> frozenset[str]:
+    """The Latin and Cyrillic characters the font at ``path`` draws (once per font and process)."""
+    return font_coverage(path, resolve_alphabet("latin+cyrillic"))

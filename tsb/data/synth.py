@@ -40,7 +40,7 @@ from torch.utils.data import Dataset, Sampler
 
 from tsb.data import keys as K
 from tsb.data.base import DataModule, ResumableBatchSampler
-from tsb.data.content import natural_width, render_content
+from tsb.data.content import ContentFonts, natural_width, render_content
 from tsb.data.fonts import DEFAULT_EXCLUDE, PACKAGES, FontInfo, FontSet, load_fonts
 from tsb.data.render import EffectConfig, RenderedPair, render_pair, sample_style
 from tsb.data.words import TextSampler
@@ -74,6 +74,7 @@ class SynthDataset(Dataset):
         max_width: int = 512,
         width_multiple: int = 32,
         p_same_text: float = 0.0,
+        content_fonts: ContentFonts | None = None,
     ) -> None:
         if length < 1:
             raise ConfigError(f"synthetic data set length must be >= 1, got {length}")
@@ -89,6 +90,7 @@ class SynthDataset(Dataset):
         self.variable_width = variable_width
         self.min_width, self.max_width, self.width_multiple = min_width, max_width, width_multiple
         self.p_same_text = p_same_text
+        self.content_fonts = content_fonts or ContentFonts()
 
     def __len__(self) -> int:
         return self.length
@@ -142,14 +144,18 @@ class SynthDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         a, b, font, pair = self.render(int(index))
         w = pair.images[0].shape[1]
+        drawn = None  # the content font, unless data.content_fonts draws the content in another
+        if self.content_fonts.active:
+            rng = np.random.default_rng([self.seed, self.stream, int(index), 1])
+            drawn = self.content_fonts.choose(str(font.path), a + b, rng)
         return {
             K.STYLE: u8_to_tensor(pair.images[0]),
             K.TARGET: u8_to_tensor(pair.images[1]),
             K.BACKGROUND: u8_to_tensor(pair.background),
             K.MASK_SRC: torch.from_numpy(pair.masks[0])[None],
             K.MASK_TGT: torch.from_numpy(pair.masks[1])[None],
-            K.CONTENT_SRC: render_content(a, self.height, w),
-            K.CONTENT_TGT: render_content(b, self.height, w),
+            K.CONTENT_SRC: render_content(a, self.height, w, drawn),
+            K.CONTENT_TGT: render_content(b, self.height, w, drawn),
             K.TEXT_SRC: a,
             K.TEXT_TGT: b,
             K.FONT_ID: torch.tensor(font.font_id, dtype=torch.int64),
@@ -237,6 +243,8 @@ class SynthData(DataModule):
       instead of words; ``min_len`` / ``max_len``; ``p_upper`` / ``p_lower`` / ``p_title`` letter
       case; ``p_digits`` a random string is all digits; ``p_same_text`` target string = source.
     - ``effects``: the probabilities and ranges of :class:`tsb.data.render.EffectConfig`.
+    - ``content_fonts``: training pairs whose content is drawn in a font near the pair's own, or
+      in its own (:class:`tsb.data.content.ContentFonts`: neighbours, p_neighbour, p_true, k).
     """
 
     def __init__(
@@ -267,6 +275,7 @@ class SynthData(DataModule):
         p_digits: float = 0.1,
         p_same_text: float = 0.0,
         effects: dict[str, Any] | None = None,
+        content_fonts: dict[str, Any] | None = None,
         **loader: Any,
     ) -> None:
         super().__init__(**loader)  # batch_size, num_workers, seed, ...: see DataModule
@@ -294,6 +303,7 @@ class SynthData(DataModule):
         )
         self.p_same_text = float(p_same_text)
         self.effects = EffectConfig.from_dict(effects)
+        self.content_fonts = ContentFonts(**dict(content_fonts or {}))
         self._fonts: FontSet | None = None
 
     @property
@@ -318,6 +328,7 @@ class SynthData(DataModule):
             self.max_width,
             self.width_multiple,
             self.p_same_text,
+            self.content_fonts if stream == TRAIN_STREAM else None,
         )
 
     def train_dataset(self) -> SynthDataset:
@@ -413,7 +424,9 @@ class ShardDataset(Dataset):
     those pages instead of holding copies.
     """
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(
+        self, root: str | Path, content_fonts: ContentFonts | None = None, font_paths: Sequence[str] = ()
+    ) -> None:
         files = sorted(Path(root).glob("shard_*.pt"))
         if not files:
             raise DataNotFoundError(
@@ -422,6 +435,15 @@ class ShardDataset(Dataset):
             )
         self.shards = [torch.load(f, weights_only=True, mmap=True) for f in files]
         self.index = [(s, j) for s, sh in enumerate(self.shards) for j in range(len(sh[K.NAME]))]
+        self.content_fonts = content_fonts or ContentFonts()
+        self.font_paths = list(font_paths)
+        if self.content_fonts.active:
+            top = max(int(sh[K.FONT_ID].max()) for sh in self.shards)
+            if top >= len(self.font_paths):
+                raise ConfigError(
+                    f"the shards in {root} name font {top}, but the font set has {len(self.font_paths)} "
+                    "fonts: render the shards with data=synth's font settings to use data.content_fonts"
+                )
 
     def __len__(self) -> int:
         return len(self.index)
@@ -436,6 +458,14 @@ class ShardDataset(Dataset):
             elif k in K.IMAGE_KEYS or k in K.GREY_KEYS:
                 x = x.float() / 127.5 - 1.0
             out[k] = x
+        if self.content_fonts.active:  # redraw the content in the font data.content_fonts chooses
+            a, b = out[K.TEXT_SRC], out[K.TEXT_TGT]
+            rng = np.random.default_rng([i, 1])
+            drawn = self.content_fonts.choose(self.font_paths[int(out[K.FONT_ID])], a + b, rng)
+            if drawn is not None:
+                h, w = out[K.CONTENT_SRC].shape[-2:]
+                out[K.CONTENT_SRC] = render_content(a, h, w, drawn)
+                out[K.CONTENT_TGT] = render_content(b, h, w, drawn)
         return out
 
 
@@ -445,20 +475,33 @@ class ShardData(DataModule):
     For a GPU that the renderer's workers cannot keep busy. ``root`` (and optionally ``val_root``)
     hold the shards of ``python -m tsb.data.synth render --format shards``; the sample order,
     resuming and the DDP slices are those of every data module (:class:`DataModule`).
+    ``content_fonts`` redraws the training pairs' content as ``data=synth``'s option does (the
+    shards' font ids are read against data=synth's default font set).
     """
 
-    def __init__(self, root: str, val_root: str | None = None, **loader: Any) -> None:
+    def __init__(
+        self,
+        root: str,
+        val_root: str | None = None,
+        content_fonts: dict[str, Any] | None = None,
+        **loader: Any,
+    ) -> None:
         super().__init__(**loader)
         self.root, self.val_root = root, val_root
+        self.content_fonts = ContentFonts(**dict(content_fonts or {}))
         self._opened: dict[str, ShardDataset] = {}
 
-    def _open(self, root: str) -> ShardDataset:
+    def _open(self, root: str, train: bool = False) -> ShardDataset:
         if root not in self._opened:
-            self._opened[root] = ShardDataset(root)
+            if train and self.content_fonts.active:
+                paths = [str(f.path) for f in load_fonts().fonts]
+                self._opened[root] = ShardDataset(root, self.content_fonts, paths)
+            else:
+                self._opened[root] = ShardDataset(root)
         return self._opened[root]
 
     def train_dataset(self) -> ShardDataset:
-        return self._open(self.root)
+        return self._open(self.root, train=True)
 
     def val_dataset(self) -> ShardDataset | None:
         return self._open(self.val_root) if self.val_root else None

@@ -200,6 +200,30 @@ class TypefaceIndex:
         return out
 
 
+def neighbours(index: TypefaceIndex, k: int = 8, split: str = "train") -> dict[str, list[str]]:
+    """For every installed font of ``split``, the paths of its ``k`` nearest fonts of ``split`` from
+    other families (cosine of the prototypes, nearest first): what retrieval offers for a typeface
+    that is not in the library (``data.content_fonts.neighbours``)."""
+    fonts = index.fonts()
+    keep = [i for i, f in enumerate(fonts) if f is not None and (split == "all" or f.split == split)]
+    protos = index.protos[keep]
+    sims = protos @ protos.t()
+    table: dict[str, list[str]] = {}
+    for row, i in zip(sims, keep, strict=True):
+        font = fonts[i]
+        assert font is not None
+        near: list[str] = []
+        for j in row.argsort(descending=True).tolist():
+            other = fonts[keep[j]]
+            assert other is not None
+            if other.family.lower() != font.family.lower():
+                near.append(str(other.path))
+                if len(near) == k:
+                    break
+        table[str(font.path)] = near
+    return table
+
+
 def default_index_path() -> Path:
     return Path(__file__).resolve().parents[1] / "weights" / "typeface_index.safetensors"
 
@@ -229,8 +253,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--ckpt", required=True, type=Path,
                    help="a run checkpoint of experiment=typeface_library (last.ckpt) or its export")  # fmt: skip
     b.add_argument("--out", type=Path, default=default_index_path())
-    b.add_argument("--card", action="store_true", help="also write <out>.json: its SHA-256 (checked on load), size, source")
+    b.add_argument(
+        "--card",
+        action="store_true",
+        help="also write <out>.json: its SHA-256 (checked on load), size, source",
+    )
+    n = sub.add_parser("neighbours", help="every training font's nearest fonts of other families (JSON "
+                       "for data.content_fonts.neighbours)")  # fmt: skip
+    n.add_argument("--index", type=Path, default=default_index_path())
+    n.add_argument("--k", type=int, default=8)
+    n.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
+    if args.command == "neighbours":
+        try:
+            table = neighbours(TypefaceIndex.load(args.index), args.k)
+        except (CheckpointError, DataNotFoundError, ConfigError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        from tsb.utils.io import atomic_write_bytes
+
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(args.out, (json.dumps(table, indent=0) + "\n").encode("utf-8"))
+        print(f"wrote {args.out}: the {args.k} nearest other-family fonts of {len(table)} fonts")
+        return 0
     try:
         encoder = _encoder_of(args.ckpt)
         fonts = load_fonts(packages=(*PACKAGES, "fontlib")).fonts
