@@ -30,8 +30,9 @@ import torch
 from torch.utils.data import default_collate
 
 from tsb.data.content import render_content
-from tsb.data.fonts import load_fonts
+from tsb.data.fonts import PACKAGES, load_fonts
 from tsb.data.paired import PairedFolderDataset
+from tsb.errors import DataNotFoundError
 from tsb.inference.font_match import FontMatch
 from tsb.inference.pipeline import build_pipeline
 from tsb.pretrained.ppocr import PPOCRReader
@@ -53,7 +54,11 @@ def set_attributes(net: torch.nn.Module, items: list[str]) -> None:
 def true_fonts(root: Path) -> list[str]:
     """The font file of every pair of a rendered benchmark, from its ``font.txt``
     (``NAME ID FAMILY | STYLE`` lines, in the order of the pairs)."""
-    by_name = {(f.family, f.style): str(f.path) for f in load_fonts().fonts}
+    try:  # the font library's fonts too, where it is installed (python -m tsb.data.fontlib install)
+        fonts = load_fonts(packages=(*PACKAGES, "fontlib")).fonts
+    except DataNotFoundError:
+        fonts = load_fonts().fonts
+    by_name = {(f.family, f.style): str(f.path) for f in reversed(fonts)}  # the first of a name wins
     paths = []
     for line in (root / "font.txt").read_text(encoding="utf-8").splitlines():
         family, _, style = line.split(" ", 2)[2].partition(" | ")
@@ -82,7 +87,8 @@ def main() -> None:
         help="draw both words in the matched font (tsb.inference.font_match.py)",
     )
     p.add_argument("--font-split", default="train", help="the fonts --match-font chooses from")
-    p.add_argument("--font-method", default="model", help="model (the model redraws every font) | embedding")
+    p.add_argument("--font-method", default="model", help="model (the model redraws every font) | embedding | shortlist")
+    p.add_argument("--shortlist", type=int, default=8, help="--font-method shortlist: the encoder's candidates")
     p.add_argument("--font-sources", nargs="*", help="--font-method embedding: only fonts of these sources")
     p.add_argument("--font-choices", type=Path, help="save the matched fonts here, or reuse them")
     p.add_argument(
@@ -113,7 +119,9 @@ def main() -> None:
         b["content_tgt"] = torch.stack([render_content(t, h, w, f) for t, f in zip(b["text_tgt"], fonts)])
         b["content_src"] = torch.stack([render_content(t, h, w, f) for t, f in zip(b["text_src"], fonts)])
     elif args.match_font:
-        matcher = FontMatch(split=args.font_split, method=args.font_method, sources=args.font_sources)
+        matcher = FontMatch(
+            split=args.font_split, method=args.font_method, sources=args.font_sources, shortlist=args.shortlist
+        )
         choices = matcher.choose_each(generate, b["style"], b["text_src"], b["text_tgt"])
         b["content_tgt"] = torch.stack([c.content for c in choices])
         b["content_src"] = torch.stack([c.source for c in choices])

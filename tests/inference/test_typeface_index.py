@@ -119,3 +119,57 @@ def test_neighbours_are_other_families_nearest_first(index: TypefaceIndex) -> No
         assert sims == sorted(sims, reverse=True)
         best = max(float(index.protos[row[path]] @ index.protos[row[f.path]]) for f in others)
         assert sims[0] == pytest.approx(best)
+
+
+def test_the_shortlist_lets_the_model_choose_among_the_nearest_fonts(index: TypefaceIndex) -> None:
+    from tsb.models.generator import GeneratorOutput
+
+    fonts = [f for f in index.fonts() if f is not None]
+    seen: list[int] = []
+
+    def redraw(style: torch.Tensor, content: torch.Tensor, source: torch.Tensor | None) -> GeneratorOutput:
+        """A model that redraws its source rendering as it is: the true font redraws exactly."""
+        seen.append(content.shape[0])
+        image = content.expand(-1, 3, -1, -1)
+        return GeneratorOutput(image=image, mask=image[:, :1], masks=[image[:, :1]])
+
+    target = fonts[3].path
+    style = render_content("Hamburg", 32, 128, target)[None].expand(1, 3, 32, 128)
+    matcher = FontMatch(split="all", method="shortlist", shortlist=len(fonts))
+    matcher._index = index
+    choice = matcher.choose(redraw, style, "Hamburg", "Berlin", height=32, width=128)
+    assert choice.font == target and choice.error == pytest.approx(0.0, abs=1e-6)
+    assert torch.equal(choice.content, render_content("Berlin", 32, 128, target))
+    from tsb.data.content import content_font_path
+
+    # the six fonts and the content font (one of them here), each once, nothing else
+    assert sum(seen) == len({content_font_path(), *(f.path for f in fonts)})
+    seen.clear()
+    one = FontMatch(split="all", method="shortlist", shortlist=1)
+    one._index = index
+    one.choose(redraw, style, "Hamburg", "Berlin", height=32, width=128)
+    assert sum(seen) <= 2  # the encoder's nearest font and the content font
+
+
+def test_illegible_fonts_are_marked_kept_in_the_file_and_skipped(index: TypefaceIndex, tmp_path: Path) -> None:
+    from tsb.inference.typeface import LEGIBILITY_WORDS, legibility
+
+    calls: list[int] = []
+
+    def reader(images: torch.Tensor) -> list[str]:
+        """Reads every other font's words as capitals (a capitals-only face), with a stray mark."""
+        calls.append(images.shape[0])
+        words = [f"~{w}" for w in LEGIBILITY_WORDS[: images.shape[0]]]
+        return words if len(calls) % 2 else [w.upper() for w in words]
+
+    marks = legibility(index, reader)
+    assert marks == [True, False, True, False, True, False]
+    assert all(n == len(LEGIBILITY_WORDS) for n in calls)
+    fonts = [f for f in index.fonts() if f is not None]
+    marked = TypefaceIndex(index.encoder, index.keys, index.protos, marks)
+    back = TypefaceIndex.load(marked.save(tmp_path / "marked.safetensors"))
+    assert back.legible == marks
+    query = _crop(fonts[1].path, "Hamburg")  # an illegible font's own drawing
+    found = back.search(query, "Hamburg", k=6)[0]
+    assert {m.font.path for m in found} == {f.path for f, ok in zip(fonts, marks, strict=True) if ok}
+    assert back.search(query, "Hamburg", k=1, legible_only=False)[0][0].font.path == fonts[1].path

@@ -578,14 +578,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         q.add_argument("--width", type=int, default=None)
         q.add_argument("--alphabet", default=None, help="latin | cyrillic | the characters")
         q.add_argument("--lexicon", default=None, help="en | ru | a word-list file")
+        q.add_argument("--font-dir", action="append", default=None, metavar="DIR",
+                       help="draw with the fonts of this folder too (repeat it; data.font_dirs)")  # fmt: skip
+        q.add_argument("--font-packages", nargs="*", default=None, metavar="NAME",
+                       help="the font packages to draw with (data.font_packages; none: only --font-dir)")  # fmt: skip
     args = p.parse_args(argv)
     try:
         _check_arguments(args)
-        dm = _module_from_config(
-            args.data,
-            args.seed,
-            {"height": args.height, "width": args.width, "alphabet": args.alphabet, "lexicon": args.lexicon},
-        )
+        packages = None if args.font_packages is None else [n for n in args.font_packages if n != "none"]
+        overrides = {"height": args.height, "width": args.width, "alphabet": args.alphabet}
+        overrides.update(lexicon=args.lexicon, font_dirs=args.font_dir, font_packages=packages)
+        dm = _module_from_config(args.data, args.seed, overrides)
         ds = dm.dataset(args.n, RENDER_STREAM, args.split)
         try:
             if args.cmd == "sheet":

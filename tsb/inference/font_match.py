@@ -20,6 +20,10 @@ per candidate chunk, about 70 candidates for a Latin word.
 word's crop is embedded once and the nearest font of the index (package fonts and, where installed,
 the font library's ~1,900) that draws both words is taken; no forward pass of the model, a few
 milliseconds, and the old word's text is not needed.
+
+``method="shortlist"`` joins the two: the encoder's ``shortlist`` nearest fonts of the index (the
+font library included) are the candidates, plus the content font, and the model's redrawing
+chooses among them (``shortlist`` + 1 forward passes instead of ~70).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from tsb.inference.typeface import TypefaceIndex, default_index_path
 from tsb.models.generator import GeneratorOutput
 
 Generate = Callable[[Tensor, Tensor, Tensor | None], GeneratorOutput]
-METHODS = ("model", "embedding")
+METHODS = ("model", "embedding", "shortlist")
 
 
 @dataclass(frozen=True)
@@ -62,11 +66,13 @@ class FontMatch:
             is rendered in), "heldout" or "all".
         batch_size: candidates per forward pass.
         font_dirs: more font folders to choose from (as ``data.fonts.font_dirs``; method "model").
-        method: "model" (the model redraws the old word in every candidate) or "embedding" (the
-            typeface encoder's nearest font).
+        method: "model" (the model redraws the old word in every candidate), "embedding" (the
+            typeface encoder's nearest font) or "shortlist" (the model redraws the old word in the
+            encoder's ``shortlist`` nearest fonts and the content font).
         index: the typeface index for method "embedding" (null: the published one).
-        sources: method "embedding" chooses only among fonts from these sources (null: every font
-            of the index installed here, the font library included).
+        sources: methods "embedding" and "shortlist" choose only among fonts from these sources
+            (null: every font of the index installed here, the font library included).
+        shortlist: the encoder's candidates for method "shortlist".
     """
 
     def __init__(
@@ -77,6 +83,7 @@ class FontMatch:
         method: str = "model",
         index: str | None = None,
         sources: tuple[str, ...] | None = None,
+        shortlist: int = 8,
     ) -> None:
         if split not in ("train", "heldout", "all"):
             raise ConfigError(f"font_match.split must be 'train', 'heldout' or 'all', got {split!r}")
@@ -84,6 +91,9 @@ class FontMatch:
             raise ConfigError(f"font_match.method must be one of {METHODS}, got {method!r}")
         if batch_size < 1:
             raise ConfigError(f"font_match.batch_size must be >= 1, got {batch_size}")
+        if shortlist < 1:
+            raise ConfigError(f"font_match.shortlist must be >= 1, got {shortlist}")
+        self.shortlist = int(shortlist)
         self.split = split
         self.batch_size = int(batch_size)
         self.font_dirs = tuple(str(d) for d in font_dirs)
@@ -143,7 +153,13 @@ class FontMatch:
             )
         if self.method == "embedding":
             return self._retrieve(style, source_text, target_text, height, width)
-        fonts = self.candidates(source_text + target_text)
+        if self.method == "shortlist":
+            found = self.index.search(style, source_text + target_text, k=self.shortlist, split=self.split,
+                                      sources=self.sources)[0]  # fmt: skip
+            base = content_font_path()
+            fonts = [base, *(p for p in dict.fromkeys(str(m.font.path) for m in found) if p != base)]
+        else:
+            fonts = self.candidates(source_text + target_text)
         sources = torch.stack([render_content(source_text, height, width, f) for f in fonts]).to(style)
         errors = []
         for i in range(0, len(fonts), self.batch_size):

@@ -21,7 +21,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from tsb.data.content import render_content
 from tsb.data.fontcrops import draw_word
 from tsb.data.fonts import PACKAGES, FontInfo, load_fonts
 from tsb.errors import CheckpointError, ConfigError, DataNotFoundError
@@ -87,9 +88,15 @@ class Match:
 class TypefaceIndex:
     """The encoder and a prototype per font key; :meth:`search` finds the nearest installed fonts."""
 
-    def __init__(self, encoder: TypefaceEncoder, keys: Sequence[str], protos: Tensor) -> None:
+    def __init__(
+        self, encoder: TypefaceEncoder, keys: Sequence[str], protos: Tensor, legible: Sequence[bool] | None = None
+    ) -> None:
         if len(keys) != protos.shape[0]:
             raise ConfigError(f"typeface index: {len(keys)} font keys but {protos.shape[0]} prototypes")
+        if legible is not None and len(legible) != len(keys):
+            raise ConfigError(f"typeface index: {len(keys)} font keys but {len(legible)} legibility marks")
+        #: per font, whether a reader reads plain text drawn in it (None: not measured, all are)
+        self.legible = [bool(x) for x in legible] if legible is not None else None
         self.encoder = encoder.eval()
         self.keys = list(keys)
         self.protos = F.normalize(protos.float(), dim=1)
@@ -110,6 +117,8 @@ class TypefaceIndex:
         tensors = {k: v for k, v in tensors.items() if k != "encoder.classes"}  # the classifier is training only
         tensors["prototypes"] = self.protos.half().contiguous()
         meta = {"format": INDEX_FORMAT, "encoder": json.dumps(spec), "fonts": json.dumps(self.keys)}
+        if self.legible is not None:
+            meta["legible"] = json.dumps(self.legible)
         tmp = path.with_suffix(".tmp")
         save_file(tensors, str(tmp), metadata=meta)
         atomic_write_bytes(path, tmp.read_bytes())
@@ -139,6 +148,7 @@ class TypefaceIndex:
                 raise ValueError(f"format {meta.get('format')!r}")
             spec = json.loads(meta["encoder"])
             keys = json.loads(meta["fonts"])
+            legible = json.loads(meta["legible"]) if "legible" in meta else None
         except Exception as e:  # any unreadable file gets the same message
             raise CheckpointError(f"{path} is not a typeface index ({e}); rebuild it") from e
         encoder = TypefaceEncoder(**spec)
@@ -148,7 +158,7 @@ class TypefaceIndex:
         protos = tensors["prototypes"].float()
         if not torch.isfinite(protos).all() or not all(torch.isfinite(v).all() for v in state.values()):
             raise CheckpointError(f"{path} holds NaN or infinite values; rebuild it")
-        return cls(encoder, keys, protos)
+        return cls(encoder, keys, protos, legible)
 
     # ------------------------------------------------------------------------------- search
     def fonts(self) -> list[FontInfo | None]:
@@ -177,19 +187,22 @@ class TypefaceIndex:
         split: str = "all",
         exclude_families: Sequence[str] = (),
         sources: Sequence[str] | None = None,
+        legible_only: bool = True,
     ) -> list[list[Match]]:
         """Per crop, the ``k`` nearest installed fonts of ``split`` that draw ``text`` (its word);
-        ``sources``: only fonts from these (e.g. the pip packages, not ``fontlib``)."""
+        ``sources``: only fonts from these (e.g. the pip packages, not ``fontlib``);
+        ``legible_only``: only fonts whose plain text a reader reads (:func:`legibility`)."""
         texts = [text] * images.shape[0] if isinstance(text, str) else list(text)
         sims = self.embed(images) @ self.protos.t()
         fonts = self.fonts()
         banned = {f.lower() for f in exclude_families}
+        legible = self.legible if legible_only and self.legible is not None else [True] * len(fonts)
         out: list[list[Match]] = []
         for row, t in zip(sims, texts, strict=True):
             found: list[Match] = []
             for j in row.argsort(descending=True).tolist():
                 f = fonts[j]
-                if f is None or not f.covers(t) or f.family.lower() in banned:
+                if f is None or not legible[j] or not f.covers(t) or f.family.lower() in banned:
                     continue
                 if (split != "all" and f.split != split) or (sources is not None and f.source not in sources):
                     continue
@@ -198,6 +211,32 @@ class TypefaceIndex:
                     break
             out.append(found)
         return out
+
+
+#: words a legible text face draws so that a reader reads them back exactly (case included)
+LEGIBILITY_WORDS = ("Garden", "stone", "PARK", "Hotel", "water", "Bridge")
+
+
+def legibility(index: TypefaceIndex, read: Callable[[Tensor], list[str]], min_share: float = 0.5) -> list[bool]:
+    """Per font of the index, whether ``read`` (a text recognizer: images (B, 1, 64, 256) in
+    [-1, 1] -> strings) reads more than ``min_share`` of :data:`LEGIBILITY_WORDS` drawn plain in it
+    exactly, letter case included (anything but letters and digits in a reading is ignored). Decorative, symbol, segment-display and capitals-only faces
+    fail: as content they draw a different word than the one asked for. Fonts not installed here
+    keep True."""
+    fonts = index.fonts()
+    out = [True] * len(fonts)
+    for i, font in enumerate(fonts):
+        if font is None:
+            continue
+        words = [w for w in LEGIBILITY_WORDS if font.covers(w)]
+        if not words:
+            out[i] = False
+            continue
+        images = torch.stack([render_content(w, 64, 256, str(font.path)) for w in words])
+        reads = read(images)
+        clean = ["".join(c for c in r if c.isalnum()) for r in reads]  # stray marks and spaces aside
+        out[i] = sum(r == w for r, w in zip(clean, words, strict=True)) > min_share * len(words)
+    return out
 
 
 def neighbours(index: TypefaceIndex, k: int = 8, split: str = "train") -> dict[str, list[str]]:
@@ -263,7 +302,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     n.add_argument("--index", type=Path, default=default_index_path())
     n.add_argument("--k", type=int, default=8)
     n.add_argument("--out", type=Path, required=True)
+    g = sub.add_parser("legibility", help="mark the index's fonts whose plain text EasyOCR reads "
+                       "(retrieval skips the rest)")  # fmt: skip
+    g.add_argument("--index", type=Path, default=default_index_path())
+    g.add_argument("--card", action="store_true", help="also update <index>.json (SHA-256, size, counts)")
     args = p.parse_args(argv)
+    if args.command == "legibility":
+        return _mark_legibility(args.index, args.card)
     if args.command == "neighbours":
         try:
             table = neighbours(TypefaceIndex.load(args.index), args.k)
@@ -290,6 +335,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"wrote {args.out}: {len(index.keys)} fonts, {args.out.stat().st_size / 1e6:.1f} MB")
+    return 0
+
+
+def _mark_legibility(path: Path, card: bool) -> int:
+    from tsb.errors import PretrainedUnavailable
+    from tsb.pretrained.easyocr import EasyOCRRecognizer
+
+    try:
+        index = TypefaceIndex.load(path)
+        reader = EasyOCRRecognizer()
+        marks = legibility(index, lambda x: reader.read(x))
+        index.legible = marks
+        index.save(path)
+    except (CheckpointError, DataNotFoundError, ConfigError, PretrainedUnavailable) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if card:
+        card_path = path.with_suffix(".json")
+        info = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {"file": path.name}
+        info.update(sha256=file_digest(path, "sha256"), bytes=path.stat().st_size, legible=sum(marks),
+                    legibility="EasyOCR g2 reads most of LEGIBILITY_WORDS drawn plain, case included")  # fmt: skip
+        card_path.write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+    print(f"marked {path}: {sum(marks)} of {len(marks)} fonts legible")
     return 0
 
 
