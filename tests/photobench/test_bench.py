@@ -119,3 +119,16 @@ def test_the_model_editor_runs_the_protocol_and_changes_only_its_box(
     assert edit.method == "model" and edit.status == DONE and edit.old == "Market"
     assert edit.outside_change == 0.0 and edit.round_trip_psnr is not None and edit.seconds is not None
     assert edit.neighbours == 1
+
+
+def test_round_trip_lpips_is_measured_on_a_narrow_box() -> None:
+    from tsb.photobench.bench import RoundTripLPIPS
+
+    rng = np.random.default_rng(0)
+    a = Image.fromarray(rng.integers(0, 255, (120, 120, 3), dtype=np.uint8))
+    narrow: Box = (60.0, 60.0, 12.0, 80.0, 0.0)  # 12 wide, 80 high: a word written downwards
+    score = RoundTripLPIPS()
+    assert score(a, a, narrow) == pytest.approx(0.0, abs=1e-6)
+    other = Image.fromarray(rng.integers(0, 255, (120, 120, 3), dtype=np.uint8))
+    value = score(a, other, narrow)
+    assert value is not None and value > 0.05

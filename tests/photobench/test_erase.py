@@ -81,6 +81,14 @@ def test_erase_shares_the_model_rows_network_and_refuses_a_network_without_an_er
         build_editor("erase", str(tiny_ckpt), "none")
 
 
+def test_the_model_row_takes_the_font_choice_of_tsb_edit(split_ckpt: Path) -> None:
+    plain = build_editor("model", str(split_ckpt), "none")
+    matched = build_editor("model", str(split_ckpt), "none", match_font="shortlist")
+    assert isinstance(plain, ModelEditor) and isinstance(matched, ModelEditor)
+    assert plain.editor.font_match is None
+    assert matched.editor.font_match is not None and matched.editor.font_match.method == "shortlist"
+
+
 def test_the_erase_flag_adds_an_erase_row_to_the_report(
     photo_folder: Path, split_ckpt: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -110,7 +110,9 @@ class RoundTripLPIPS:
                 return None
         import torch
 
-        size = (max(16, round(64 * box[2] / box[3])), 64)
+        # 64 rows, the width from the box's aspect, at least 64 (a narrow box, such as a word
+        # written downwards, is stretched: LPIPS's network cannot pool a crop 16 pixels wide)
+        size = (max(64, round(64 * box[2] / box[3])), 64)
         ta, tb = (
             torch.from_numpy(np.asarray(crop_rotated(x, box, size), np.float32) / 255).permute(2, 0, 1)[None]
             for x in (a, b)

@@ -77,6 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="auto",
         help="photo steps around the network, as tsb.edit takes them (auto, photo, none)",
     )
+    p.add_argument(
+        "--match-font",
+        default=None,
+        choices=["model", "embedding", "shortlist"],
+        help="the model row draws the new word in a matched font, as tsb.edit --match-font does",
+    )
     p.add_argument("--device", default="cpu", help="the model's device: cpu (default), cuda, ...")
     p.add_argument(
         "--out", default="outputs/photobench", help="the report folder (default outputs/photobench)"
@@ -115,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         judge = WordFinder(threads=args.threads)
         editors: list[PhotoEditor] = []
         for m in methods:
-            editors.append(build_editor(m, args.ckpt, args.inference, args.device, editors))
+            editors.append(build_editor(m, args.ckpt, args.inference, args.device, editors, args.match_font))
         t0 = time.perf_counter()
         run = run_bench(
             photos,
@@ -143,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "methods": ",".join(methods),
             "checkpoint": _shown(getattr(model, "ckpt", None)),
             "inference": args.inference,
+            "match_font": args.match_font,
             "judge": JUDGE,
             "seed": args.seed,
             "limit": args.limit,

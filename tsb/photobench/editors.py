@@ -55,8 +55,10 @@ class ModelEditor:
 
     name = "model"
 
-    def __init__(self, ckpt: str | Path | None = None, inference: str = "auto", device: str = "cpu") -> None:
-        self.editor = Editor(ckpt, device, inference=inference)
+    def __init__(
+        self, ckpt: str | Path | None = None, inference: str = "auto", device: str = "cpu", match_font: str | None = None
+    ) -> None:
+        self.editor = Editor(ckpt, device, inference=inference, match_font=match_font or False)
         self.ckpt = str(self.editor.ckpt_path)
 
     def replace(self, photo: Image.Image, box: Box, old: str, new: str) -> Image.Image:
@@ -159,14 +161,15 @@ def build_editor(
     inference: str = "auto",
     device: str = "cpu",
     loaded: Sequence[PhotoEditor] = (),
+    match_font: str | None = None,
 ) -> PhotoEditor:
     """The editor ``method`` names; ``loaded``: editors built already (``erase`` shares the
-    ``model`` row's loaded network)."""
+    ``model`` row's loaded network); ``match_font``: the model's font choice (as tsb.edit's)."""
     if method == "erase":
         model = next((e for e in loaded if isinstance(e, ModelEditor)), None)
         return EraseEditor(ckpt, inference, device, model.editor if model is not None else None)
     if method == "model":
-        return ModelEditor(ckpt, inference, device)
+        return ModelEditor(ckpt, inference, device, match_font)
     if method == "font":
         return FontEditor()
     if method == "copy":
