@@ -228,13 +228,22 @@ def test_a_box_past_the_image_edge_is_clipped_to_it(tiny_ckpt: Path, tmp_path: P
     assert changed[1].max() >= 290  # up to the image's edge
 
 
-def test_match_font_embedding_draws_in_a_package_font_it_names(tiny_ckpt: Path) -> None:
+@pytest.mark.parametrize("method", ["embedding", "shortlist"])
+def test_match_font_by_the_encoder_draws_in_a_font_it_names(tiny_ckpt: Path, method: str) -> None:
+    """embedding: the nearest package font; shortlist: one the model chose among the index's
+    nearest legible fonts and the content font. --verbose prints the font's name."""
+    from tsb.data.content import content_font_path
     from tsb.data.fonts import PACKAGES, load_fonts
 
-    editor = Editor(tiny_ckpt, "cpu", match_font="embedding")
-    assert editor.font_match is not None and editor.font_match.method == "embedding"
+    editor = Editor(tiny_ckpt, "cpu", match_font=method)
+    assert editor.font_match is not None and editor.font_match.method == method
     img = Image.new("RGB", (160, 48), (240, 240, 240))
     ImageDraw.Draw(img).text((10, 10), "Hello", fill=(20, 20, 20))
     _, infos = editor.edit(img, [Edit(parse_box("4,4,100,36"), "World", source="Hello")])
-    package_fonts = {f.path for f in load_fonts(packages=PACKAGES).fonts}
-    assert infos[0].font in package_fonts  # --verbose prints its name
+    if method == "embedding":
+        allowed = {str(f.path) for f in load_fonts(packages=PACKAGES).fonts}
+    else:
+        index = editor.font_match.index
+        marks = index.legible or [True] * len(index.keys)
+        allowed = {str(f.path) for f, ok in zip(index.fonts(), marks) if f and ok} | {content_font_path()}
+    assert infos[0].font in allowed

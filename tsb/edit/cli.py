@@ -72,10 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         nargs="?",
         const="model",
         default=None,
-        choices=["model", "embedding"],
+        choices=["model", "embedding", "shortlist"],
         help="draw the new word in a matched font instead of the content font: 'model' (default) the "
         "training font whose rendering of the old word the model redraws best (about 2 s per word on a "
-        "CPU); 'embedding' the typeface encoder's nearest package font (milliseconds; --verbose names it)",
+        "CPU); 'embedding' the typeface encoder's nearest package font (milliseconds); 'shortlist' the "
+        "one of the encoder's 8 nearest fonts (font library included) the model redraws best "
+        "(--verbose names the font)",
     )
     p.add_argument(
         "--erase",

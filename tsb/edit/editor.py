@@ -90,10 +90,13 @@ class Editor:
         #: with the old word known: the new word in the shipped font that redraws it best (off by
         #: default: on photos the eraser's traces make thin faces win, docs/lab-notes.md)
         # (True or "model": the model redraws every candidate; "embedding": the typeface encoder's
-        # nearest font among the pip packages' fonts, the ones the text branch was trained on)
+        # nearest font among the pip packages' fonts, the ones the text branch was trained on;
+        # "shortlist": the model redraws the encoder's nearest legible fonts of the whole index)
         self.font_match: FontMatch | None = None
         if match_font == "embedding":
             self.font_match = FontMatch(method="embedding", sources=PACKAGES)
+        elif match_font == "shortlist":
+            self.font_match = FontMatch(method="shortlist")
         elif match_font:
             self.font_match = FontMatch()
         self._reader: Any = None

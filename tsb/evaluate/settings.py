@@ -37,9 +37,12 @@ class MetricsWeights:
     lpips: str | None = None
 
 
-#: the font matcher's settings (``FontMatch``'s arguments: split train | heldout | all, batch_size)
+#: the font matcher's settings (``FontMatch``'s arguments: split train | heldout | all, batch_size,
+#: method, shortlist, sources). evaluate's method is ``shortlist`` (the model redraws the typeface
+#: encoder's 8 nearest legible fonts and the content font: the full redrawing of every package font,
+#: ``font_match.method=model``, scores the same within noise in four times the time; docs/results.md)
 FontMatchSettings: Any = builds(
-    FontMatch, populate_full_signature=True, zen_dataclass={"cls_name": "FontMatchSettings"}
+    FontMatch, populate_full_signature=True, method="shortlist", zen_dataclass={"cls_name": "FontMatchSettings"}
 )
 
 
@@ -66,8 +69,9 @@ class EvaluateSettings:
     batch_size: int = 16
     #: give the network the source word's own text (rendered plain) where the data has it (i_s.txt)
     use_source_text: bool = True
-    #: draw the new word in the training font whose rendering of the old word the model turns back
-    #: into the style image best (needs the source text); False: always the content font
+    #: draw the new word in the font whose rendering of the old word the model turns back into the
+    #: style image best, among the font_match candidates (needs the source text); False: always the
+    #: content font
     match_font: bool = True
     font_match: Any = field(default_factory=FontMatchSettings)
     #: auto: CUDA when available, else CPU
