@@ -23,6 +23,7 @@ sources). ``--true-font`` draws both words in each pair's own font, read from th
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,13 @@ def main() -> None:
     p.add_argument(
         "--true-font", action="store_true", help="draw both words in each pair's own font (oracle)"
     )
+    p.add_argument(
+        "--font-inference",
+        default=None,
+        help="--match-font: the preset the model redraws the candidates with (default: --inference's "
+        "less FontMatch.redraw_without)",
+    )
+    p.add_argument("--font-set", action="append", default=[], metavar="KEY=VALUE", help="change a step of --font-inference")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -122,7 +130,18 @@ def main() -> None:
         matcher = FontMatch(
             split=args.font_split, method=args.font_method, sources=args.font_sources, shortlist=args.shortlist
         )
-        choices = matcher.choose_each(generate, b["style"], b["text_src"], b["text_tgt"])
+        redraw_pipeline = (
+            build_pipeline(args.font_inference, args.font_set)
+            if args.font_inference
+            else pipeline.without(*matcher.redraw_without)
+        )
+
+        def redraw(style: torch.Tensor, content: torch.Tensor, source: torch.Tensor | None = None) -> Any:
+            return redraw_pipeline.generate(task, style, content, source)
+
+        t0 = time.perf_counter()
+        choices = matcher.choose_each(redraw, b["style"], b["text_src"], b["text_tgt"])
+        print(f"font matching: {time.perf_counter() - t0:.1f} s for {len(choices)} pairs")
         b["content_tgt"] = torch.stack([c.content for c in choices])
         b["content_src"] = torch.stack([c.source for c in choices])
         if args.font_choices is not None:

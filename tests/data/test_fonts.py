@@ -75,3 +75,51 @@ def test_cli_prints_one_line_per_font(capsys: pytest.CaptureFixture[str], latin:
 def test_bad_font_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="font_dirs"):
         F.load_fonts(F.LATIN, font_dirs=[tmp_path / "nope"])
+
+
+def test_font_checks_are_kept_on_disk_and_redone_for_a_changed_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    font = tmp_path / "fonts" / "DejaVuSans.ttf"
+    font.parent.mkdir()
+    shutil.copy(MPL_FONTS / "DejaVuSans.ttf", font)
+    store = tmp_path / "checks.json"
+    first = F.FontChecks(store).check(font, "abc", 0.9)
+    assert first is not None and first[0] == "DejaVu Sans" and first[2] == frozenset("abc")
+    bad = F.FontChecks(store).check(MPL_FONTS / "cmsy10.ttf", "abc", 0.9)
+    assert bad is None
+    written = F.FontChecks(store)
+    written.check(font, "abc", 0.9)
+    written.check(MPL_FONTS / "cmsy10.ttf", "abc", 0.9)
+    written.save()
+    calls: list[Path] = []
+
+    def counting(path: Path, alphabet: str, min_coverage: float) -> tuple[str, str, frozenset[str]] | None:
+        calls.append(path)
+        return None
+
+    monkeypatch.setattr(F, "_check_font", counting)
+    again = F.FontChecks(store)
+    assert again.check(font, "abc", 0.9) == first  # from the file, not checked again
+    assert again.check(MPL_FONTS / "cmsy10.ttf", "abc", 0.9) is None
+    assert calls == []
+    assert again.check(font, "abcd", 0.9) is None and calls == [font]  # another alphabet: checked
+    font.write_bytes(font.read_bytes() + b"\0")  # a changed file is checked again
+    assert again.check(font, "abc", 0.9) is None and calls[-1] == font
+
+
+def test_an_unreadable_font_checks_file_is_ignored(tmp_path: Path) -> None:
+    store = tmp_path / "checks.json"
+    store.write_text("{not json", encoding="utf-8")
+    checks = F.FontChecks(store)
+    assert checks.check(MPL_FONTS / "DejaVuSans.ttf", "abc", 0.9) is not None
+    checks.save()
+    assert json_keys(store) == 1
+
+
+def json_keys(path: Path) -> int:
+    import json
+
+    return len(json.loads(path.read_text(encoding="utf-8")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from tests.helpers.paths import REAL_WORDS
 from tsb import published
@@ -67,3 +67,38 @@ def test_an_unknown_preset_or_step_is_one_message() -> None:
         build_pipeline("photo", ["sparkle=1"])
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         build_pipeline("photo", ["extrusion"])
+
+
+def test_a_pipeline_without_named_steps_is_a_copy_with_them_off() -> None:
+    from tsb.errors import ConfigError
+
+    photo = build_pipeline("photo")
+    light = photo.without("ink_height")
+    assert "ink_height" in photo.steps and "ink_height" not in light.steps
+    assert [s for s in photo.steps if s != "ink_height"] == light.steps
+    assert light.refine is photo.refine  # the other steps are the same objects
+    assert photo.without("sharp_mask").effect_ring == 0 and photo.effect_ring > 0
+    with pytest.raises(ConfigError, match="no inference step"):
+        photo.without("sparkle")
+
+
+def test_the_font_matcher_redraws_candidates_without_the_letter_height_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The editor's redrawing of font candidates leaves out ``FontMatch.redraw_without`` (the
+    letter-height step, measured per candidate), and its output still uses the whole pipeline."""
+    from tsb.inference.font_match import FontMatch
+
+    editor = Editor(None, "cpu", read_source=False)
+    editor.font_match = FontMatch(method="shortlist")
+    seen: list[list[str]] = []
+    original = type(editor.pipeline).generate
+
+    def spy(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(self.steps)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(editor.pipeline), "generate", spy)
+    photo = Image.new("RGB", (160, 48), (240, 240, 240))
+    ImageDraw.Draw(photo).text((10, 10), "Harbour", fill=(20, 20, 20))
+    editor.edit(photo, [Edit(parse_box("0,0,160,48"), "Station", source="Harbour")])
+    assert seen[0] == [s for s in editor.pipeline.steps if s != "ink_height"]  # the candidates
+    assert seen[-1] == editor.pipeline.steps  # the output

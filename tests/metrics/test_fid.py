@@ -43,6 +43,45 @@ def test_fid_matches_scipy_formula() -> None:
     assert fid.compute("copy") == pytest.approx(0.0, abs=1e-6)
 
 
+class _Counting(_Pool):
+    """_Pool that counts the images it is run on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = 0
+
+    def forward(self, x: Tensor) -> Tensor:
+        self.seen += x.shape[0]
+        return super().forward(x)
+
+
+def test_reference_features_are_kept_on_disk_and_give_the_same_distance(tmp_path: Path) -> None:
+    g = torch.Generator().manual_seed(1)
+    real = torch.rand(24, 3, 16, 32, generator=g)
+    fake = torch.rand(24, 3, 16, 32, generator=g) * 0.6
+    store = tmp_path / "fid" / "pool.safetensors"
+
+    def run(extractor: _Counting) -> float:
+        fid = FID(extractor=extractor, batch_size=8, cached_sets=("real",), cache=store)
+        fid.add("real", real)
+        fid.add("fake", fake)
+        return fid.compute("fake")
+
+    first, second = _Counting(), _Counting()
+    value = run(first)
+    assert first.seen == 48 and store.is_file()
+    assert run(second) == pytest.approx(value, rel=1e-9)
+    assert second.seen == 24  # only the uncached set ran through the network
+    # one changed image of the cached set: that image alone is computed again
+    real[3] = 1 - real[3]
+    third = _Counting()
+    run(third)
+    assert third.seen == 25
+    store.write_bytes(b"damaged")  # an unreadable cache is recomputed, not an error
+    fourth = _Counting()
+    assert run(fourth) > 0 and fourth.seen == 48
+
+
 def test_fid_needs_two_images() -> None:
     fid = FID(extractor=_Pool())
     fid.add("real", torch.rand(1, 3, 8, 8))

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import logging
 import os
 import re
@@ -54,6 +55,7 @@ from PIL import ImageFont
 
 from tsb.errors import ConfigError, DataNotFoundError
 from tsb.utils.alphabets import CYRILLIC, LATIN
+from tsb.utils.io import atomic_write_bytes, cache_dir
 
 DEFAULT_ALPHABET = LATIN
 
@@ -103,12 +105,6 @@ class FontInfo:
 
     def covers(self, text: str) -> bool:
         return all(c in self.chars or c.isspace() for c in text)
-
-
-def cache_dir() -> Path:
-    """Folder for files the data code writes once (extracted fonts, preprocessed crops)."""
-    env = os.environ.get("TSB_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "tsb"
 
 
 def split_of(family: str) -> str:
@@ -396,6 +392,75 @@ class FontSet:
         return sorted({f.family for f in self.fonts})
 
 
+#: the version of :class:`FontChecks`' file: raise it when what a check decides changes
+CHECKS_VERSION = 1
+
+
+class FontChecks:
+    """What the checks of :func:`_load_font_set` found for each font file, kept on disk.
+
+    Parsing 2,000 font files and drawing their glyphs takes about half a minute (the font
+    library); the outcome depends only on the file and the alphabet, so it is kept in
+    ``$TSB_CACHE_DIR/fonts/checks-v{CHECKS_VERSION}.json``, keyed by the file's path, size and
+    modification time and the alphabet: a changed or replaced file is checked again. The file holds
+    plain data (JSON) and is replaced atomically; an unreadable one is ignored and rewritten.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or cache_dir() / "fonts" / f"checks-v{CHECKS_VERSION}.json"
+        self.entries: dict[str, list[str] | None] = {}
+        self.changed = False
+        try:
+            loaded = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(loaded, dict):
+                self.entries = loaded
+        except (OSError, ValueError):
+            pass
+
+    @staticmethod
+    def key(path: Path, alphabet: str, min_coverage: float) -> str | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        digest = zlib.crc32(alphabet.encode("utf-8"))
+        return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{digest:08x}|{min_coverage}"
+
+    def check(self, path: Path, alphabet: str, min_coverage: float) -> tuple[str, str, frozenset[str]] | None:
+        """(family, style, covered characters) of a usable font, None for an unusable one."""
+        key = self.key(path, alphabet, min_coverage)
+        if key is not None and key in self.entries:
+            found = self.entries[key]
+            return None if found is None else (found[0], found[1], frozenset(found[2]))
+        result = _check_font(path, alphabet, min_coverage)
+        if key is not None:
+            self.entries[key] = None if result is None else [result[0], result[1], "".join(sorted(result[2]))]
+            self.changed = True
+        return result
+
+    def save(self) -> None:
+        """Write the file if anything was checked anew (atomically; a read-only cache is skipped)."""
+        if not self.changed:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.path, json.dumps(self.entries).encode("utf-8"))
+            self.changed = False
+        except OSError as e:
+            logging.getLogger(__name__).debug("font checks not kept: %s", e)
+
+
+def _check_font(path: Path, alphabet: str, min_coverage: float) -> tuple[str, str, frozenset[str]] | None:
+    """(family, style, covered characters) when the font is usable for ``alphabet``, else None."""
+    facts = _font_facts(str(path), alphabet)
+    if facts is None:
+        return None
+    chars = font_coverage(path, alphabet)
+    if not is_text_font(path, alphabet, chars, min_coverage):
+        return None
+    return facts.family, facts.style, chars
+
+
 @functools.lru_cache(maxsize=16)
 def _load_font_set(
     alphabet: str,
@@ -407,28 +472,28 @@ def _load_font_set(
 ) -> FontSet:
     seen: set[tuple[str, str]] = set()
     fonts: list[FontInfo] = []
+    checks = FontChecks()
     for source, path in discover_font_files(font_dirs, system_fonts, packages, exclude):
-        facts = _font_facts(str(path), alphabet)
-        if facts is None:
+        checked = checks.check(Path(path), alphabet, min_coverage)
+        if checked is None:
             continue
-        key = (facts.family.lower(), facts.style.lower())
+        family, style, chars = checked
+        key = (family.lower(), style.lower())
         if key in seen:  # the same face from two packages (Noto Sans, Ubuntu): keep the first
-            continue
-        chars = font_coverage(path, alphabet)
-        if not is_text_font(path, alphabet, chars, min_coverage):
             continue
         seen.add(key)
         fonts.append(
             FontInfo(
                 path=str(path),
-                family=facts.family,
-                style=facts.style,
+                family=family,
+                style=style,
                 source=source,
-                split=split_of(facts.family),
+                split=split_of(family),
                 font_id=len(fonts),
                 chars=chars,
             )
         )
+    checks.save()
     return FontSet(fonts, alphabet)
 
 

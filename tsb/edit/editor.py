@@ -113,6 +113,11 @@ class Editor:
         """The network with this editor's inference steps (:class:`~tsb.inference.pipeline.Pipeline`)."""
         return self.pipeline.generate(self.task, style, content, source)
 
+    def redraw(self, style: torch.Tensor, content: torch.Tensor, source: torch.Tensor | None = None) -> Any:
+        """:meth:`generate` less the steps the font matcher leaves out when it redraws candidates."""
+        skip = self.font_match.redraw_without if self.font_match is not None else ()
+        return self.pipeline.without(*skip).generate(self.task, style, content, source)
+
     # checks --------------------------------------------------------------------------------------
     def check_text(self, text: str, what: str = "--text") -> None:
         """Refuse an empty text or one with characters the model was not trained to draw;
@@ -217,7 +222,7 @@ class Editor:
         src: torch.Tensor | None
         font = None
         if source and self.font_match is not None:
-            choice = self.font_match.choose(self.generate, style, source, text, width=width)
+            choice = self.font_match.choose(self.redraw, style, source, text, width=width)
             content, src, font = choice.content[None], choice.source[None], choice.font
         else:
             content = render_content(text, HEIGHT, width)[None].to(self.device)

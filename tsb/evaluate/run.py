@@ -80,7 +80,8 @@ class Scorer:
             try:
                 from tsb.metrics.fid import FID
 
-                self.fid = FID(weights.get("fid"), device)
+                # the ground truth and the data-only rows are the same on every run: kept on disk
+                self.fid = FID(weights.get("fid"), device, cached_sets=("real", "copy_source", "rendered_target"))
             except PretrainedUnavailable as e:
                 unavailable["fid"] = str(e)
 
@@ -174,6 +175,11 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     def generate(style: Tensor, content: Tensor, source: Tensor | None = None) -> Any:
         return pipeline.generate(task, style, content, source)
 
+    redraw_pipeline = pipeline.without(*matcher.redraw_without) if matcher is not None else pipeline
+
+    def redraw(style: Tensor, content: Tensor, source: Tensor | None = None) -> Any:
+        return redraw_pipeline.generate(task, style, content, source)
+
     unavailable: dict[str, str] = {}
     recognizer: Any = None
     why: str | None = "not requested (metrics list)"
@@ -212,7 +218,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         source = b.source_content.to(device) if use_source and b.source_content is not None else None
         plain, fonts = content, None
         if matcher is not None and b.sources is not None:
-            choices = matcher.choose_each(generate, style, b.sources, b.texts)
+            choices = matcher.choose_each(redraw, style, b.sources, b.texts)
             content = torch.stack([c.content for c in choices])
             source = torch.stack([c.source for c in choices]) if source is not None else None
             fonts = [c.font for c in choices]

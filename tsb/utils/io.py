@@ -5,6 +5,8 @@ data sets, the storages, the pretrained-weights checks and the helper-network ex
 
 - :func:`file_digest`: hex digest of a file, read in chunks (checksums of downloads, weight files
   and published checkpoints).
+- :func:`cache_dir`: the folder for files the project writes once and reuses (``$TSB_CACHE_DIR``
+  or ``~/.cache/tsb``: extracted fonts, font checks, FID features of reference images).
 - :func:`atomic_torch_save`: ``torch.save`` through a temporary ``.<name>.tmp-<pid>`` file in the
   same folder, then a rename, so a crash mid-write leaves the previous file intact (the helper
   checkpoints; the same scheme as :func:`tsb.training.checkpoint.save_checkpoint`, whose
@@ -24,6 +26,13 @@ from typing import Any, BinaryIO
 import torch
 
 CHUNK = 1 << 20
+
+
+def cache_dir() -> Path:
+    """Folder for files the project writes once and reuses (extracted fonts, preprocessed crops,
+    font checks, FID features): ``$TSB_CACHE_DIR``, default ``~/.cache/tsb``."""
+    env = os.environ.get("TSB_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "tsb"
 
 
 def file_digest(path: Path, algo: str) -> str:
