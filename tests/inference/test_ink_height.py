@@ -186,3 +186,16 @@ def test_the_photo_preset_keeps_the_mask_to_the_words_line() -> None:
     assert b_top < old_top - 20  # before: the new letters reached up into the line above
     height = old_bottom - old_top
     assert old_top - height <= top and bottom <= old_bottom + height // 2  # on the word's line
+
+
+def test_registering_several_profiles_at_once_gives_each_ones_own_fit() -> None:
+    from tsb.inference.ink_height import register_rows, register_rows_each
+
+    template = torch.zeros(64)
+    template[20:40] = 10.0
+    template[14:16] = 3.0  # a dot above the letters
+    measured = torch.stack([torch.roll(template, 6), torch.roll(template, -9) * 0.5, template.flip(0)])
+    each = register_rows_each(measured, template)
+    assert each == [register_rows(m, template) for m in measured]
+    a, b, score = each[0]
+    assert a == pytest.approx(1.0, abs=0.03) and b == pytest.approx(6 * 2 / 64, abs=1e-6) and score > 1.0

@@ -112,6 +112,31 @@ def test_refiner_adds_the_strokes_the_mask_missed_and_keeps_what_it_found() -> N
     assert list(refiner.state_dict()) == [] and not list(refiner.parameters())
 
 
+def test_refiner_runs_the_detector_once_per_crop_and_gives_the_same_mask_again() -> None:
+    img, strokes, region = _two_coloured_word()
+    core = torch.zeros_like(region)
+    core[..., 28:36, 12:116] = 0.9
+    detector = _Detector(core)
+    refiner = TextRegionRefiner(grow=12, detector=detector, memory=2)
+    mask = torch.zeros(1, 1, 64, 128)
+    first = refiner(img, mask)
+    other_mask = torch.zeros(1, 1, 64, 128)
+    other_mask[..., 2:6, 2:6] = 0.7
+    again = refiner(img, other_mask)  # the same crop, another network mask: no second detection
+    assert detector.calls == 1
+    assert torch.equal(again, torch.maximum(first, other_mask))
+    # a batch with the remembered crop and a new one: the detector sees only the new one
+    other = img.flip(-1)
+    both = refiner(torch.cat([img, other]), torch.zeros(2, 1, 64, 128))
+    assert detector.calls == 2 and torch.equal(both[:1], first)
+    fresh = TextRegionRefiner(grow=12, detector=_Detector(core), memory=0)
+    assert torch.equal(fresh(torch.cat([img, other]), torch.zeros(2, 1, 64, 128)), both)
+    # the oldest crop is forgotten beyond ``memory``
+    refiner(img * 0.5, mask)
+    refiner(img, mask)
+    assert detector.calls == 4
+
+
 def test_unclip_grows_each_core_by_its_area_over_perimeter() -> None:
     core = torch.zeros(1, 1, 64, 128)
     core[..., 28:36, 10:90] = 1  # 8 x 80: area 640, 172 boundary pixels

@@ -75,14 +75,6 @@ def _resample(template: Tensor, scales: Tensor, offsets: Tensor, h: int) -> Tens
     return at[..., 1:] - at[..., :-1]
 
 
-def _pearson(x: Tensor, y: Tensor) -> Tensor:
-    """Correlation of ``x`` (..., H) with ``y`` (H,) along the last dimension."""
-    xc = x - x.mean(dim=-1, keepdim=True)
-    yc = y - y.mean()
-    den = (xc.square().sum(dim=-1) * yc.square().sum()).sqrt().clamp_min(1e-8)
-    return (xc * yc).sum(dim=-1) / den
-
-
 def register_rows(
     measured: Tensor,
     template: Tensor,
@@ -96,7 +88,21 @@ def register_rows(
     best onto ``measured`` (H,): ``(a, b, score)``, the score the rows with ink matched as sets
     (intersection over union, 1: the same rows) plus 0.01 x the profiles' correlation. ``a`` over
     a geometric grid in [``min_scale``, ``max_scale``], ``b`` over every ``offset_step`` pixel."""
-    h = measured.shape[0]
+    return register_rows_each(measured[None], template, min_scale, max_scale, scale_steps, offset_step, level)[0]
+
+
+def register_rows_each(
+    measured: Tensor,
+    template: Tensor,
+    min_scale: float = 0.2,
+    max_scale: float = 2.0,
+    scale_steps: int = 121,
+    offset_step: float = 0.5,
+    level: float = 0.05,
+) -> list[tuple[float, float, float]]:
+    """:func:`register_rows` of one ``template`` (H,) onto each of the profiles ``measured`` (K, H):
+    the template is drawn under every map once for all of them."""
+    h = measured.shape[-1]
     scales = torch.logspace(
         torch.log10(torch.tensor(min_scale)), torch.log10(torch.tensor(max_scale)), scale_steps
     ).to(measured)
@@ -105,14 +111,23 @@ def register_rows(
     # the rows that hold ink (a share ``level`` of the fullest row: no stray pixel), matched as
     # sets (intersection over union: the letters' full height, dots and all); the profiles'
     # correlation settles ties
-    rows = measured.float() > level * measured.float().max()
     drawn_rows = drawn > level * drawn.amax(dim=-1, keepdim=True).clamp_min(1e-8)
-    iou = (drawn_rows & rows).sum(-1).float() / (drawn_rows | rows).sum(-1).float().clamp_min(1)
-    corr = torch.nan_to_num(_pearson(drawn, measured.float()), nan=-1.0)
-    score = iou + 0.01 * corr
-    best = int(score.argmax())
-    i, j = divmod(best, len(offsets))
-    return float(scales[i]), float(offsets[j]), float(score.flatten()[best])
+    drawn_count = drawn_rows.sum(-1)
+    drawn_rows_f = drawn_rows.float()
+    xc = drawn - drawn.mean(dim=-1, keepdim=True)
+    xn = xc.square().sum(dim=-1)
+    out = []
+    for profile in measured.float():
+        rows = profile > level * profile.max()
+        inter = drawn_rows_f @ rows.float()  # (S, O)
+        iou = inter / (drawn_count + rows.sum() - inter).clamp_min(1)
+        yc = profile - profile.mean()
+        corr = (xc @ yc) / (xn * yc.square().sum()).sqrt().clamp_min(1e-8)
+        score = iou + 0.01 * torch.nan_to_num(corr, nan=-1.0)
+        best = int(score.argmax())
+        i, j = divmod(best, len(offsets))
+        out.append((float(scales[i]), float(offsets[j]), float(score.flatten()[best])))
+    return out
 
 
 def otsu(values: Tensor, bins: int = 64) -> float:
@@ -283,11 +298,19 @@ class InkHeight:
         out: list[RowFit | None] = []
         for i in range(len(sure)):
             tmpl = template[min(i, len(template) - 1)]
-            fits = [
-                register_rows(row_profile(m[None, None].float())[0], tmpl, self.min_scale, self.max_scale)
-                for m in (sure[i, 0], inner_part(sure[i, 0]), centre_line(sure[i, 0]))
-                if bool(m.any()) and float(tmpl.sum()) > 0
+            parts = [
+                m for m in (sure[i, 0], inner_part(sure[i, 0]), centre_line(sure[i, 0])) if bool(m.any())
             ]
+            fits = (
+                register_rows_each(
+                    torch.stack([row_profile(m[None, None].float())[0] for m in parts]),
+                    tmpl,
+                    self.min_scale,
+                    self.max_scale,
+                )
+                if parts and float(tmpl.sum()) > 0
+                else []
+            )
             if not fits:
                 out.append(None)
                 continue

@@ -15,10 +15,16 @@ of the old word. This refiner owns no weight and runs only at inference
    ``tau`` Lab units, ``softness`` either side: a colour found around the word is never text);
 3. the mask is the **union** of that and the network's mask: a stroke either finds is erased.
    Erasing a little too much costs a smooth fill; erasing too little leaves the old word.
+
+Steps 1 and 2 depend on the crop alone, so their result is kept for the last ``memory`` crops
+(by a digest of the crop's pixels): font matching redraws one crop with many candidate fonts and
+then draws the output from it, and the detector runs once for all of them.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
@@ -103,6 +109,7 @@ class TextRegionRefiner(nn.Module):
             ``[1 / hole_gain, palette sure)``: erased, but no source of the new word's colours.
         detector: ``images -> probability`` (B, 1, H, W); default PP-OCRv6's
             (:class:`~tsb.pretrained.ppocr_det.TextRegions`), made on first use.
+        memory: crops whose strokes are kept (0: none; module docstring).
     """
 
     def __init__(
@@ -116,6 +123,7 @@ class TextRegionRefiner(nn.Module):
         unclip: float = 1.0,
         likely: float = 0.75,
         detector: Callable[[Tensor], Tensor] | None = None,
+        memory: int = 64,
     ) -> None:
         super().__init__()
         if not 0 < threshold < 1:
@@ -136,6 +144,8 @@ class TextRegionRefiner(nn.Module):
         self.unclip, self.likely = float(unclip), float(likely)
         self.clusters, self.tau, self.softness = int(clusters), float(tau), float(softness)
         self._detector = detector
+        self.memory = max(0, int(memory))
+        self._kept: OrderedDict[str, Tensor] = OrderedDict()
 
     def core(self, style: Tensor) -> Tensor:
         """The detector's core of the word: its probability above ``threshold`` (B, 1, H, W)."""
@@ -149,12 +159,32 @@ class TextRegionRefiner(nn.Module):
     def _strokes(self, style: Tensor, region: Tensor) -> Tensor:
         return colour_strokes(style, region, self.ring, self.clusters, self.tau, self.softness)
 
-    @torch.no_grad()
-    def forward(self, style: Tensor, mask: Tensor) -> Tensor:
+    def strokes(self, style: Tensor) -> Tensor:
+        """The old word's strokes found in the crops ``style`` (B, 3, H, W): steps 1 and 2."""
         core = self.core(style)
         near = grow_mask(core, self.grow)
         strokes = self._strokes(style, near)
         if self.unclip > 0:
             full = torch.maximum(near, unclip(core, self.unclip).to(near))
             strokes = torch.maximum(strokes, self.likely * self._strokes(style, full))
-        return torch.maximum(mask, strokes.to(mask.dtype))
+        return strokes
+
+    def _remembered_strokes(self, style: Tensor) -> Tensor:
+        """:meth:`strokes`, computed only for the crops not among the last ``memory`` seen."""
+        if self.memory == 0:
+            return self.strokes(style)
+        keys = [hashlib.sha1(str(tuple(x.shape)).encode() + x.detach().float().cpu().numpy().tobytes()).hexdigest()
+                for x in style]  # fmt: skip
+        todo = [i for i, k in enumerate(keys) if k not in self._kept]
+        found = {keys[i]: f for i, f in zip(todo, self.strokes(style[todo]))} if todo else {}
+        out = [found[k] if k in found else self._kept[k] for k in keys]
+        for k, f in zip(keys, out):
+            self._kept[k] = f
+            self._kept.move_to_end(k)
+        while len(self._kept) > self.memory:
+            self._kept.popitem(last=False)
+        return torch.stack(out).to(style)
+
+    @torch.no_grad()
+    def forward(self, style: Tensor, mask: Tensor) -> Tensor:
+        return torch.maximum(mask, self._remembered_strokes(style).to(mask.dtype))
