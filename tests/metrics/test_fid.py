@@ -82,6 +82,29 @@ def test_reference_features_are_kept_on_disk_and_give_the_same_distance(tmp_path
     assert run(fourth) > 0 and fourth.seen == 48
 
 
+@pytest.mark.parametrize(("n_real", "n_fake", "dims"), [(30, 25, 64), (200, 150, 16), (40, 300, 32)])
+def test_the_frechet_distance_is_torchmetrics_fid_for_few_or_many_samples(n_real: int, n_fake: int, dims: int) -> None:
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    from tsb.metrics.fid import frechet_distance
+
+    class _Same(nn.Module):
+        num_features = dims
+
+        def forward(self, x: Tensor) -> Tensor:
+            return x
+
+    g = torch.Generator().manual_seed(2)
+    real = torch.randn(n_real, dims, generator=g, dtype=torch.float64)
+    fake = torch.randn(n_fake, dims, generator=g, dtype=torch.float64) * 1.3 + 0.2
+    metric = FrechetInceptionDistance(feature=_Same(), normalize=True)
+    metric.set_dtype(torch.float64)
+    metric.update(real, real=True)
+    metric.update(fake, real=False)
+    assert frechet_distance(real, fake) == pytest.approx(float(metric.compute()), rel=1e-6)
+    assert frechet_distance(real, real) == pytest.approx(0.0, abs=1e-6)
+
+
 def test_fid_needs_two_images() -> None:
     fid = FID(extractor=_Pool())
     fid.add("real", torch.rand(1, 3, 8, 8))

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from tsb.errors import ConfigError
 from tsb.evaluate.items import Batch, GroundTruthFolder, group_by_shape, load_dataset, prepare_items, stack
-from tsb.evaluate.judge import load_judge, read_words, recognizer_alphabet
+from tsb.evaluate.judge import Readings, load_judge, read_words, recognizer_alphabet
 from tsb.evaluate.report import (
     GROUND_TRUTH_METRICS,
     METRICS,
@@ -39,6 +39,8 @@ from tsb.utils.image import tensor_to_pil, to_unit
 log = logging.getLogger("tsb.evaluate")
 
 GRID_HEADERS = ["source (style)", "target string", "output", "ground truth"]
+#: the rows that depend on the data alone (the same images on every run over one benchmark)
+REFERENCE_ROWS = ("copy_source", "rendered_target", "ground_truth")
 
 
 @dataclass
@@ -62,6 +64,8 @@ class Scorer:
         unavailable: dict[str, str],
     ) -> None:
         self.wanted, self.paired, self.recognizer, self.device = wanted, paired, recognizer, device
+        # the judge's readings of the rows that depend on the data alone, kept between runs
+        self.readings = Readings.for_judge(cfg.judge) if recognizer is not None else None
         self.unavailable = unavailable
         self.rows = ["model", "copy_source", "rendered_target"] + (["ground_truth"] if paired else [])
         self.image_rows = [r for r in self.rows if r != "ground_truth"]
@@ -81,7 +85,7 @@ class Scorer:
                 from tsb.metrics.fid import FID
 
                 # the ground truth and the data-only rows are the same on every run: kept on disk
-                self.fid = FID(weights.get("fid"), device, cached_sets=("real", "copy_source", "rendered_target"))
+                self.fid = FID(weights.get("fid"), device, cached_sets=("real", *REFERENCE_ROWS))
             except PretrainedUnavailable as e:
                 unavailable["fid"] = str(e)
 
@@ -105,7 +109,10 @@ class Scorer:
                         sample_vals.setdefault(k, []).append(float(v[0]))
         if self.recognizer is not None:
             for r in self.rows:
-                read = read_words(self.recognizer, preds[r])
+                if r in REFERENCE_ROWS and self.readings is not None:
+                    read = self.readings.read(self.recognizer, preds[r])
+                else:
+                    read = read_words(self.recognizer, preds[r])
                 self.acc[r].rec.update(read, texts)
                 if r == "model":
                     sample_vals["read"] = read
@@ -113,6 +120,8 @@ class Scorer:
 
     def compute(self) -> dict[str, dict[str, float | None]]:
         """Every row holds every metric key; ``None`` where it is not computed."""
+        if self.readings is not None:
+            self.readings.save()
         metrics: dict[str, dict[str, float | None]] = {}
         for r in self.rows:
             row_vals: dict[str, float | None] = {k: None for k in METRICS}

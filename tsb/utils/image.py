@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -17,6 +19,15 @@ from torch import Tensor
 def to_unit(x: Tensor) -> Tensor:
     """[-1, 1] -> [0, 1], clamped."""
     return ((x + 1.0) * 0.5).clamp(0.0, 1.0)
+
+
+def pixel_digest(unit: Tensor) -> str:
+    """A digest of the 8-bit image an image (C, H, W) in [0, 1] is saved as: the key under which
+    metrics keep what they computed for an image they may see again (FID features, OCR readings)."""
+    pixels = (unit.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).contiguous()
+    h = hashlib.sha1(str(tuple(pixels.shape)).encode())
+    h.update(pixels.numpy().tobytes())
+    return h.hexdigest()
 
 
 def from_unit(x: Tensor) -> Tensor:
