@@ -120,6 +120,7 @@ def test_refiner_runs_the_detector_once_per_crop_and_gives_the_same_mask_again()
     refiner = TextRegionRefiner(grow=12, detector=detector, memory=2)
     mask = torch.zeros(1, 1, 64, 128)
     first = refiner(img, mask)
+    assert float(first[strokes].min()) > 0.99
     other_mask = torch.zeros(1, 1, 64, 128)
     other_mask[..., 2:6, 2:6] = 0.7
     again = refiner(img, other_mask)  # the same crop, another network mask: no second detection
