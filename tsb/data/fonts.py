@@ -55,7 +55,7 @@ from PIL import ImageFont
 
 from tsb.errors import ConfigError, DataNotFoundError
 from tsb.utils.alphabets import CYRILLIC, LATIN
-from tsb.utils.io import atomic_write_bytes, cache_dir
+from tsb.utils.io import cache_dir, read_json_cache, write_cache_file
 
 DEFAULT_ALPHABET = LATIN
 
@@ -408,14 +408,8 @@ class FontChecks:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or cache_dir() / "fonts" / f"checks-v{CHECKS_VERSION}.json"
-        self.entries: dict[str, list[str] | None] = {}
+        self.entries: dict[str, list[str] | None] = read_json_cache(self.path)
         self.changed = False
-        try:
-            loaded = json.loads(self.path.read_text(encoding="utf-8"))
-            if isinstance(loaded, dict):
-                self.entries = loaded
-        except (OSError, ValueError):
-            pass
 
     @staticmethod
     def key(path: Path, alphabet: str, min_coverage: float) -> str | None:
@@ -440,14 +434,8 @@ class FontChecks:
 
     def save(self) -> None:
         """Write the file if anything was checked anew (atomically; a read-only cache is skipped)."""
-        if not self.changed:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(self.path, json.dumps(self.entries).encode("utf-8"))
+        if self.changed and write_cache_file(self.path, json.dumps(self.entries).encode("utf-8")):
             self.changed = False
-        except OSError as e:
-            logging.getLogger(__name__).debug("font checks not kept: %s", e)
 
 
 def _check_font(path: Path, alphabet: str, min_coverage: float) -> tuple[str, str, frozenset[str]] | None:

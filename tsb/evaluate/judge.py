@@ -19,7 +19,7 @@ from torch import Tensor
 from tsb.errors import CheckpointError
 from tsb.pretrained.packages import PretrainedUnavailable
 from tsb.utils.image import pixel_digest, to_unit
-from tsb.utils.io import atomic_write_bytes, cache_dir
+from tsb.utils.io import cache_dir, read_json_cache, write_cache_file
 
 #: the packages whose pinned version names a packaged judge's networks
 JUDGE_PACKAGES = {"ppocr": "rapidocr", "easyocr": "easyocr"}
@@ -61,14 +61,8 @@ class Readings:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.entries: dict[str, str] = {}
+        self.entries: dict[str, str] = {str(k): str(v) for k, v in read_json_cache(self.path).items()}
         self.changed = False
-        try:
-            loaded = json.loads(self.path.read_text(encoding="utf-8"))
-            if isinstance(loaded, dict):
-                self.entries = {str(k): str(v) for k, v in loaded.items()}
-        except (OSError, ValueError):
-            pass
 
     @classmethod
     def for_judge(cls, spec: str | None) -> Readings | None:
@@ -94,11 +88,5 @@ class Readings:
         return [self.entries[k] for k in keys]
 
     def save(self) -> None:
-        if not self.changed:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(self.path, json.dumps(self.entries).encode("utf-8"))
+        if self.changed and write_cache_file(self.path, json.dumps(self.entries).encode("utf-8")):
             self.changed = False
-        except OSError:  # a read-only cache folder: the readings are only not kept
-            pass

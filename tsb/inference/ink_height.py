@@ -75,20 +75,12 @@ def _resample(template: Tensor, scales: Tensor, offsets: Tensor, h: int) -> Tens
     return at[..., 1:] - at[..., :-1]
 
 
-def register_rows(
-    measured: Tensor,
-    template: Tensor,
-    min_scale: float = 0.2,
-    max_scale: float = 2.0,
-    scale_steps: int = 121,
-    offset_step: float = 0.5,
-    level: float = 0.05,
-) -> tuple[float, float, float]:
+def register_rows(measured: Tensor, template: Tensor, min_scale: float = 0.2, max_scale: float = 2.0) -> tuple[float, float, float]:
     """The vertical map ``y = a * u + b`` (normalised rows) that draws the profile ``template`` (H,)
     best onto ``measured`` (H,): ``(a, b, score)``, the score the rows with ink matched as sets
-    (intersection over union, 1: the same rows) plus 0.01 x the profiles' correlation. ``a`` over
-    a geometric grid in [``min_scale``, ``max_scale``], ``b`` over every ``offset_step`` pixel."""
-    return register_rows_each(measured[None], template, min_scale, max_scale, scale_steps, offset_step, level)[0]
+    (intersection over union, 1: the same rows) plus 0.01 x the profiles' correlation; the grid of
+    maps as :func:`register_rows_each`."""
+    return register_rows_each(measured[None], template, min_scale, max_scale)[0]
 
 
 def register_rows_each(
@@ -101,7 +93,9 @@ def register_rows_each(
     level: float = 0.05,
 ) -> list[tuple[float, float, float]]:
     """:func:`register_rows` of one ``template`` (H,) onto each of the profiles ``measured`` (K, H):
-    the template is drawn under every map once for all of them."""
+    the template is drawn under every map once for all of them. ``a`` over a geometric grid of
+    ``scale_steps`` in [``min_scale``, ``max_scale``], ``b`` over every ``offset_step`` pixel; a row
+    holds ink above ``level`` x the fullest row."""
     h = measured.shape[-1]
     scales = torch.logspace(
         torch.log10(torch.tensor(min_scale)), torch.log10(torch.tensor(max_scale)), scale_steps

@@ -37,7 +37,7 @@ from torch import Tensor, nn
 from tsb.pretrained.packages import FID_INCEPTION
 from tsb.pretrained.weights import MetricUnavailable, local_weights
 from tsb.utils.image import pixel_digest
-from tsb.utils.io import atomic_write_bytes, cache_dir
+from tsb.utils.io import cache_dir, write_cache_file
 
 FID_DIMS = 2048
 INCEPTION_SIZE = 299
@@ -124,12 +124,8 @@ class FeatureCache:
             return
         from safetensors.torch import save
 
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(self.path, save(self.features))
+        if write_cache_file(self.path, save(self.features)):
             self.changed = False
-        except OSError:  # a read-only cache folder: the features are only not kept
-            pass
 
 
 class FID:

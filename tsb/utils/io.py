@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import stat
 from collections.abc import Callable
@@ -94,3 +95,26 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 def atomic_torch_save(path: str | Path, obj: Any) -> Path:
     """``torch.save(obj)`` to ``path`` atomically (:func:`atomic_write`)."""
     return atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def write_cache_file(path: str | Path, data: bytes) -> bool:
+    """``data`` to a cache file, atomically (:func:`atomic_write_bytes`); False, and nothing raised,
+    where the cache folder cannot be written (a cache is only not kept then)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, data)
+    except OSError:
+        return False
+    return True
+
+
+def read_json_cache(path: str | Path) -> dict[str, Any]:
+    """The JSON object in a cache file; empty where the file is missing or unreadable (it is then
+    filled again and rewritten)."""
+    try:
+        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
