@@ -421,3 +421,31 @@ def test_start_up_arguments_are_checked_in_one_line(
     assert demo.main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and named in err, err
+
+
+@pytest.mark.parametrize(("args", "method"), [([], None), (["--match-font", "shortlist"], "shortlist"), (["--match-font"], "model")])
+def test_the_demo_matches_fonts_as_tsb_edit_does(
+    args: list[str], method: str | None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``--match-font`` reaches the editor the server edits with (off by default, as tsb.edit)."""
+    from tsb.demo import server as demo
+
+    built: dict[str, Any] = {}
+
+    class _Stop(Exception):
+        pass
+
+    def fake_make_server(*a: Any) -> Any:
+        built["server"] = real_make_server(make_split_checkpoint(tmp_path / "last.ckpt"), port=0, match_font=a[-1])
+        raise _Stop
+
+    real_make_server = demo.make_server
+    monkeypatch.setattr(demo, "make_server", fake_make_server)
+    with pytest.raises(_Stop):
+        demo.main(["--port", "0", *args])
+    server = built["server"]
+    try:
+        font_match = server.app.editor.font_match
+        assert (font_match.method if font_match is not None else None) == method
+    finally:
+        server.server_close()

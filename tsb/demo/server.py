@@ -66,6 +66,7 @@ from PIL import Image
 from tsb.cli import report_error
 from tsb.data.crop import Box, box_corners
 from tsb.edit import Edit, EditError, Editor, ImageTooLarge, decode_image, format_box
+from tsb.edit.cli import add_match_font_argument
 from tsb.errors import ConfigError, DemoError, TsbError
 from tsb.published import AUTO
 
@@ -421,10 +422,12 @@ def make_server(
     device: str = "cpu",
     verbose: bool = False,
     inference: str = AUTO,
+    match_font: str | None = None,
 ) -> DemoServer:
     """Load the model (the published weights unless ``ckpt``) with its photo steps (``inference``, as
-    ``tsb.edit --inference``) and bind; ``port=0`` picks a free one."""
-    app = DemoApp(Editor(ckpt, device, inference=inference), limits)
+    ``tsb.edit --inference``) and font matching (``match_font``, as ``tsb.edit --match-font``; None:
+    the content font) and bind; ``port=0`` picks a free one."""
+    app = DemoApp(Editor(ckpt, device, inference=inference, match_font=match_font or False), limits)
     return DemoServer((host, port), app, verbose)
 
 
@@ -452,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--inference", default=AUTO, help="photo steps (conf/inference: photo, none); default: as tsb.edit"
     )
+    add_match_font_argument(p)
     p.add_argument("--verbose", action="store_true", help="log every request")
     args = p.parse_args(argv)
     try:
@@ -460,7 +464,9 @@ def main(argv: list[str] | None = None) -> int:
         return report_error(e)
     limits = Limits(max_bytes=int(args.max_mb * 2**20), max_pixels=int(args.max_megapixels * 1e6))
     try:
-        server = make_server(args.ckpt, args.host, args.port, limits, args.device, args.verbose, args.inference)
+        server = make_server(
+            args.ckpt, args.host, args.port, limits, args.device, args.verbose, args.inference, args.match_font
+        )
     except TsbError as e:
         return report_error(e)
     except OSError as e:

@@ -20,6 +20,22 @@ from tsb.errors import EditError, TsbError
 from tsb.published import AUTO
 
 
+def add_match_font_argument(p: argparse.ArgumentParser) -> None:
+    """``--match-font [METHOD]``, as tsb.edit and the demo take it (off by default: on the project's
+    photo set no method reads more new words than the content font, docs/results.md)."""
+    p.add_argument(
+        "--match-font",
+        nargs="?",
+        const="model",
+        default=None,
+        choices=["model", "embedding", "shortlist"],
+        help="draw the new word in a matched font instead of the content font: 'model' (default) the "
+        "training font whose rendering of the old word the model redraws best (about 2 s per word on a "
+        "CPU); 'embedding' the typeface encoder's nearest package font (milliseconds); 'shortlist' the "
+        "one of the encoder's 8 nearest fonts (font library included) the model redraws best "
+        "(--verbose names the font)",
+    )
+
 def print_words(words: Sequence[Word]) -> None:
     if not words:
         print("no words found")
@@ -67,18 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         "--no-read", action="store_true", help="do not read the old word: place the new one by the box alone"
     )
-    p.add_argument(
-        "--match-font",
-        nargs="?",
-        const="model",
-        default=None,
-        choices=["model", "embedding", "shortlist"],
-        help="draw the new word in a matched font instead of the content font: 'model' (default) the "
-        "training font whose rendering of the old word the model redraws best (about 2 s per word on a "
-        "CPU); 'embedding' the typeface encoder's nearest package font (milliseconds); 'shortlist' the "
-        "one of the encoder's 8 nearest fonts (font library included) the model redraws best "
-        "(--verbose names the font)",
-    )
+    add_match_font_argument(p)
     p.add_argument(
         "--erase",
         nargs="?",
