@@ -32,7 +32,7 @@ def add_match_font_argument(p: argparse.ArgumentParser) -> None:
         help="draw the new word in a matched font instead of the content font: 'model' (default) the "
         "training font whose rendering of the old word the model redraws best (about 2 s per word on a "
         "CPU); 'embedding' the typeface encoder's nearest package font (milliseconds); 'shortlist' the "
-        "one of the encoder's 8 nearest fonts (font library included) the model redraws best "
+        "one of the encoder's 4 nearest fonts (font library included) the model redraws best "
         "(--verbose names the font)",
     )
 

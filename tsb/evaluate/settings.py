@@ -39,7 +39,7 @@ class MetricsWeights:
 
 #: the font matcher's settings (``FontMatch``'s arguments: split train | heldout | all, batch_size,
 #: method, shortlist, sources). evaluate's method is ``shortlist`` (the model redraws the typeface
-#: encoder's 8 nearest legible fonts and the content font: the full redrawing of every package font,
+#: encoder's 4 nearest legible fonts and the content font: the full redrawing of every package font,
 #: ``font_match.method=model``, scores the same within noise in four times the time; docs/results.md)
 FontMatchSettings: Any = builds(
     FontMatch, populate_full_signature=True, method="shortlist", zen_dataclass={"cls_name": "FontMatchSettings"}
