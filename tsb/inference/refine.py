@@ -23,7 +23,6 @@ then draws the output from it, and the detector runs once for all of them.
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -34,7 +33,7 @@ from torch import Tensor, nn
 
 from tsb.errors import ConfigError
 from tsb.utils.colour import kmeans, rgb_to_lab
-from tsb.utils.image import grow_mask
+from tsb.utils.image import grow_mask, tensor_digest
 
 
 def colour_strokes(
@@ -173,8 +172,7 @@ class TextRegionRefiner(nn.Module):
         """:meth:`strokes`, computed only for the crops not among the last ``memory`` seen."""
         if self.memory == 0:
             return self.strokes(style)
-        keys = [hashlib.sha1(str(tuple(x.shape)).encode() + x.detach().float().cpu().numpy().tobytes()).hexdigest()
-                for x in style]  # fmt: skip
+        keys = [tensor_digest(x.float()) for x in style]
         todo = [i for i, k in enumerate(keys) if k not in self._kept]
         found = {keys[i]: f for i, f in zip(todo, self.strokes(style[todo]))} if todo else {}
         out = [found[k] if k in found else self._kept[k] for k in keys]

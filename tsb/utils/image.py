@@ -21,13 +21,18 @@ def to_unit(x: Tensor) -> Tensor:
     return ((x + 1.0) * 0.5).clamp(0.0, 1.0)
 
 
+def tensor_digest(x: Tensor) -> str:
+    """A digest of a tensor's shape, dtype and exact values (a key for results computed from it)."""
+    x = x.detach().cpu().contiguous()
+    h = hashlib.sha1(f"{tuple(x.shape)}{x.dtype}".encode())
+    h.update(x.numpy().tobytes())
+    return h.hexdigest()
+
+
 def pixel_digest(unit: Tensor) -> str:
     """A digest of the 8-bit image an image (C, H, W) in [0, 1] is saved as: the key under which
     metrics keep what they computed for an image they may see again (FID features, OCR readings)."""
-    pixels = (unit.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).contiguous()
-    h = hashlib.sha1(str(tuple(pixels.shape)).encode())
-    h.update(pixels.numpy().tobytes())
-    return h.hexdigest()
+    return tensor_digest((unit.detach().float().clamp(0, 1) * 255).round().to(torch.uint8))
 
 
 def from_unit(x: Tensor) -> Tensor:
