@@ -7,7 +7,9 @@ spaces the recognizer reads. Both networks ship in the ``rapidocr`` wheel (hash-
 :mod:`tsb.pretrained.packages`); nothing is downloaded.
 
 A detected box hugs the ink; :data:`PAD` of the box height is added above and below so the edit's
-style crop sees the whole word, descenders and all, and :data:`PAD_X` at its ends.
+style crop sees the whole word, descenders and all, and :data:`PAD_X` at its ends, so that the
+old word's outer strokes lie inside it; the new word keeps within :data:`LETTERS_PAD_X`
+(``Word.letters``), so that the space before the next word stays.
 
 Two things the detector does not do on its own:
 
@@ -39,10 +41,13 @@ from tsb.utils.image import pil_to_tensor
 
 #: padding added to a detected word box above and below, as a fraction of its height
 PAD = 0.12
-#: padding at its ends (a pixel or so of anti-aliasing): the detector's box already spans the ink,
-#: and a wider box hands the space before the next word to the editor, whose new word then runs
-#: into it ("Goldingyour" on the real-photo benchmark, docs/results.md)
-PAD_X = 0.03
+#: padding at its ends: the detector's box often cuts the first or last letter's outer stroke, which
+#: the eraser can only remove inside the box (the new word keeps within :data:`LETTERS_PAD_X`)
+PAD_X = 0.12
+#: the part of the box the new word keeps within (``Word.letters``): the detector's box and a pixel
+#: or so of anti-aliasing; wider, it hands the space before the next word to the new word, which
+#: then runs into it ("Goldingyour" on the real-photo benchmark, docs/results.md)
+LETTERS_PAD_X = 0.03
 #: margin of edge pixels around the photo for the detector, as a fraction of its shorter side
 CONTEXT = 0.5
 #: a line of at least this many single letters is one letter-spaced word
@@ -54,6 +59,8 @@ class Word:
     text: str
     score: float
     box: Box
+    #: the part of ``box`` the new letters keep within (None: all of it)
+    letters: Box | None = None
 
 
 def quad_to_box(quad: Sequence[Sequence[float]] | np.ndarray, pad: float = PAD, pad_x: float = PAD_X) -> Box:
@@ -117,8 +124,9 @@ class WordFinder:
         for group in _spaced_groups(found):
             text, score, quad = group[0] if len(group) == 1 else self._join(rgb, group)
             box = clip_box(quad_to_box(quad - margin), size, tolerance=0.0)  # the word is in the photo
+            letters = clip_box(quad_to_box(quad - margin, pad_x=LETTERS_PAD_X), size, tolerance=0.0)
             if box[2] >= 1 and box[3] >= 1:
-                words.append(Word(text, score, box))
+                words.append(Word(text, score, box, letters))
         return words
 
     def _join(

@@ -36,7 +36,7 @@ class _Finder:
 
     def __call__(self, image: Image.Image) -> list[Word]:
         return [
-            Word("SALE", 0.99, (40.0, 30.0, 50.0, 20.0, 0.0)),
+            Word("SALE", 0.99, (40.0, 30.0, 50.0, 20.0, 0.0), letters=(40.0, 30.0, 44.0, 20.0, 0.0)),
             Word("today", 0.9, (110.0, 30.0, 60.0, 20.0, 8.0)),
         ]
 
@@ -67,6 +67,7 @@ def test_upload_lists_the_words_with_their_corners(editor: Editor) -> None:
     assert [w["text"] for w in info["words"]] == ["SALE", "today"]
     sale = info["words"][0]
     assert sale["arg"] == "15,20,50,20" and sale["corners"] == [[15, 20], [65, 20], [65, 40], [15, 40]]
+    assert sale["letters"] == [40, 30, 44, 20, 0] and info["words"][1]["letters"] is None
     assert app.photo(info["id"]).size == (160, 60)
 
 
@@ -84,7 +85,8 @@ def test_edit_changes_only_the_box_and_chains_on_the_result(editor: Editor) -> N
     app = DemoApp(editor, finder=_Finder())
     info = app.upload(_png(), "photo.png")
     box = info["words"][0]["box"]
-    png, result_id, seconds = app.edit({"id": info["id"], "box": box, "text": "OPEN"})
+    letters = info["words"][0]["letters"]
+    png, result_id, seconds = app.edit({"id": info["id"], "box": box, "text": "OPEN", "letters": letters})
     out = Image.open(io.BytesIO(png))
     before = app.photo(info["id"])
     assert out.size == before.size and seconds > 0
@@ -106,6 +108,7 @@ def test_edit_changes_only_the_box_and_chains_on_the_result(editor: Editor) -> N
         ({"box": [40, 30, 50, 20, 0], "text": "x" * 65}, 422, "at most 64"),
         ({"box": [900, 30, 50, 20, 0], "text": "x"}, 422, "box"),
         ({"box": [40, 30, 50, 20, 0], "text": "x", "source": 3}, 400, '"source"'),
+        ({"box": [40, 30, 50, 20, 0], "text": "x", "letters": [40, 30]}, 400, r"\[xc, yc, w, h, angle\]"),
     ],
 )
 def test_edit_refuses_bad_requests_with_a_message(

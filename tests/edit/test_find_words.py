@@ -155,15 +155,22 @@ def test_letters_spaced_on_one_baseline_are_one_word() -> None:
     assert w > 380 and 200 < xc < 300  # from the H to the L
 
 
-def test_a_word_box_leaves_the_space_before_the_next_word_alone() -> None:
-    """The box ends where the ink ends (a pixel of anti-aliasing): the space to the next word is not
-    the editor's to repaint, so a new word cannot run into its neighbour."""
+def test_a_word_box_holds_its_ink_and_its_letters_leave_the_space_to_the_next_word() -> None:
+    """The box reaches a little past the ink (the old word's outer strokes are the editor's to
+    erase) but not into the next word; the part of it for the new letters ends where the ink ends
+    (a pixel of anti-aliasing), so a new word cannot run into its neighbour."""
     face = ImageFont.truetype(FONTS + "DejaVuSans.ttf", 40)
     line = Image.new("RGB", (420, 90), (0, 150, 200))
     ImageDraw.Draw(line).text((20, 20), "Reduce your", font=face, fill=(255, 255, 255))
     alone = Image.new("RGB", (420, 90), (0, 150, 200))
     ImageDraw.Draw(alone).text((20, 20), "Reduce", font=face, fill=(255, 255, 255))
-    ink_end = np.nonzero(np.asarray(alone)[:, :, 0].max(axis=0) > 100)[0].max()
-    words = {w.text: w.box for w in find_words(line)}
-    xc, _, w, h, _ = words["Reduce"]
-    assert xc + w / 2 - ink_end < 0.08 * h  # the detector's own end, not a fifth of the height past it
+    ink = np.nonzero(np.asarray(alone)[:, :, 0].max(axis=0) > 100)[0]
+    ink_start, ink_end = ink.min(), ink.max()
+    next_ink = np.nonzero(np.asarray(line)[:, ink_end + 3 :, 0].max(axis=0) > 100)[0].min() + ink_end + 3
+    word = {w.text: w for w in find_words(line)}["Reduce"]
+    xc, _, w, h, _ = word.box
+    assert xc - w / 2 < ink_start and ink_end < xc + w / 2 < next_ink  # the ink, not the next word
+    assert word.letters is not None
+    lx, _, lw, _, _ = word.letters
+    assert lx + lw / 2 - ink_end < 0.08 * h  # the detector's own end, not a fifth of the height past it
+    assert lw < w

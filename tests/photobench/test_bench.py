@@ -59,7 +59,9 @@ class Spill(FontEditor):
 
     name = "spill"
 
-    def replace(self, photo: Image.Image, box: Box, old: str, new: str) -> Image.Image:
+    def replace(
+        self, photo: Image.Image, box: Box, old: str, new: str, letters: Box | None = None
+    ) -> Image.Image:
         out = np.asarray(super().replace(photo, box, old, new)).copy()
         out[15:55, 15:90] = 0
         return Image.fromarray(out)
@@ -68,7 +70,9 @@ class Spill(FontEditor):
 class Refuse:
     name = "refuse"
 
-    def replace(self, photo: Image.Image, box: Box, old: str, new: str) -> Image.Image:
+    def replace(
+        self, photo: Image.Image, box: Box, old: str, new: str, letters: Box | None = None
+    ) -> Image.Image:
         raise EditError(f"box of {old!r} reaches outside the image; give a box inside the image")
 
 

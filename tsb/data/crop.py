@@ -115,6 +115,18 @@ def clip_box(box: Box, size: tuple[int, int], tolerance: float = 1.0) -> Box:
     return (float(centre[0]), float(centre[1]), float(u1 - u0), float(v1 - v0), a)
 
 
+def span_along(box: Box, inner: Box | None) -> tuple[float, float]:
+    """The left and right ends of ``inner`` along ``box``'s line, in pixels from ``box``'s centre,
+    within ``box`` (None, or an ``inner`` beside the box: the whole box, ``(-w / 2, w / 2)``)."""
+    half = box[2] / 2
+    if inner is None:
+        return -half, half
+    t = math.radians(box[4])
+    along = (inner[0] - box[0]) * math.cos(t) - (inner[1] - box[1]) * math.sin(t)
+    lo, hi = max(-half, along - inner[2] / 2), min(half, along + inner[2] / 2)
+    return (lo, hi) if hi > lo else (-half, half)
+
+
 def crop_rotated(image: Image.Image, box: Box, out_size: tuple[int, int] | None = None) -> Image.Image:
     """Cut the rotated ``box`` out of ``image``, upright. Pixels outside the photo repeat its edge.
 

@@ -147,6 +147,7 @@ class DemoApp:
                     "text": w.text,
                     "score": round(float(w.score), 3),
                     "box": [round(float(v), 2) for v in w.box],
+                    "letters": None if w.letters is None else [round(float(v), 2) for v in w.letters],
                     "corners": [[round(float(x), 1), round(float(y), 1)] for x, y in box_corners(w.box)],
                     "arg": format_box(w.box),
                 }
@@ -172,12 +173,23 @@ class DemoApp:
                     f"the new text has {len(text)} characters; at most {self.limits.max_text}",
                     HTTPStatus.UNPROCESSABLE_ENTITY,
                 )
+        letters = request.get("letters")
+        letters_box = None if letters is None or erase else parse_request_box(letters)
         image = self.photo(str(request.get("id", "")))
         t0 = time.perf_counter()
         with self._lock:
             try:
                 result, _ = self.editor.edit(
-                    image, [Edit(box, "" if erase else str(text), erase=erase, source=source or None)]
+                    image,
+                    [
+                        Edit(
+                            box,
+                            "" if erase else str(text),
+                            erase=erase,
+                            source=source or None,
+                            letters=letters_box,
+                        )
+                    ],
                 )
             except EditError as e:
                 raise DemoError(str(e), HTTPStatus.UNPROCESSABLE_ENTITY) from None

@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from tsb.data.content import natural_width, render_content
-from tsb.data.crop import Box, clip_box, expand_box
+from tsb.data.crop import Box, clip_box, expand_box, span_along
 from tsb.data.fonts import PACKAGES
 from tsb.edit.edits import Edit, EditInfo, format_box
 from tsb.edit.image_io import as_rgb, restore_mode, working_mode
@@ -109,9 +109,16 @@ class Editor:
         with torch.inference_mode():
             self.generate(style, content)
 
-    def generate(self, style: torch.Tensor, content: torch.Tensor, source: torch.Tensor | None = None) -> Any:
-        """The network with this editor's inference steps (:class:`~tsb.inference.pipeline.Pipeline`)."""
-        return self.pipeline.generate(self.task, style, content, source)
+    def generate(
+        self,
+        style: torch.Tensor,
+        content: torch.Tensor,
+        source: torch.Tensor | None = None,
+        bounds: torch.Tensor | None = None,
+    ) -> Any:
+        """The network with this editor's inference steps (:class:`~tsb.inference.pipeline.Pipeline`);
+        ``bounds``: the box's left and right edges in the style crop (:func:`box_bounds`)."""
+        return self.pipeline.generate(self.task, style, content, source, bounds)
 
     def redraw(self, style: torch.Tensor, content: torch.Tensor, source: torch.Tensor | None = None) -> Any:
         """:meth:`generate` less the steps the font matcher leaves out when it redraws candidates."""
@@ -209,11 +216,12 @@ class Editor:
         return self.read_word(photo, edit.box)
 
     def _generate(
-        self, photo: Image.Image, box: Box, text: str, source: str | None = None
+        self, photo: Image.Image, box: Box, text: str, source: str | None = None, letters: Box | None = None
     ) -> tuple[np.ndarray, np.ndarray, Box, float, str | None]:
         """Generated patch (64, W, 3) float [0, 255], the mask pasted whole (64, W) [0, 1]: the new
         letters and the old word's hole, if the model has one; the grown box, seconds and
-        the matched font (None: the content font); ``source``: the word the box holds now, when known."""
+        the matched font (None: the content font); ``source``: the word the box holds now, when
+        known; ``letters``: the part of the box the new letters keep within (None: all of it)."""
         style, grown, style_w = self._style(photo, box)
         width = max(natural_width(text, HEIGHT), _round_up(style_w, WIDTH_MULTIPLE))
         if source:
@@ -228,7 +236,7 @@ class Editor:
             content = render_content(text, HEIGHT, width)[None].to(self.device)
             src = render_content(source, HEIGHT, width)[None].to(self.device) if source else None
         with torch.inference_mode():
-            out = self.generate(style, content, src)
+            out = self.generate(style, content, src, box_bounds(box, grown, letters).to(self.device))
         image = ((out.image[0].float().clamp(-1, 1) + 1) * 127.5).permute(1, 2, 0).cpu().numpy()
         mask = out.mask if out.hole is None else torch.maximum(out.mask, out.hole)
         return image, _plane(mask), grown, time.perf_counter() - t0, font
@@ -275,13 +283,23 @@ class Editor:
             if e.erase:
                 patch, mask, grown, t_gen = self._erase(rgb, e.box)
             else:
-                patch, mask, grown, t_gen, font = self._generate(rgb, e.box, e.text, self.source_text(rgb, e))
+                patch, mask, grown, t_gen, font = self._generate(
+                    rgb, e.box, e.text, self.source_text(rgb, e), e.letters
+                )
             alpha = blend_weights(mask.shape, grown, e.box, mask, self.feather)
             used = paste(out, patch, alpha, grown, e.box, self.blend)
             size = (patch.shape[1], patch.shape[0])
             infos.append(EditInfo(e.text, e.box, size, time.perf_counter() - t0, t_gen, used, font))
         result = Image.fromarray(out, mode="RGB")
         return restore_mode(result, image, mode, base, out), infos
+
+
+def box_bounds(box: Box, grown: Box, letters: Box | None = None) -> torch.Tensor:
+    """Where the new letters may go in the crop of ``grown`` (``box`` grown by the context margin):
+    the ends of ``letters`` (the part of the box for them; None: the box) along the box's line,
+    within the box, in [-1, 1] of the crop's width (only the box is pasted)."""
+    lo, hi = span_along(box, letters)
+    return torch.tensor([lo, hi]) * (2 / grown[2])
 
 
 def _upright_angle(box: Box) -> Box:

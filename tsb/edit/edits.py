@@ -26,6 +26,8 @@ class Edit:
     erase: bool = False
     #: the word the box holds now, when known (else the editor reads it)
     source: str | None = None
+    #: the part of ``box`` the new letters keep within (a detected word's ink; None: all of it)
+    letters: Box | None = None
 
 
 @dataclass
@@ -146,6 +148,6 @@ def word_edits(
                 "check the spelling (--list shows what was read)"
             )
         edits += [
-            Edit(w.box, "", erase=True) if new is None else Edit(w.box, new, source=w.text) for w in hits
+            Edit(w.box, "", erase=True) if new is None else Edit(w.box, new, source=w.text, letters=w.letters) for w in hits
         ]
     return edits

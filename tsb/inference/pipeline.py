@@ -23,6 +23,10 @@ step                what it does (split design only: networks with a background 
                     needs the old word's text): its mask kept to them before the hole is cut and
                     the layout runs (``keep_word``: the lines above and below are left alone), and
                     with ``refit`` the new word's rows moved onto them
+``keep_in_box``     the new word squeezed along its line (and moved) to lie within the part of the
+                    crop that may change, when the caller gives it (``bounds``: a photo editor's
+                    box inside its context crop), so that no letter is cut off where the paste
+                    stops
 ``sharp_mask``      the placed ink as the mask (sharp letters in the content font's shapes)
                     instead of the text branch's corrected mask
 ``effect_ring``     with ``sharp_mask``: the dropped correction still draws within this many
@@ -55,6 +59,7 @@ from tsb.inference.ink_height import InkHeight
 from tsb.inference.palette import SourceColours
 from tsb.inference.refine import TextRegionRefiner
 from tsb.models.generator import GeneratorOutput
+from tsb.models.layout import squeeze_inside, warp
 from tsb.models.stylebrush import broadcast_style
 from tsb.utils.image import grow_mask
 
@@ -73,6 +78,7 @@ class Pipeline:
         effect_ring: pixels around the sharp letters where the correction still draws (0: off).
         ink_height: the letter height and baseline step, or None.
         ink_colours: the full-contrast ink colours step, or None.
+        keep_in_box: squeeze the new word into the ``bounds`` given to :meth:`generate`.
     """
 
     def __init__(
@@ -84,6 +90,7 @@ class Pipeline:
         effect_ring: int = 0,
         ink_height: InkHeight | None = None,
         ink_colours: InkColours | None = None,
+        keep_in_box: bool = False,
     ) -> None:
         if effect_ring < 0:
             raise ConfigError(f"inference.effect_ring must be >= 0 pixels, got {effect_ring}")
@@ -99,6 +106,7 @@ class Pipeline:
         self.effect_ring = int(effect_ring)
         self.ink_height = ink_height
         self.ink_colours = ink_colours
+        self.keep_in_box = bool(keep_in_box)
 
     @property
     def steps(self) -> list[str]:
@@ -114,6 +122,7 @@ class Pipeline:
         "effect_ring": 0,
         "ink_height": None,
         "ink_colours": None,
+        "keep_in_box": False,
     }
 
     def without(self, *names: str) -> Pipeline:
@@ -156,11 +165,18 @@ class Pipeline:
 
     @torch.no_grad()
     def generate(
-        self, model: Any, style: Tensor, content: Tensor, source: Tensor | None = None
+        self,
+        model: Any,
+        style: Tensor,
+        content: Tensor,
+        source: Tensor | None = None,
+        bounds: Tensor | None = None,
     ) -> GeneratorOutput:
         """``content`` (B, 1, 64, W) in the style of ``style``, with the steps that are on; ``model``:
         a task (its ``net``) or a network. One without a background branch (the paper's generator,
-        the baseline) runs as it is (``model.generate``, or its forward)."""
+        the baseline) runs as it is (``model.generate``, or its forward). ``bounds`` (B, 2) or (2,):
+        the left and right edges, in [-1, 1] of the crop's width, of the part of the crop that the
+        caller will paste (``keep_in_box`` keeps the new word within them); None: all of it."""
         net = self.split_net(model)
         if net is None:
             run = getattr(model, "generate", model)
@@ -174,18 +190,24 @@ class Pipeline:
             return broadcast_style(x, batch)
 
         fits = None
+        # the old word's mask: all of it is erased (``hole_mask``); the part within ``bounds`` is
+        # the old word the new one is placed, sized and coloured by (``source_mask``)
+        box_only = self.keep_in_box and bounds is not None
         if self.ink_height is not None and source is not None:
-            residual, source_mask = net.background.segment(style)
+            residual, hole_mask = net.background.segment(style)
             if self.refine is not None:
-                source_mask = self.refine(style, source_mask)
+                hole_mask = self.refine(style, hole_mask)
+            source_mask = within(hole_mask, bounds) if box_only else hole_mask
             # the old word's rows of ink, measured on the crop against a first erasing
-            rough = net.background.fill(style, residual, source_mask)
+            rough = net.background.fill(style, residual, hole_mask)
             fits = self.ink_height.measure(source_mask, (1 - source.to(style.dtype)) / 2, style, rough)
             if self.ink_height.keep_word_parts:
+                hole_mask = self.ink_height.keep_word(hole_mask, fits)
                 source_mask = self.ink_height.keep_word(source_mask, fits)
-            background = net.background.fill(style, residual, source_mask)
+            background = net.background.fill(style, residual, hole_mask)
         else:
-            background, source_mask = self._erased(net, style)
+            background, hole_mask = self._erased(net, style)
+            source_mask = within(hole_mask, bounds) if box_only else hole_mask
         out: GeneratorOutput = net.synthesize(style, content, source, erased=(background, source_mask))
         assert out.foreground is not None and out.background is not None and out.layout is not None
         mask, foreground, learned, under, effect = out.mask, out.foreground, out.foreground, out.background, None
@@ -196,8 +218,17 @@ class Pipeline:
                 fits, (1 - content) / 2, layout, mask, colours=(learned,)
             )
             foreground = learned
+        if box_only:
+            # the new letters within the old word's span in the part of the crop that is pasted:
+            # none cut off at its edge, the space before the next word kept
+            span = ink_span(fit(source_mask), bounds)
+            theta = squeeze_inside(torch.eye(2, 3, device=layout.device).expand(batch, 2, 3), layout, bounds=span)
+            moved = learned is foreground
+            layout, mask = warp(layout, theta), warp(mask, theta)
+            learned = _warp_colours(learned, theta)
+            foreground = learned if moved else foreground
 
-        hole = net.background.hole(source_mask)  # what the eraser repainted: tsb.edit pastes it whole
+        hole = net.background.hole(hole_mask)  # what the eraser repainted: tsb.edit pastes it whole
         faces = sides = None
         if self.extrusion is not None:
             ext = self.extrusion(style, background, source_mask, hole)
@@ -235,6 +266,43 @@ class Pipeline:
         return replace(
             out, image=image, mask=mask, masks=[mask], foreground=foreground, hole=fit(hole), layout=layout
         )
+
+
+def within(mask: Tensor, bounds: Tensor | None) -> Tensor:
+    """``mask`` (B, 1, H, W) zero outside the columns between ``bounds`` (B, 2) or (2,): left and
+    right edges in [-1, 1] of its width (pixel centres inside count); None: ``mask``."""
+    if bounds is None:
+        return mask
+    w = mask.shape[-1]
+    x = (torch.arange(w, device=mask.device, dtype=torch.float32) + 0.5) / w * 2 - 1
+    edges = bounds.to(device=mask.device, dtype=torch.float32).reshape(-1, 2)
+    keep = (x >= edges[:, :1]) & (x <= edges[:, 1:])  # (B or 1, W)
+    return mask * keep[:, None, None, :].to(mask.dtype)
+
+
+def ink_span(mask: Tensor, bounds: Tensor | None) -> Tensor:
+    """(B, 2): the left and right edges, in [-1, 1] of the width, of the columns where ``mask``
+    (B, 1, H, W) is confident (> 0.5) within ``bounds`` ((B, 2) or (2,); None: the whole width);
+    ``bounds`` itself where it holds no such column."""
+    b, w = mask.shape[0], mask.shape[-1]
+    edges = (
+        torch.tensor([-1.0, 1.0], device=mask.device) if bounds is None else bounds.to(mask.device).float()
+    ).reshape(-1, 2).expand(b, 2)
+    cols = within(mask, edges).detach().float().amax(dim=(1, 2)) > 0.5  # (B, W)
+    idx = torch.arange(w, device=mask.device).expand_as(cols)
+    first = torch.where(cols, idx, w).amin(dim=1)
+    last = torch.where(cols, idx, -1).amax(dim=1)
+    found = cols.any(dim=1)
+    lo = torch.where(found, first.float() / w * 2 - 1, edges[:, 0]).maximum(edges[:, 0])
+    hi = torch.where(found, (last.float() + 1) / w * 2 - 1, edges[:, 1]).minimum(edges[:, 1])
+    return torch.stack([lo, hi], -1)
+
+
+def _warp_colours(colours: Tensor, theta: Tensor) -> Tensor:
+    """A colour layer resampled by ``theta`` (B, 2, 3), its edge colours carried past the edges."""
+    grid = F.affine_grid(theta.float(), list(colours.shape), align_corners=False)
+    out = F.grid_sample(colours.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out.to(colours.dtype)
 
 
 def _load_preset(path: Path) -> DictConfig:

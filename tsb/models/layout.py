@@ -128,13 +128,17 @@ def _extent(on: Tensor) -> Tensor:
     return torch.stack([first.float() / n * 2 - 1, (last.float() + 1) / n * 2 - 1], -1)
 
 
-def squeeze_inside(theta: Tensor, ink: Tensor, margin: float = INSIDE_MARGIN) -> Tensor:
+def squeeze_inside(
+    theta: Tensor, ink: Tensor, margin: float = INSIDE_MARGIN, bounds: Tensor | None = None
+) -> Tensor:
     """``theta`` changed so that the warped ``ink`` stays within the crop, ``margin`` x height
     from its left and right edges: a word that would run past an edge is squeezed along the line
     about its centre (to the room there is) and moved back inside. The renderer sizes every pair
     so that its longer word fits so, and a photo's box holds its word; a placement from the old
     word's width can still overshoot (a long new word, a wider matched font), and the letters cut
-    off at the edge are lost to a reader. Not differentiated (a map, not a learned quantity)."""
+    off at the edge are lost to a reader. ``bounds`` (B, 2) or (2,): the left and right edges the
+    word must keep within, in [-1, 1] of the crop's width, instead of ``margin`` (a photo editor's
+    box inside its context crop). Not differentiated (a map, not a learned quantity)."""
     h, w = ink.shape[-2:]
     with torch.no_grad():
         # the ink's box in its own frame, mapped to the output (not clipped by the crop's edges)
@@ -148,8 +152,12 @@ def squeeze_inside(theta: Tensor, ink: Tensor, margin: float = INSIDE_MARGIN) ->
         th = theta.detach().float()
         out = torch.linalg.solve(th[..., :2], corners - th[..., 2:])  # q = A^-1 (p - t)
         x0, x1 = out[:, 0].amin(dim=1), out[:, 0].amax(dim=1)
-        room = margin * h / w * 2
-        lo, hi = -1 + room, 1 - room
+        if bounds is None:
+            room = margin * h / w * 2
+            lo, hi = torch.full_like(x0, -1 + room), torch.full_like(x0, 1 - room)
+        else:
+            edges = bounds.detach().to(x0).reshape(-1, 2).expand(x0.shape[0], 2)
+            lo, hi = edges[:, 0], edges[:, 1]
         k = ((hi - lo) / (x1 - x0).clamp_min(1e-6)).clamp(max=1.0)
         k = torch.where(any_ink, k, torch.ones_like(k))
         c = (x0 + x1) / 2

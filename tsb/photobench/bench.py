@@ -174,7 +174,7 @@ def measure(
     result = EditResult(name, editor.name, old, new, format_box(box), DONE)
     t0 = time.perf_counter()
     try:
-        edited = editor.replace(photo, box, old, new)
+        edited = editor.replace(photo, box, old, new, target.letters)
     except EditError as e:
         result.status, result.reason = REFUSED, str(e)
         return result, None
@@ -194,7 +194,7 @@ def measure(
     if removal:
         return result, edited
     try:
-        back = editor.replace(edited, box, new, old)
+        back = editor.replace(edited, box, new, old, target.letters)
     except EditError as e:
         result.reason = f"round trip refused: {e}"
     else:

@@ -31,7 +31,7 @@ import torch
 from PIL import Image
 
 from tsb.data.content import render_content_array
-from tsb.data.crop import Box, box_affine, crop_rotated
+from tsb.data.crop import Box, box_affine, crop_rotated, span_along
 from tsb.edit import Edit, Editor
 from tsb.errors import BenchError
 from tsb.photobench.judge import box_mask
@@ -45,8 +45,11 @@ HEIGHT = 64
 class PhotoEditor(Protocol):
     name: str
 
-    def replace(self, photo: Image.Image, box: Box, old: str, new: str) -> Image.Image:
-        """``photo`` (RGB) with the word ``old`` in ``box`` replaced by ``new``; EditError to refuse."""
+    def replace(
+        self, photo: Image.Image, box: Box, old: str, new: str, letters: Box | None = None
+    ) -> Image.Image:
+        """``photo`` (RGB) with the word ``old`` in ``box`` replaced by ``new``; EditError to refuse.
+        ``letters``: the part of the box the new word keeps within (the detected word's ink)."""
         ...
 
 
@@ -61,8 +64,10 @@ class ModelEditor:
         self.editor = Editor(ckpt, device, inference=inference, match_font=match_font or False)
         self.ckpt = str(self.editor.ckpt_path)
 
-    def replace(self, photo: Image.Image, box: Box, old: str, new: str) -> Image.Image:
-        result, _ = self.editor.edit(photo, [Edit(box, new, source=old)])
+    def replace(
+        self, photo: Image.Image, box: Box, old: str, new: str, letters: Box | None = None
+    ) -> Image.Image:
+        result, _ = self.editor.edit(photo, [Edit(box, new, source=old, letters=letters)])
         return result.convert("RGB")
 
 
@@ -90,7 +95,9 @@ class EraseEditor:
                 f"{self.ckpt} has none: leave erase out or give such a checkpoint with --ckpt"
             )
 
-    def replace(self, photo: Image.Image, box: Box, old: str, new: str) -> Image.Image:
+    def replace(
+        self, photo: Image.Image, box: Box, old: str, new: str, letters: Box | None = None
+    ) -> Image.Image:
         result, _ = self.editor.edit(photo, [Edit(box, "", erase=True)])
         return result.convert("RGB")
 
@@ -105,7 +112,9 @@ class CopyEditor:
 
     name = "copy"
 
-    def replace(self, photo: Image.Image, box: Box, old: str, new: str) -> Image.Image:
+    def replace(
+        self, photo: Image.Image, box: Box, old: str, new: str, letters: Box | None = None
+    ) -> Image.Image:
         return photo.convert("RGB").copy()
 
 
@@ -138,7 +147,9 @@ class FontEditor:
 
     name = "font"
 
-    def replace(self, photo: Image.Image, box: Box, old: str, new: str) -> Image.Image:
+    def replace(
+        self, photo: Image.Image, box: Box, old: str, new: str, letters: Box | None = None
+    ) -> Image.Image:
         rgb = photo.convert("RGB")
         box = Editor.fit_box(box, rgb.size)
         width = max(16, round(HEIGHT * box[2] / box[3]))
@@ -150,7 +161,12 @@ class FontEditor:
         image = torch.from_numpy(crop.astype(np.float32)).permute(2, 0, 1)[None]
         weight = torch.from_numpy(known.astype(np.float32))[None, None]
         fill = pull_push(image, weight, smooth=8)[0].permute(1, 2, 0).numpy() if known.any() else crop
-        alpha = 1.0 - render_content_array(new, HEIGHT, width).astype(np.float32)[..., None] / 255.0
+        # the new word drawn across the letters' part of the box
+        lo, hi = span_along(box, letters)
+        x0 = min(width - 1, max(0, round((lo / box[2] + 0.5) * width)))
+        x1 = max(x0 + 1, min(width, round((hi / box[2] + 0.5) * width)))
+        alpha = np.zeros((HEIGHT, width, 1), np.float32)
+        alpha[:, x0:x1] = 1.0 - render_content_array(new, HEIGHT, x1 - x0).astype(np.float32)[..., None] / 255.0
         patch = fill * (1 - alpha) + colour.astype(np.float32) * alpha
         return paste_in_box(rgb, patch, box)
 
