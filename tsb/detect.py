@@ -7,9 +7,10 @@ spaces the recognizer reads. Both networks ship in the ``rapidocr`` wheel (hash-
 :mod:`tsb.pretrained.packages`); nothing is downloaded.
 
 A detected box hugs the ink; :data:`PAD` of the box height is added above and below so the edit's
-style crop sees the whole word, descenders and all, and :data:`PAD_X` at its ends, so that the
-old word's outer strokes lie inside it; the new word keeps within :data:`LETTERS_PAD_X`
-(``Word.letters``), so that the space before the next word stays.
+style crop sees the whole word, descenders and all; at its ends it reaches halfway to the next
+word on its line (:func:`word_reach`; :data:`PAD_X` where none follows), so that the old word's
+outer strokes lie inside it; the new word keeps within :data:`LETTERS_PAD_X` (``Word.letters``),
+so that the space before the next word stays.
 
 Two things the detector does not do on its own:
 
@@ -41,9 +42,12 @@ from tsb.utils.image import pil_to_tensor
 
 #: padding added to a detected word box above and below, as a fraction of its height
 PAD = 0.12
-#: padding at its ends: the detector's box often cuts the first or last letter's outer stroke, which
+#: padding at its ends where no word follows on its line (:func:`word_reach`; else half the space
+#: to the next word): the detector's box often cuts the first or last letter's outer stroke, which
 #: the eraser can only remove inside the box (the new word keeps within :data:`LETTERS_PAD_X`)
 PAD_X = 0.12
+#: the most a box reaches into the space to the next word on its line, x its height
+MAX_REACH = 0.5
 #: the part of the box the new word keeps within (``Word.letters``): the detector's box and a pixel
 #: or so of anti-aliasing; wider, it hands the space before the next word to the new word, which
 #: then runs into it ("Goldingyour" on the real-photo benchmark, docs/results.md)
@@ -120,11 +124,12 @@ class WordFinder:
                 if str(text).strip() and quad is not None
             ]
         size = (rgb.shape[1] - 2 * margin, rgb.shape[0] - 2 * margin)
+        joined = [group[0] if len(group) == 1 else self._join(rgb, group) for group in _spaced_groups(found)]
+        quads = [quad - margin for _, _, quad in joined]
         words = []
-        for group in _spaced_groups(found):
-            text, score, quad = group[0] if len(group) == 1 else self._join(rgb, group)
-            box = clip_box(quad_to_box(quad - margin), size, tolerance=0.0)  # the word is in the photo
-            letters = clip_box(quad_to_box(quad - margin, pad_x=LETTERS_PAD_X), size, tolerance=0.0)
+        for (text, score, _), quad, reach in zip(joined, quads, word_reach(quads), strict=True):
+            box = clip_box(reach_box(quad, *reach), size, tolerance=0.0)  # the word is in the photo
+            letters = clip_box(quad_to_box(quad, pad_x=LETTERS_PAD_X), size, tolerance=0.0)
             if box[2] >= 1 and box[3] >= 1:
                 words.append(Word(text, score, box, letters))
         return words
@@ -187,6 +192,40 @@ def _spaced_groups(found: list[tuple[str, float, np.ndarray]]) -> list[list[tupl
         elif k == min(run):
             out.append([found[i] for i in run])
     return out
+
+
+def word_reach(quads: Sequence[np.ndarray]) -> list[tuple[float, float]]:
+    """For each word's quad, how far (pixels) its box reaches past the quad at the start and at the
+    end of its line: half the gap to the nearest word on the same line on that side (at most
+    :data:`MAX_REACH` x its height), else :data:`PAD_X` x its height. The words of a line share
+    its spaces: the old word's outer strokes, which the detector's box often cuts, are inside its
+    box, and no box reaches into a neighbour's."""
+    boxes = [quad_to_box(q, pad=0.0, pad_x=0.0) for q in quads]
+    out = []
+    for i, (xc, yc, w, h, a) in enumerate(boxes):
+        t = math.radians(a)
+        ux, uy, vx, vy = math.cos(t), -math.sin(t), math.sin(t), math.cos(t)  # along, across (on screen)
+        gaps: dict[int, float] = {}  # -1: before the word, 1: after it
+        for j, (xj, yj, wj, hj, _) in enumerate(boxes):
+            tall, short = max(h, hj), max(min(h, hj), 1.0)
+            along, across = (xj - xc) * ux + (yj - yc) * uy, (xj - xc) * vx + (yj - yc) * vy
+            if j == i or abs(across) > 0.25 * tall or tall > 1.6 * short or along == 0:
+                continue
+            side = 1 if along > 0 else -1
+            gap = max(0.0, abs(along) - wj / 2 - w / 2)
+            gaps[side] = min(gaps.get(side, gap), gap)
+        before, after = (min(gaps[side] / 2, MAX_REACH * h) if side in gaps else PAD_X * h for side in (-1, 1))
+        out.append((before, after))
+    return out
+
+
+def reach_box(quad: np.ndarray, before: float, after: float, pad: float = PAD) -> Box:
+    """The box of ``quad`` padded ``pad`` x its height above and below, and ``before`` / ``after``
+    pixels at the start and the end of its line."""
+    xc, yc, w, h, a = quad_to_box(quad, pad=pad, pad_x=0.0)
+    t = math.radians(a)
+    shift = (after - before) / 2
+    return (xc + shift * math.cos(t), yc - shift * math.sin(t), w + before + after, h, a)
 
 
 def _same_line(a: np.ndarray, b: np.ndarray) -> bool:

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from tests.helpers.paths import REAL_WORDS, SCENE
 from tsb.data.crop import box_corners
-from tsb.detect import Word, find_words, quad_to_box
+from tsb.detect import MAX_REACH, PAD_X, Word, find_words, quad_to_box, reach_box, word_reach
 from tsb.edit import EditError, main, word_edits
 
 
@@ -174,3 +174,32 @@ def test_a_word_box_holds_its_ink_and_its_letters_leave_the_space_to_the_next_wo
     lx, _, lw, _, _ = word.letters
     assert lx + lw / 2 - ink_end < 0.08 * h  # the detector's own end, not a fifth of the height past it
     assert lw < w
+
+
+def _quad(x0: float, x1: float, y0: float, y1: float, angle: float = 0.0) -> np.ndarray:
+    """The corners of an upright box turned by ``angle`` degrees (counter-clockwise on screen)
+    about the origin."""
+    t = np.radians(angle)
+    turn = np.array([[np.cos(t), np.sin(t)], [-np.sin(t), np.cos(t)]])
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64) @ turn.T
+
+
+@pytest.mark.parametrize("angle", [0.0, 20.0])
+def test_a_words_box_reaches_halfway_to_its_neighbours_on_the_line(angle: float) -> None:
+    quads = [
+        _quad(0, 50, 0, 20, angle),  # gap 10 to the next
+        _quad(60, 100, 0, 20, angle),  # gap 40 to the next: half of it is more than MAX_REACH
+        _quad(140, 170, 1, 21, angle),
+        _quad(0, 60, 40, 60, angle),  # the next line: no neighbour of the others
+    ]
+    reach = word_reach(quads)
+    assert reach[0] == pytest.approx((PAD_X * 20, 5.0))
+    assert reach[1] == pytest.approx((5.0, MAX_REACH * 20))
+    assert reach[2] == pytest.approx((MAX_REACH * 20, PAD_X * 20))
+    assert reach[3] == pytest.approx((PAD_X * 20, PAD_X * 20))
+    xc, yc, w, h, a = reach_box(quads[1], *reach[1], pad=0.0)
+    assert (w, h, a) == pytest.approx((40 + 5 + 10, 20, angle))
+    # moved along the line by half the difference of its reaches: from 55 to 110 along it
+    t = np.radians(angle)
+    along = xc * np.cos(t) - yc * np.sin(t)
+    assert along == pytest.approx((55 + 110) / 2)
