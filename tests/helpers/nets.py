@@ -109,3 +109,25 @@ def write_recognizer_ckpt(path: Path, seed: int = 0, alphabet: str = ALPHABET) -
     net = CRNN(alphabet=alphabet, width=0.0625, hidden=8, input_size=(32, 64))
     torch.save(helper_payload(RECOGNIZER, net, alphabet=alphabet), path)
     return path
+
+
+def dark_eraser_net() -> nn.Module:
+    """A tiny split network (random text branch) whose eraser finds the style crop's dark pixels,
+    grown by 2 pixels (an eraser's mask is wider than the ink) -- a neighbouring word's or line's
+    too, as a photo's eraser does."""
+    from tsb.models.background import BackgroundNet
+    from tsb.models.layout import TextLayout
+    from tsb.models.split import SplitBrushNet
+    from tsb.models.unet import UNet
+    from tsb.utils.image import grow_mask
+
+    tiny = (4, 8, 8)
+    torch.manual_seed(0)
+    net = SplitBrushNet(BackgroundNet(tiny), UNet(7, 4, tiny), TextLayout(channels=(4, 8), hidden=8))
+
+    def segment(style: Tensor) -> tuple[Tensor, Tensor]:
+        dark = (style.mean(dim=1, keepdim=True) < 0).float()
+        return torch.zeros_like(style), grow_mask(dark, 2)
+
+    net.background.segment = segment  # type: ignore[method-assign]
+    return net.eval()

@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import Tensor
 
+from tests.helpers.nets import dark_eraser_net
 from tsb.data.content import render_content
 from tsb.inference.ink_height import (
     InkHeight,
@@ -18,11 +19,6 @@ from tsb.inference.ink_height import (
     word_parts,
 )
 from tsb.inference.pipeline import Pipeline, build_pipeline
-from tsb.models.background import BackgroundNet
-from tsb.models.layout import TextLayout
-from tsb.models.split import SplitBrushNet
-from tsb.models.unet import UNet
-from tsb.utils.image import grow_mask
 
 H, W = 64, 128
 TINY = (4, 8, 8)
@@ -55,24 +51,10 @@ def _photo(neighbour: bool) -> tuple[Tensor, Tensor, Tensor]:
     return style, word, line
 
 
-def _net(neighbour_in_mask: bool) -> SplitBrushNet:
-    """A split network whose eraser finds the crop's dark pixels, grown by 2 pixels (an eraser's
-    mask is wider than the ink) -- the neighbouring line's too, as a photo's eraser does."""
-    torch.manual_seed(0)
-    net = SplitBrushNet(BackgroundNet(TINY), UNet(7, 4, TINY), TextLayout(channels=(4, 8), hidden=8))
-
-    def segment(style: Tensor) -> tuple[Tensor, Tensor]:
-        dark = (style.mean(dim=1, keepdim=True) < 0).float()
-        return torch.zeros_like(style), grow_mask(dark, 2)
-
-    net.background.segment = segment  # type: ignore[method-assign]
-    return net.eval()
-
-
 @pytest.mark.parametrize("neighbour", [True, False])
 def test_the_new_letters_take_the_old_words_ink_height_and_leave_the_line_above_alone(neighbour: bool) -> None:
     style, word, line = _photo(neighbour)
-    net = _net(neighbour)
+    net = dark_eraser_net()
     source = render_content("us", H, W)[None]
     content = render_content("am", H, W)[None]  # x-height letters, as "us"
     old_top, old_bottom = _rows(word)
@@ -102,7 +84,7 @@ def test_the_new_letters_take_the_old_words_ink_height_and_leave_the_line_above_
 
 def test_without_the_old_words_text_the_layout_is_kept() -> None:
     style, _, _ = _photo(True)
-    net = _net(True)
+    net = dark_eraser_net()
     content = render_content("am", H, W)[None]
     with torch.no_grad():
         plain = Pipeline(sharp_mask=True).generate(net, style, content)
@@ -169,7 +151,7 @@ def test_the_photo_preset_keeps_the_mask_to_the_words_line() -> None:
     the old word's mask, so neither the hole nor the layout's new letters reach it, and the
     letters are placed on the word's line instead of spread over both."""
     style, word, line = _photo(True)
-    net = _net(True)
+    net = dark_eraser_net()
     source = render_content("us", H, W)[None]
     content = render_content("am", H, W)[None]
     step = build_pipeline("photo").ink_height

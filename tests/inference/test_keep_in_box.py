@@ -11,16 +11,13 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
+from tests.helpers.nets import dark_eraser_net
 from tsb import published
 from tsb.data.content import render_content
 from tsb.data.crop import span_along
 from tsb.edit import Edit, Editor
 from tsb.edit.editor import box_bounds
 from tsb.inference.pipeline import Pipeline, build_pipeline, ink_span, within
-from tsb.models.background import BackgroundNet
-from tsb.models.layout import TextLayout
-from tsb.models.split import SplitBrushNet
-from tsb.models.unet import UNet
 from tsb.utils.image import grow_mask
 
 H, W = 64, 256
@@ -45,22 +42,9 @@ def _crop() -> tuple[Tensor, Tensor, Tensor]:
     return style, old, neighbour
 
 
-def _net() -> SplitBrushNet:
-    """A split network whose eraser finds the crop's dark pixels (the next word's too), grown by 2."""
-    torch.manual_seed(0)
-    net = SplitBrushNet(BackgroundNet(TINY), UNet(7, 4, TINY), TextLayout(channels=(4, 8), hidden=8))
-
-    def segment(style: Tensor) -> tuple[Tensor, Tensor]:
-        dark = (style.mean(dim=1, keepdim=True) < 0).float()
-        return torch.zeros_like(style), grow_mask(dark, 2)
-
-    net.background.segment = segment  # type: ignore[method-assign]
-    return net.eval()
-
-
 def test_a_longer_new_word_is_squeezed_into_the_old_words_span_and_the_box() -> None:
     style, old, neighbour = _crop()
-    net = _net()
+    net = dark_eraser_net()
     source = render_content("us", H, W)[None]
     content = render_content("minimum", H, W)[None]
     bounds = torch.tensor([-0.5, 0.6])  # the box: the old word and some of the space after it
@@ -84,7 +68,7 @@ def test_the_old_words_strokes_past_the_letters_part_are_still_erased() -> None:
     """A box whose part for the letters cuts the old word's first stroke: the new word keeps to that
     part, the hole still holds the whole old word."""
     style, old, _ = _crop()
-    net = _net()
+    net = dark_eraser_net()
     source = render_content("us", H, W)[None]
     content = render_content("am", H, W)[None]
     first = int(_cols(old).min())
@@ -99,7 +83,7 @@ def test_the_old_words_strokes_past_the_letters_part_are_still_erased() -> None:
 def test_without_bounds_or_the_step_the_output_is_the_networks() -> None:
     """evaluate.py gives no bounds: its figures cannot change with the step."""
     style, _, _ = _crop()
-    net = _net()
+    net = dark_eraser_net()
     source = render_content("us", H, W)[None]
     content = render_content("minimum", H, W)[None]
     with torch.no_grad():
