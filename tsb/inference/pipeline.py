@@ -59,7 +59,7 @@ from tsb.inference.ink_height import InkHeight
 from tsb.inference.palette import SourceColours
 from tsb.inference.refine import TextRegionRefiner
 from tsb.models.generator import GeneratorOutput
-from tsb.models.layout import squeeze_inside, warp
+from tsb.models.layout import squeeze_inside, true_extent, warp
 from tsb.models.stylebrush import broadcast_style
 from tsb.utils.image import grow_mask
 
@@ -284,17 +284,15 @@ def ink_span(mask: Tensor, bounds: Tensor | None) -> Tensor:
     """(B, 2): the left and right edges, in [-1, 1] of the width, of the columns where ``mask``
     (B, 1, H, W) is confident (> 0.5) within ``bounds`` ((B, 2) or (2,); None: the whole width);
     ``bounds`` itself where it holds no such column."""
-    b, w = mask.shape[0], mask.shape[-1]
+    b = mask.shape[0]
     edges = (
         torch.tensor([-1.0, 1.0], device=mask.device) if bounds is None else bounds.to(mask.device).float()
     ).reshape(-1, 2).expand(b, 2)
     cols = within(mask, edges).detach().float().amax(dim=(1, 2)) > 0.5  # (B, W)
-    idx = torch.arange(w, device=mask.device).expand_as(cols)
-    first = torch.where(cols, idx, w).amin(dim=1)
-    last = torch.where(cols, idx, -1).amax(dim=1)
     found = cols.any(dim=1)
-    lo = torch.where(found, first.float() / w * 2 - 1, edges[:, 0]).maximum(edges[:, 0])
-    hi = torch.where(found, (last.float() + 1) / w * 2 - 1, edges[:, 1]).minimum(edges[:, 1])
+    ends = true_extent(cols)
+    lo = torch.where(found, ends[:, 0], edges[:, 0]).maximum(edges[:, 0])
+    hi = torch.where(found, ends[:, 1], edges[:, 1]).minimum(edges[:, 1])
     return torch.stack([lo, hi], -1)
 
 

@@ -119,7 +119,7 @@ def placement(
 INSIDE_MARGIN = 0.06
 
 
-def _extent(on: Tensor) -> Tensor:
+def true_extent(on: Tensor) -> Tensor:
     """(B, 2): the first and last pixel edges of ``on`` (B, N) that are True, in [-1, 1]."""
     n = on.shape[1]
     idx = torch.arange(n, device=on.device).expand_as(on)
@@ -145,7 +145,7 @@ def squeeze_inside(
         ink = ink.detach().float()
         cols, rows = ink.amax(dim=(1, 2)) > 0.5, ink.amax(dim=(1, 3)) > 0.5  # (B, W), (B, H)
         any_ink = cols.any(dim=1) & rows.any(dim=1)
-        ex, ey = _extent(cols), _extent(rows)  # (B, 2) each, in [-1, 1]
+        ex, ey = true_extent(cols), true_extent(rows)  # (B, 2) each, in [-1, 1]
         corners = torch.stack(
             [torch.stack([ex[:, i], ey[:, j]], -1) for i in (0, 1) for j in (0, 1)], -1
         )  # (B, 2, 4)
