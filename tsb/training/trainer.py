@@ -400,6 +400,7 @@ class Trainer:
             finished = True
         finally:
             self._pbar.close()
+            self._close_train_iter()
             if not finished and self.is_main:
                 self.storage.flush()  # whatever was written before the failure still goes out
         return summary
@@ -457,6 +458,15 @@ class Trainer:
             f"the same run folder and ckpt_path=auto (or ckpt_path={last})",
             exit_code=128 + self._stop_signal,
         )
+
+    def _close_train_iter(self) -> None:
+        """Shut the training loader's workers down now. They ignore SIGINT / SIGTERM (the step in
+        flight must finish, tsb.data.base), so left to the interpreter's exit they are sent a
+        SIGTERM and joined, and a run stopped by a signal would never end."""
+        it, self._train_iter = self._train_iter, None
+        shutdown = getattr(it, "_shutdown_workers", None)  # torch's multi-process loader iterator
+        if callable(shutdown):
+            shutdown()
 
     def _next_batch(self) -> Batch:
         if self._train_iter is None:
