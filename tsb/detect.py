@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from tsb.data.crop import Box, clip_box, crop_rotated
+from tsb.data.crop import Box, box_axes, clip_box, crop_rotated
 from tsb.pretrained.packages import PPOCR_DET, PPOCR_REC, PretrainedUnavailable
 from tsb.utils.image import pil_to_tensor
 
@@ -203,12 +203,12 @@ def word_reach(quads: Sequence[np.ndarray]) -> list[tuple[float, float]]:
     boxes = [quad_to_box(q, pad=0.0, pad_x=0.0) for q in quads]
     out = []
     for i, (xc, yc, w, h, a) in enumerate(boxes):
-        t = math.radians(a)
-        ux, uy, vx, vy = math.cos(t), -math.sin(t), math.sin(t), math.cos(t)  # along, across (on screen)
+        u, v = box_axes(a)
         gaps: dict[int, float] = {}  # -1: before the word, 1: after it
         for j, (xj, yj, wj, hj, _) in enumerate(boxes):
             tall, short = max(h, hj), max(min(h, hj), 1.0)
-            along, across = (xj - xc) * ux + (yj - yc) * uy, (xj - xc) * vx + (yj - yc) * vy
+            offset = np.array([xj - xc, yj - yc])
+            along, across = float(u @ offset), float(v @ offset)
             if j == i or abs(across) > 0.25 * tall or tall > 1.6 * short or along == 0:
                 continue
             side = 1 if along > 0 else -1
@@ -223,9 +223,8 @@ def reach_box(quad: np.ndarray, before: float, after: float, pad: float = PAD) -
     """The box of ``quad`` padded ``pad`` x its height above and below, and ``before`` / ``after``
     pixels at the start and the end of its line."""
     xc, yc, w, h, a = quad_to_box(quad, pad=pad, pad_x=0.0)
-    t = math.radians(a)
-    shift = (after - before) / 2
-    return (xc + shift * math.cos(t), yc - shift * math.sin(t), w + before + after, h, a)
+    centre = np.array([xc, yc]) + box_axes(a)[0] * (after - before) / 2
+    return (float(centre[0]), float(centre[1]), w + before + after, h, a)
 
 
 def _same_line(a: np.ndarray, b: np.ndarray) -> bool:

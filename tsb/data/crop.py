@@ -62,12 +62,17 @@ def box_affine(box: Box, out_size: tuple[int, int] | None = None) -> np.ndarray:
     return np.array([[ax[0], ay[0], origin[0]], [ax[1], ay[1], origin[1]]], dtype=np.float64)
 
 
+def box_axes(angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """A box's unit axes in the photo for its ``angle`` (degrees counter-clockwise on screen):
+    along its line (left to right) and across it (top to bottom)."""
+    t = math.radians(angle)
+    return np.array([math.cos(t), -math.sin(t)]), np.array([math.sin(t), math.cos(t)])
+
+
 def box_corners(box: Box) -> np.ndarray:
     """The 4 corners (x, y) in the photo: top-left, top-right, bottom-right, bottom-left (upright)."""
     xc, yc, w, h, a = box
-    t = math.radians(a)
-    ux = np.array([math.cos(t), -math.sin(t)])
-    uy = np.array([math.sin(t), math.cos(t)])
+    ux, uy = box_axes(a)
     c = np.array([xc, yc])
     return np.stack(
         [
@@ -85,9 +90,7 @@ def clip_box(box: Box, size: tuple[int, int], tolerance: float = 1.0) -> Box:
     ``tolerance`` pixels). Each side moves inwards only as far as the image edge asks; a box that
     lies inside is returned unchanged. Width or height 0 means no part of the box is in the image."""
     xc, yc, w, h, a = box
-    t = math.radians(a)
-    ux = np.array([math.cos(t), -math.sin(t)])
-    uy = np.array([math.sin(t), math.cos(t)])
+    ux, uy = box_axes(a)
     c = np.array([xc, yc])
     W, H = size
     lo, hi = -0.5 - tolerance, np.array([W, H]) - 0.5 + tolerance
@@ -121,8 +124,7 @@ def span_along(box: Box, inner: Box | None) -> tuple[float, float]:
     half = box[2] / 2
     if inner is None:
         return -half, half
-    t = math.radians(box[4])
-    along = (inner[0] - box[0]) * math.cos(t) - (inner[1] - box[1]) * math.sin(t)
+    along = float(box_axes(box[4])[0] @ np.subtract(inner[:2], box[:2]))
     lo, hi = max(-half, along - inner[2] / 2), min(half, along + inner[2] / 2)
     return (lo, hi) if hi > lo else (-half, half)
 
