@@ -42,13 +42,14 @@ def test_copying_the_source_keeps_the_old_word_and_a_plain_repaint_replaces_it(
         assert e.status == DONE and e.read == e.old and not e.new_read and not e.old_gone
         assert e.neighbours_kept == e.neighbours and e.outside_change == 0.0 and e.seam is None
         assert e.round_trip_psnr == 100.0  # nothing changed: a perfect round trip
-        assert e.ink_contrast == 1.0  # the same ink
+        assert e.ink_contrast == 1.0 and e.stroke_weight == 1.0  # the same ink
     for e in painted:
         assert e.status == DONE and e.new_read and e.old_gone, e
         assert e.neighbours_kept == e.neighbours and e.outside_change == 0.0
         assert e.round_trip_psnr is not None and 8 < e.round_trip_psnr < 60
         assert e.seam is not None and e.seconds is not None
         assert e.ink_contrast is not None and 0.8 < e.ink_contrast < 1.2, e  # painted in the old ink's colour
+        assert e.stroke_weight is not None and 0.4 < e.stroke_weight < 2.5, e  # letters of another font
     assert [e.new for e in copies] == [e.new for e in painted]  # one plan, every editor
     assert len(run.tiles) == 5 and all(set(t.after) == {"copy", "font"} for t in run.tiles)
     assert summarise(copies)["new_word_read"] == 0.0 and summarise(painted)["new_word_read"] == 1.0

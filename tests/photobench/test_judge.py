@@ -142,3 +142,45 @@ def test_ink_contrast_is_one_for_the_same_word_and_less_for_a_washed_out_one() -
     plate = np.full_like(crop, (20, 90, 160))
     assert ink_contrast(crop, plate) == 0.0  # erased: no ink left
     assert ink_contrast(plate, crop) is None  # no old ink to compare with
+
+
+def _strokes(width: int) -> np.ndarray:
+    """White vertical strokes ``width`` pixels wide and 30 long on a blue plate (64, 160, 3)."""
+    crop = np.full((64, 160, 3), (20, 90, 160), np.uint8)
+    for x0 in range(16, 140, 16):
+        crop[17:47, x0 : x0 + width] = 255
+    return crop
+
+
+def test_stroke_width_is_the_strokes_width_and_the_weight_its_ratio() -> None:
+    from tsb.photobench.judge import stroke_weight, stroke_width
+
+    for width in (2, 4, 6):
+        measured = stroke_width(_strokes(width))
+        assert measured == pytest.approx(width * 30 / (30 + width), rel=1e-6)  # ends count as outline
+    assert stroke_weight(_strokes(3), _strokes(3)) == pytest.approx(1.0)
+    bolder = stroke_weight(_strokes(3), _strokes(6))
+    assert bolder is not None and 1.8 < bolder < 2.0
+    plate = np.full((64, 160, 3), (20, 90, 160), np.uint8)
+    assert stroke_weight(plate, _strokes(3)) is None and stroke_weight(_strokes(3), plate) is None
+
+
+def test_stroke_weight_tells_bold_from_regular_lettering_whatever_the_word() -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    from tsb.data.content import content_font_path
+    from tsb.photobench.judge import stroke_weight
+
+    font = ImageFont.truetype(content_font_path(), 36)
+
+    def word(text: str, stroke: int) -> np.ndarray:
+        """``text`` in the standard font, dark on light, grown by a ``stroke`` of its own colour."""
+        img = Image.new("RGB", (320, 64), (240, 240, 235))
+        ink = (20, 20, 20)
+        ImageDraw.Draw(img).text((10, 10), text, font=font, fill=ink, stroke_width=stroke, stroke_fill=ink)
+        return np.asarray(img)
+
+    same = stroke_weight(word("Market", 0), word("Bakery", 0))
+    assert same is not None and 0.85 < same < 1.15  # another word in the same weight
+    bold = stroke_weight(word("Market", 0), word("Bakery", 2))
+    assert bold is not None and bold > 1.5

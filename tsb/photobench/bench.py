@@ -26,7 +26,15 @@ from tsb.edit import as_rgb, decode_image, format_box, word_edits
 from tsb.errors import EditError, MetricUnavailable, TsbError
 from tsb.photobench.editors import PhotoEditor, erases
 from tsb.photobench.edits import EVERY_WORD, Request, replacement
-from tsb.photobench.judge import box_mask, ink_contrast, outside_change, psnr_in, seam, word_checks
+from tsb.photobench.judge import (
+    box_mask,
+    ink_contrast,
+    outside_change,
+    psnr_in,
+    seam,
+    stroke_weight,
+    word_checks,
+)
 
 Judge = Callable[[Image.Image], list[Word]]
 
@@ -53,6 +61,7 @@ class EditResult:
     outside_change: float | None = None  # share of the pixels outside the box that changed
     seam: float | None = None
     ink_contrast: float | None = None  # the new ink's contrast against its background over the old's
+    stroke_weight: float | None = None  # the new letters' stroke width over the old's
     round_trip_psnr: float | None = None
     round_trip_lpips: float | None = None
     seconds: float | None = None  # the edit alone (old -> new)
@@ -188,11 +197,11 @@ def measure(
     result.outside_change = outside_change(before, after, inside)
     result.seam = seam(before, after)
     size = (max(16, round(64 * box[2] / box[3])), 64)
-    result.ink_contrast = ink_contrast(
-        np.asarray(crop_rotated(photo, box, size)), np.asarray(crop_rotated(edited, box, size))
-    )
+    upright = np.asarray(crop_rotated(photo, box, size)), np.asarray(crop_rotated(edited, box, size))
+    result.ink_contrast = ink_contrast(*upright)
     if removal:
         return result, edited
+    result.stroke_weight = stroke_weight(*upright)
     try:
         back = editor.replace(edited, box, new, old, target.letters)
     except EditError as e:

@@ -34,7 +34,7 @@ from tsb.data.content import render_content_array
 from tsb.data.crop import Box, box_affine, crop_rotated, span_along
 from tsb.edit import Edit, Editor
 from tsb.errors import BenchError
-from tsb.photobench.judge import box_mask
+from tsb.photobench.judge import box_mask, ink_mask
 from tsb.utils.fill import pull_push
 
 METHODS = ("model", "font", "copy", "erase")
@@ -116,16 +116,6 @@ class CopyEditor:
         self, photo: Image.Image, box: Box, old: str, new: str, letters: Box | None = None
     ) -> Image.Image:
         return photo.convert("RGB").copy()
-
-
-def ink_mask(crop: np.ndarray) -> np.ndarray:
-    """bool (H, W) of an upright word crop (H, W, 3) uint8: Otsu's class that is rarer on the rim."""
-    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-    _, dark = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    dark = np.asarray(dark, dtype=bool)
-    rim = np.ones_like(dark)
-    rim[2:-2, 2:-2] = False
-    return dark if dark[rim].mean() <= 0.5 else np.logical_not(dark)
 
 
 def paste_in_box(photo: Image.Image, patch: np.ndarray, box: Box) -> Image.Image:

@@ -18,7 +18,9 @@ Pixels (uint8 RGB arrays of one size):
   (1: the border looks as it did; above 1: an edge that was not there).
 - :func:`ink_contrast`: how far the word's ink stands from its background after the edit, over
   before (1: as strong; under 1: washed out, white lettering come back grey), on the box cut
-  out upright.
+  out upright;
+- :func:`stroke_weight`: the letters' stroke width after the edit over before (1: as heavy; above
+  1: bolder, under 1: lighter), on the same crop: a typeface's weight, whatever the letters.
 
 Words are matched as :mod:`tsb.edit` matches ``--replace`` requests: case-insensitive, without
 surrounding punctuation (:func:`normal`); neighbours must read exactly as before.
@@ -168,7 +170,7 @@ def seam(original: np.ndarray, edited: np.ndarray) -> float | None:
     return (after + SEAM_FLOOR) / (before + SEAM_FLOOR)
 
 
-def _ink(crop: np.ndarray) -> np.ndarray:
+def ink_mask(crop: np.ndarray) -> np.ndarray:
     """bool (H, W) of an upright word crop (H, W, 3) uint8: Otsu's class of its luminance that is
     rarer on the crop's rim (the letters)."""
     grey = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
@@ -184,7 +186,7 @@ def contrast(crop: np.ndarray, far: float = 0.3) -> float | None:
     RGB distance between the background's median colour and the median colour of the ``far``
     share of the ink pixels farthest from it (the letters' cores, not their anti-aliased edges);
     None: no ink or no background."""
-    ink = _ink(crop)
+    ink = ink_mask(crop)
     if ink.sum() < 4 or (~ink).sum() < 4:
         return None
     pixels = crop.astype(np.float64)
@@ -201,3 +203,24 @@ def ink_contrast(before: np.ndarray, after: np.ndarray) -> float | None:
     if c0 is None or c0 < 1:
         return None
     return (c1 or 0.0) / c0
+
+
+def stroke_width(crop: np.ndarray) -> float | None:
+    """The mean stroke width, in pixels, of the ink in an upright word crop (H, W, 3) uint8: twice
+    the ink's area over the length of its outline (counted as ink/background pixel sides), which is
+    a stroke's width for any stroke much longer than wide; None: no ink."""
+    ink = ink_mask(crop)
+    if ink.sum() < 4:
+        return None
+    padded = np.pad(ink, 1)
+    sides = int((padded[1:, :] != padded[:-1, :]).sum() + (padded[:, 1:] != padded[:, :-1]).sum())
+    return float(2 * ink.sum() / sides)
+
+
+def stroke_weight(before: np.ndarray, after: np.ndarray) -> float | None:
+    """The edited word's :func:`stroke_width` over the old word's, both upright crops of its box at
+    one size (1: as heavy as before; None: no ink before or after)."""
+    w0, w1 = stroke_width(before), stroke_width(after)
+    if w0 is None or w1 is None:
+        return None
+    return w1 / w0
