@@ -10,12 +10,14 @@ import pytest
 from PIL import Image
 
 from tests.helpers.photos import draw_words
+from tsb.data.content import render_content_array
 from tsb.data.crop import Box
 from tsb.detect import WordFinder
 from tsb.errors import EditError
 from tsb.photobench.bench import DONE, NOT_FOUND, REFUSED, run_bench
 from tsb.photobench.editors import CopyEditor, FontEditor, ModelEditor
 from tsb.photobench.edits import list_photos, load_requests
+from tsb.photobench.judge import ink_rows
 from tsb.photobench.report import summarise
 
 
@@ -43,6 +45,9 @@ def test_copying_the_source_keeps_the_old_word_and_a_plain_repaint_replaces_it(
         assert e.neighbours_kept == e.neighbours and e.outside_change == 0.0 and e.seam is None
         assert e.round_trip_psnr == 100.0  # nothing changed: a perfect round trip
         assert e.ink_contrast == 1.0 and e.stroke_weight == 1.0  # the same ink
+        # the old letters as they were, measured against the two words' plain shapes
+        plain = [ink_rows(render_content_array(t, 64) < 128) for t in (e.old, e.new)]
+        assert e.letter_size == pytest.approx(plain[0] / plain[1])
     for e in painted:
         assert e.status == DONE and e.new_read and e.old_gone, e
         assert e.neighbours_kept == e.neighbours and e.outside_change == 0.0
@@ -50,6 +55,7 @@ def test_copying_the_source_keeps_the_old_word_and_a_plain_repaint_replaces_it(
         assert e.seam is not None and e.seconds is not None
         assert e.ink_contrast is not None and 0.8 < e.ink_contrast < 1.2, e  # painted in the old ink's colour
         assert e.stroke_weight is not None and 0.4 < e.stroke_weight < 2.5, e  # letters of another font
+        assert e.letter_size is not None and 0.5 < e.letter_size < 2.0, e
     assert [e.new for e in copies] == [e.new for e in painted]  # one plan, every editor
     assert len(run.tiles) == 5 and all(set(t.after) == {"copy", "font"} for t in run.tiles)
     assert summarise(copies)["new_word_read"] == 0.0 and summarise(painted)["new_word_read"] == 1.0

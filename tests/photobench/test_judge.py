@@ -184,3 +184,42 @@ def test_stroke_weight_tells_bold_from_regular_lettering_whatever_the_word() -> 
     assert same is not None and 0.85 < same < 1.15  # another word in the same weight
     bold = stroke_weight(word("Market", 0), word("Bakery", 2))
     assert bold is not None and bold > 1.5
+
+
+def _drawn(text: str, size: int, lines: bool = False) -> np.ndarray:
+    """``text`` dark on light in the standard font at ``size`` points, centred in a (64, 320, 3)
+    crop; with ``lines``, the bottom of a line above and the top of a line below, cut by the crop."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from tsb.data.content import content_font_path
+
+    img = Image.new("RGB", (320, 64), (240, 240, 235))
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.truetype(content_font_path(), size)
+    draw.text((160, 32), text, font=font, fill=(20, 20, 20), anchor="mm")
+    if lines:
+        other = ImageFont.truetype(content_font_path(), 30)
+        draw.text((160, -8), "Held below", font=other, fill=(20, 20, 20), anchor="mm")
+        draw.text((160, 72), "quite lying", font=other, fill=(20, 20, 20), anchor="mm")
+    return np.asarray(img)
+
+
+def test_letter_size_is_one_for_another_word_at_the_same_size_whatever_its_ascenders() -> None:
+    from tsb.photobench.judge import letter_size
+
+    for old, new in (("at", "fox"), ("Market", "sauce"), ("mum", "Holy")):
+        same = letter_size(_drawn(old, 28), _drawn(new, 28), old, new)
+        assert same is not None and 0.9 < same < 1.1, (old, new, same)
+        taller = letter_size(_drawn(old, 28), _drawn(new, 40), old, new)
+        assert taller is not None and 1.3 < taller < 1.55, (old, new, taller)  # 40 / 28 = 1.43
+
+
+def test_letter_size_leaves_the_lines_cut_by_the_crop_out() -> None:
+    from tsb.photobench.judge import ink_mask, ink_rows, letter_size
+
+    alone, crowded = _drawn("market", 24), _drawn("market", 24, lines=True)
+    assert ink_rows(ink_mask(crowded)) == ink_rows(ink_mask(alone))
+    same = letter_size(crowded, _drawn("sauce", 24, lines=True), "market", "sauce")
+    assert same is not None and 0.9 < same < 1.1
+    plate = np.full((64, 320, 3), 240, np.uint8)
+    assert letter_size(plate, crowded, "", "market") is None

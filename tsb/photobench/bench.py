@@ -29,6 +29,7 @@ from tsb.photobench.edits import EVERY_WORD, Request, replacement
 from tsb.photobench.judge import (
     box_mask,
     ink_contrast,
+    letter_size,
     outside_change,
     psnr_in,
     seam,
@@ -62,6 +63,7 @@ class EditResult:
     seam: float | None = None
     ink_contrast: float | None = None  # the new ink's contrast against its background over the old's
     stroke_weight: float | None = None  # the new letters' stroke width over the old's
+    letter_size: float | None = None  # the new letters' height over the old's (the words' shapes aside)
     round_trip_psnr: float | None = None
     round_trip_lpips: float | None = None
     seconds: float | None = None  # the edit alone (old -> new)
@@ -202,6 +204,7 @@ def measure(
     if removal:
         return result, edited
     result.stroke_weight = stroke_weight(*upright)
+    result.letter_size = letter_size(*upright, old, new)
     try:
         back = editor.replace(edited, box, new, old, target.letters)
     except EditError as e:

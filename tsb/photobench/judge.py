@@ -20,7 +20,10 @@ Pixels (uint8 RGB arrays of one size):
   before (1: as strong; under 1: washed out, white lettering come back grey), on the box cut
   out upright;
 - :func:`stroke_weight`: the letters' stroke width after the edit over before (1: as heavy; above
-  1: bolder, under 1: lighter), on the same crop: a typeface's weight, whatever the letters.
+  1: bolder, under 1: lighter), on the same crop: a typeface's weight, whatever the letters;
+- :func:`letter_size`: the height of the word's ink after the edit over before, over the same ratio
+  of the two words drawn plain in one font (1: letters as tall as the old ones; above 1: taller,
+  running over the lines above and below), on the same crop.
 
 Words are matched as :mod:`tsb.edit` matches ``--replace`` requests: case-insensitive, without
 surrounding punctuation (:func:`normal`); neighbours must read exactly as before.
@@ -34,7 +37,9 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy import ndimage
 
+from tsb.data.content import render_content_array
 from tsb.data.crop import Box, box_corners
 from tsb.detect import Word
 from tsb.edit.edits import normal_word
@@ -224,3 +229,28 @@ def stroke_weight(before: np.ndarray, after: np.ndarray) -> float | None:
     if w0 is None or w1 is None:
         return None
     return w1 / w0
+
+
+def ink_rows(ink: np.ndarray) -> int | None:
+    """The height in rows of a word's ink (H, W) bool: its connected parts that reach the middle
+    row (the line the crop is centred on, not the cut lines above and below) and the parts within
+    their rows (an i's dot); None: no part reaches the middle row."""
+    labels, _ = ndimage.label(ink, structure=np.ones((3, 3), bool))
+    h = ink.shape[0]
+    middle = np.setdiff1d(np.unique(labels[(h - 1) // 2 : h // 2 + 1]), [0])
+    if not len(middle):
+        return None
+    rows = np.nonzero(np.isin(labels, middle).any(axis=1))[0]
+    return int(rows.max() - rows.min() + 1)
+
+
+def letter_size(before: np.ndarray, after: np.ndarray, old: str, new: str) -> float | None:
+    """How tall the new word's letters are against the old word's: the :func:`ink_rows` of the
+    edited crop over the original's (upright crops of the box at one size), over the same ratio of
+    ``new`` and ``old`` drawn plain in the standard font (its ascenders and descenders, so that
+    "fox" for "at" is not counted as taller); None: no ink at the middle before or after."""
+    h0, h1 = ink_rows(ink_mask(before)), ink_rows(ink_mask(after))
+    plain = [ink_rows(render_content_array(text, 64) < 128) for text in (old, new)]
+    if h0 is None or h1 is None or plain[0] is None or plain[1] is None:
+        return None
+    return (h1 / h0) / (plain[1] / plain[0])

@@ -7,7 +7,7 @@ The summary's shares are over all edits of an editor, refused and not-found ones
 ``old word gone``, ``nothing read`` (the judge reads no word at the old word's place: an
 eraser's aim); ``neighbours as before`` is
 over the other words of the photos of the done edits (and ``edits with all neighbours`` over
-the edits); means (outside change, seam, ink contrast, stroke weight, round-trip PSNR / LPIPS, seconds) are over the done
+the edits); means (outside change, seam, ink contrast, stroke weight, letter size, round-trip PSNR / LPIPS, seconds) are over the done
 edits that have the number.
 """
 
@@ -60,6 +60,7 @@ def summarise(edits: Sequence[EditResult]) -> dict[str, Any]:
         "seam": _mean([e.seam for e in done]),
         "ink_contrast": _mean([e.ink_contrast for e in done]),
         "stroke_weight": _mean([e.stroke_weight for e in done]),
+        "letter_size": _mean([e.letter_size for e in done]),
         "round_trip_psnr": _mean([e.round_trip_psnr for e in done]),
         "round_trip_lpips": _mean([e.round_trip_lpips for e in done]),
         "seconds_per_edit": _mean(seconds),
@@ -94,8 +95,8 @@ def summary_table(summary: dict[str, dict[str, Any]]) -> list[str]:
     rows = [
         "| editor | edits | refused | not found | new word read | old word gone | nothing read there "
         "| neighbours as before | edits with all neighbours | outside change | seam | ink contrast "
-        "| stroke weight | round-trip PSNR | round-trip LPIPS | s / edit |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| stroke weight | letter size | round-trip PSNR | round-trip LPIPS | s / edit |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for m, s in summary.items():
         rows.append(
@@ -103,7 +104,7 @@ def summary_table(summary: dict[str, dict[str, Any]]) -> list[str]:
             f"| {_pct(s['old_word_gone'])} | {_pct(s['nothing_read'])} "
             f"| {_pct(s['neighbours_as_before'])} ({s['neighbour_words']} words) "
             f"| {_pct(s['edits_with_all_neighbours'])} | {_num(s['outside_change'], '.4f')} "
-            f"| {_num(s['seam'])} | {_num(s['ink_contrast'])} | {_num(s['stroke_weight'])} "
+            f"| {_num(s['seam'])} | {_num(s['ink_contrast'])} | {_num(s['stroke_weight'])} | {_num(s['letter_size'])} "
             f"| {_num(s['round_trip_psnr'], '.1f')} dB | {_num(s['round_trip_lpips'], '.3f')} "
             f"| {_num(s['seconds_per_edit'])} |"
         )
@@ -113,8 +114,8 @@ def summary_table(summary: dict[str, dict[str, Any]]) -> list[str]:
 def edit_table(edits: Sequence[EditResult]) -> list[str]:
     rows = [
         "| # | photo | old -> new | editor | status | read after | new read | old gone | neighbours "
-        "| outside | seam | ink contrast | stroke weight | RT PSNR | RT LPIPS | s |",
-        "|---:|---|---|---|---|---|:-:|:-:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| outside | seam | ink contrast | stroke weight | letter size | RT PSNR | RT LPIPS | s |",
+        "|---:|---|---|---|---|---|:-:|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for i, e in enumerate(edits, start=1):
         status = e.status if e.status == DONE else f"{e.status}: {(e.reason or '')[:120]}"
@@ -125,7 +126,7 @@ def edit_table(edits: Sequence[EditResult]) -> list[str]:
             f"| {_cell(repr(e.read)) if e.read is not None else '–'} | {'yes' if e.new_read else 'no'} "
             f"| {'yes' if e.old_gone else 'no'} | {f'{e.neighbours_kept}/{e.neighbours}' if done else '–'} "
             f"| {_pct(e.outside_change) if e.outside_change is None else f'{100 * e.outside_change:.2f}%'} "
-            f"| {_num(e.seam)} | {_num(e.ink_contrast)} | {_num(e.stroke_weight)} | {_num(e.round_trip_psnr, '.1f')} | {_num(e.round_trip_lpips, '.3f')} "
+            f"| {_num(e.seam)} | {_num(e.ink_contrast)} | {_num(e.stroke_weight)} | {_num(e.letter_size)} | {_num(e.round_trip_psnr, '.1f')} | {_num(e.round_trip_lpips, '.3f')} "
             f"| {_num(e.seconds)} |"
         )
     return rows
@@ -143,7 +144,9 @@ def markdown(
         "the pixels outside the old word's box that changed; seam: gradient energy on the border of the "
         "changed region, edited over original (1 = as before); ink contrast: the word's ink against its "
         "background in the box after the edit over before (1 = as strong; under 1: washed out); stroke "
-        "weight: the letters' stroke width in the box after over before (1 = as heavy; above 1: bolder); round "
+        "weight: the letters' stroke width in the box after over before (1 = as heavy; above 1: bolder); letter "
+        "size: the word's ink height after over before, over that of the two words drawn plain (1 = as tall; "
+        "above 1: taller); round "
         "trip: old -> new -> old against the original inside the box. The `erase` row removes the old word and writes none: nothing read there "
         "is its aim (no new word, no round trip).",
         "",
