@@ -31,6 +31,10 @@ step                what it does (split design only: networks with a background 
                     instead of the text branch's corrected mask
 ``effect_ring``     with ``sharp_mask``: the dropped correction still draws within this many
                     pixels around the letters (an outline, a shadow), in the learned colour
+``fit_ring``        with ``effect_ring``: only the share of the ring that gives the new letters
+                    the old word's stroke width, both measured on the crop
+                    (:func:`~tsb.inference.ring_weight.ring_strength`): small print is not
+                    made bolder by the blur of its upsampled crop
 ==================  ==========================================================================
 
 The steps edit the branches (mask, colour layer, what lies under the letters) and the image is
@@ -58,6 +62,7 @@ from tsb.inference.ink_colour import InkColours
 from tsb.inference.ink_height import InkHeight
 from tsb.inference.palette import SourceColours
 from tsb.inference.refine import TextRegionRefiner
+from tsb.inference.ring_weight import ring_strength
 from tsb.models.generator import GeneratorOutput
 from tsb.models.layout import squeeze_inside, true_extent, warp
 from tsb.models.stylebrush import broadcast_style
@@ -76,6 +81,7 @@ class Pipeline:
         source_colours: the source palette step, or None.
         sharp_mask: use the placed ink as the mask (networks with a mask correction).
         effect_ring: pixels around the sharp letters where the correction still draws (0: off).
+        fit_ring: draw only the share of the ring that matches the old word's stroke width.
         ink_height: the letter height and baseline step, or None.
         ink_colours: the full-contrast ink colours step, or None.
         keep_in_box: squeeze the new word into the ``bounds`` given to :meth:`generate`.
@@ -91,6 +97,7 @@ class Pipeline:
         ink_height: InkHeight | None = None,
         ink_colours: InkColours | None = None,
         keep_in_box: bool = False,
+        fit_ring: bool = False,
     ) -> None:
         if effect_ring < 0:
             raise ConfigError(f"inference.effect_ring must be >= 0 pixels, got {effect_ring}")
@@ -98,6 +105,10 @@ class Pipeline:
             raise ConfigError(
                 "inference.effect_ring draws what the sharp mask drops: set inference.sharp_mask=true "
                 "or inference.effect_ring=0"
+            )
+        if fit_ring and effect_ring == 0:
+            raise ConfigError(
+                "inference.fit_ring fits the effect ring: set inference.effect_ring > 0 or inference.fit_ring=false"
             )
         self.refine = refine
         self.extrusion = extrusion
@@ -107,6 +118,7 @@ class Pipeline:
         self.ink_height = ink_height
         self.ink_colours = ink_colours
         self.keep_in_box = bool(keep_in_box)
+        self.fit_ring = bool(fit_ring)
 
     @property
     def steps(self) -> list[str]:
@@ -123,10 +135,12 @@ class Pipeline:
         "ink_height": None,
         "ink_colours": None,
         "keep_in_box": False,
+        "fit_ring": False,
     }
 
     def without(self, *names: str) -> Pipeline:
-        """A copy of this pipeline with the named steps off (``effect_ring`` goes with ``sharp_mask``)."""
+        """A copy of this pipeline with the named steps off (``effect_ring`` goes with ``sharp_mask``,
+        ``fit_ring`` with ``effect_ring``)."""
         unknown = [n for n in names if n not in self.OFF]
         if unknown:
             raise ConfigError(f"no inference step {unknown}; the steps are {list(self.OFF)}")
@@ -135,6 +149,8 @@ class Pipeline:
             setattr(out, name, self.OFF[name])
         if not out.sharp_mask:
             out.effect_ring = 0
+        if not out.effect_ring:
+            out.fit_ring = False
         return out
 
     @staticmethod
@@ -258,6 +274,17 @@ class Pipeline:
             # between the letters and the background (and in the mask, so that tsb.edit pastes it)
             ink = layout
             ring = (grow_mask(ink, self.effect_ring) - ink).clamp(0, 1) * out_mask
+            if self.fit_ring:
+                ringed = ring * learned + (1 - ring) * under
+                share = ring_strength(
+                    style,
+                    background,
+                    source_mask,
+                    mask * foreground + (1 - mask) * under,
+                    mask * foreground + (1 - mask) * ringed,
+                    torch.maximum(mask, ring),
+                )
+                ring = ring * share.to(ring)
             under = ring * learned + (1 - ring) * under
             effect = ring if effect is None else torch.maximum(effect, ring)
         image = mask * foreground + (1 - mask) * under

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import torch
 from scipy import ndimage
 
 from tsb.data.content import render_content_array
@@ -44,6 +45,7 @@ from tsb.data.crop import Box, box_corners
 from tsb.detect import Word
 from tsb.edit.edits import normal_word
 from tsb.edit.paste import pixels_inside
+from tsb.utils.image import stroke_width as width_of
 
 #: overlap (intersection over the smaller area) from which two boxes are at the same place
 SAME_PLACE = 0.5
@@ -211,15 +213,12 @@ def ink_contrast(before: np.ndarray, after: np.ndarray) -> float | None:
 
 
 def stroke_width(crop: np.ndarray) -> float | None:
-    """The mean stroke width, in pixels, of the ink in an upright word crop (H, W, 3) uint8: twice
-    the ink's area over the length of its outline (counted as ink/background pixel sides), which is
-    a stroke's width for any stroke much longer than wide; None: no ink."""
+    """The mean stroke width, in pixels, of the ink in an upright word crop (H, W, 3) uint8
+    (:func:`tsb.utils.image.stroke_width` of its :func:`ink_mask`); None: no ink."""
     ink = ink_mask(crop)
     if ink.sum() < 4:
         return None
-    padded = np.pad(ink, 1)
-    sides = int((padded[1:, :] != padded[:-1, :]).sum() + (padded[:, 1:] != padded[:, :-1]).sum())
-    return float(2 * ink.sum() / sides)
+    return float(width_of(torch.from_numpy(ink)[None, None])[0])
 
 
 def stroke_weight(before: np.ndarray, after: np.ndarray) -> float | None:

@@ -67,6 +67,15 @@ def grow_mask(mask: Tensor, pixels: int) -> Tensor:
     return -F.max_pool2d(-mask, 2 * r + 1, stride=1, padding=r)
 
 
+def stroke_width(on: Tensor) -> Tensor:
+    """The mean stroke width in pixels of the ink ``on`` (B, 1, H, W) bool, per sample (B,): twice
+    its area over the length of its outline (the ink/background pixel sides), which is a stroke's
+    width for any stroke much longer than wide; 0 where there is no ink."""
+    x = F.pad(on.float(), (1, 1, 1, 1))
+    sides = (x[..., 1:, :] != x[..., :-1, :]).flatten(1).sum(1) + (x[..., :, 1:] != x[..., :, :-1]).flatten(1).sum(1)
+    return 2 * on.flatten(1).float().sum(1) / sides.float().clamp_min(1)
+
+
 def pad_to_width(x: Tensor, width: int) -> Tensor:
     """Pad the last dimension to ``width`` by repeating the last column (EasyOCR's NormalizePAD)."""
     extra = width - x.shape[-1]
