@@ -39,6 +39,7 @@ from scipy import ndimage
 from torch import Tensor
 
 from tsb.errors import ConfigError
+from tsb.utils.image import middle_line
 
 
 def row_profile(ink: Tensor) -> Tensor:
@@ -173,18 +174,16 @@ def centre_line(mask: Tensor) -> Tensor:
     crop is cut around its detector box, so the word's line runs through its middle; the lines
     above and below do not (all of it when no part reaches the middle)."""
     on = mask.cpu().numpy()
-    labels, _ = ndimage.label(on, structure=np.ones((3, 3), bool))
-    h = on.shape[0]
-    middle = np.setdiff1d(np.unique(labels[(h - 1) // 2 : h // 2 + 1]), [0])
-    if not len(middle):
+    line = middle_line(on)
+    if line is None:
         return mask
-    rows = np.nonzero(np.isin(labels, middle).any(axis=1))[0]
-    top, bottom = rows.min(), rows.max()
-    keep = list(middle)
+    parts, top, bottom = line
+    labels, _ = ndimage.label(on & ~parts, structure=np.ones((3, 3), bool))
+    keep = parts.copy()
     for k, part in enumerate(ndimage.find_objects(labels), start=1):
-        if part is not None and k not in middle and part[0].start >= top and part[0].stop - 1 <= bottom:
-            keep.append(k)
-    return torch.from_numpy(np.isin(labels, keep)).to(mask.device)
+        if part is not None and part[0].start >= top and part[0].stop - 1 <= bottom:
+            keep |= labels == k
+    return torch.from_numpy(keep).to(mask.device)
 
 
 def word_parts(mask: Tensor, top: float, bottom: float, level: float = 0.1) -> Tensor:

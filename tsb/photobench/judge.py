@@ -38,13 +38,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import torch
-from scipy import ndimage
 
 from tsb.data.content import render_content_array
 from tsb.data.crop import Box, box_corners
 from tsb.detect import Word
 from tsb.edit.edits import normal_word
 from tsb.edit.paste import pixels_inside
+from tsb.utils.image import middle_line
 from tsb.utils.image import stroke_width as width_of
 
 #: overlap (intersection over the smaller area) from which two boxes are at the same place
@@ -231,16 +231,11 @@ def stroke_weight(before: np.ndarray, after: np.ndarray) -> float | None:
 
 
 def ink_rows(ink: np.ndarray) -> int | None:
-    """The height in rows of a word's ink (H, W) bool: its connected parts that reach the middle
-    row (the line the crop is centred on, not the cut lines above and below) and the parts within
-    their rows (an i's dot); None: no part reaches the middle row."""
-    labels, _ = ndimage.label(ink, structure=np.ones((3, 3), bool))
-    h = ink.shape[0]
-    middle = np.setdiff1d(np.unique(labels[(h - 1) // 2 : h // 2 + 1]), [0])
-    if not len(middle):
-        return None
-    rows = np.nonzero(np.isin(labels, middle).any(axis=1))[0]
-    return int(rows.max() - rows.min() + 1)
+    """The height in rows of a word's ink (H, W) bool: of its connected parts that reach the middle
+    row (:func:`tsb.utils.image.middle_line`: not the lines above and below that the crop cuts);
+    None: no part reaches the middle row."""
+    line = middle_line(ink)
+    return None if line is None else line[2] - line[1] + 1
 
 
 def letter_size(before: np.ndarray, after: np.ndarray, old: str, new: str) -> float | None:

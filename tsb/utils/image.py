@@ -76,6 +76,22 @@ def stroke_width(on: Tensor) -> Tensor:
     return 2 * on.flatten(1).float().sum(1) / sides.float().clamp_min(1)
 
 
+def middle_line(on: np.ndarray) -> tuple[np.ndarray, int, int] | None:
+    """The connected parts (8-neighbours) of ``on`` (H, W) bool that reach its middle row (the line
+    a word's crop is centred on, not the lines above and below that the crop cuts): their labels'
+    mask (H, W) bool, and the first and last rows they span; None when no part reaches it."""
+    from scipy import ndimage
+
+    labels, _ = ndimage.label(on, structure=np.ones((3, 3), bool))
+    h = on.shape[0]
+    middle = np.setdiff1d(np.unique(labels[(h - 1) // 2 : h // 2 + 1]), [0])
+    if not len(middle):
+        return None
+    parts = np.isin(labels, middle)
+    rows = np.nonzero(parts.any(axis=1))[0]
+    return parts, int(rows.min()), int(rows.max())
+
+
 def pad_to_width(x: Tensor, width: int) -> Tensor:
     """Pad the last dimension to ``width`` by repeating the last column (EasyOCR's NormalizePAD)."""
     extra = width - x.shape[-1]
