@@ -78,8 +78,8 @@ def stroke_width(on: Tensor) -> Tensor:
 
 def middle_line(on: np.ndarray) -> tuple[np.ndarray, int, int] | None:
     """The connected parts (8-neighbours) of ``on`` (H, W) bool that reach its middle row (the line
-    a word's crop is centred on, not the lines above and below that the crop cuts): their labels'
-    mask (H, W) bool, and the first and last rows they span; None when no part reaches it."""
+    a word's crop is centred on, not the lines above and below that the crop cuts): those parts
+    (H, W) bool, and the first and last rows they span; None when no part reaches it."""
     from scipy import ndimage
 
     labels, _ = ndimage.label(on, structure=np.ones((3, 3), bool))
