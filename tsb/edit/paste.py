@@ -14,6 +14,12 @@ from tsb.data.crop import Box, box_affine, box_corners, crop_rotated
 from tsb.edit.edits import format_box
 from tsb.errors import EditError
 
+#: how the editor resamples the photo into a word's crop and the generated patch back: bicubic. A
+#: bilinear crop and paste blur each other's thin strokes, and the pasted letters lose 7 to 13% of
+#: their contrast against the photo's (the scene's and the page's words, with no model between);
+#: bicubic keeps it within 1% (docs/lab-notes.md)
+RESAMPLE = cv2.INTER_CUBIC
+
 
 def blend_weights(
     shape: tuple[int, int], grown: Box, box: Box, mask: np.ndarray, feather: float
@@ -47,7 +53,7 @@ def paste(out: np.ndarray, patch: np.ndarray, alpha: np.ndarray, grown: Box, box
     roi_size = (x1 - x0, y1 - y0)
     m = box_affine(grown, (pw, ph))
     m[:, 2] -= (x0, y0)
-    warped = cv2.warpAffine(patch, m, roi_size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.warpAffine(patch, m, roi_size, flags=RESAMPLE, borderMode=cv2.BORDER_REPLICATE)
     a = cv2.warpAffine(
         alpha, m, roi_size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
     )
@@ -124,4 +130,4 @@ def crop_local(photo: Image.Image, box: Box, out_size: tuple[int, int]) -> Image
         raise EditError(f"box {format_box(box)} does not overlap the image")
     window = photo.crop((x0, y0, x1, y1))
     local = (box[0] - x0, box[1] - y0, box[2], box[3], box[4])
-    return crop_rotated(window, local, out_size)
+    return crop_rotated(window, local, out_size, RESAMPLE)

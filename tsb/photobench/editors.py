@@ -33,6 +33,7 @@ from PIL import Image
 from tsb.data.content import render_content_array
 from tsb.data.crop import Box, box_affine, crop_rotated, span_along
 from tsb.edit import Edit, Editor
+from tsb.edit.paste import RESAMPLE
 from tsb.errors import BenchError
 from tsb.photobench.judge import box_mask, ink_mask
 from tsb.utils.fill import pull_push
@@ -125,7 +126,7 @@ def paste_in_box(photo: Image.Image, patch: np.ndarray, box: Box) -> Image.Image
     size = (base.shape[1], base.shape[0])
     m = box_affine(box, (pw, ph))
     warped = cv2.warpAffine(
-        patch.astype(np.float32), m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        patch.astype(np.float32), m, size, flags=RESAMPLE, borderMode=cv2.BORDER_REPLICATE
     )
     inside = box_mask(box, size)[..., None]
     out = np.where(inside, np.clip(warped + 0.5, 0, 255).astype(np.uint8), base)
@@ -143,7 +144,7 @@ class FontEditor:
         rgb = photo.convert("RGB")
         box = Editor.fit_box(box, rgb.size)
         width = max(16, round(HEIGHT * box[2] / box[3]))
-        crop = np.asarray(crop_rotated(rgb, box, (width, HEIGHT)))
+        crop = np.asarray(crop_rotated(rgb, box, (width, HEIGHT), RESAMPLE))
         ink = ink_mask(crop)
         core = cv2.erode(ink.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         colour = np.median(crop[core if core.sum() >= 8 else ink], axis=0) if ink.any() else np.zeros(3)
