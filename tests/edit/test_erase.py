@@ -31,9 +31,10 @@ def _photo() -> Image.Image:
 def test_erase_pastes_the_background_branch_inside_the_box_only(split_ckpt: Path) -> None:
     editor = Editor(split_ckpt, "cpu")
     assert editor.can_erase
-    # a stand-in eraser that paints the crop mid-grey: the box must come out grey, the rest unchanged
+    # a stand-in eraser whose hole is the whole crop, painted mid-grey: the box must come out grey,
+    # the rest unchanged
     bg = editor.task.net.background
-    bg.segment = lambda style: (torch.zeros_like(style), torch.zeros_like(style[:, :1]))  # type: ignore[method-assign]
+    bg.segment = lambda style: (torch.zeros_like(style), torch.ones_like(style[:, :1]))  # type: ignore[method-assign]
     bg.fill = lambda style, residual, mask: torch.zeros_like(style)  # type: ignore[method-assign]
     photo = _photo()
     box_arg = "30,15,100,30"
@@ -44,6 +45,28 @@ def test_erase_pastes_the_background_branch_inside_the_box_only(split_ckpt: Path
     core = b[22:38, 45:115].astype(int)  # well inside the box (past the feathered edge)
     assert np.abs(core - 127).max() <= 2
     assert infos[0].text == ""
+
+
+def test_only_the_erased_hole_is_pasted_the_rest_of_the_box_keeps_the_photo(split_ckpt: Path) -> None:
+    """A split design says which pixels it repainted: outside its hole the box keeps the photo's
+    own pixels, even where the network's crop differs (no repainted, tinted rectangle)."""
+    editor = Editor(split_ckpt, "cpu")
+    bg = editor.task.net.background
+
+    def segment(style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hole = torch.zeros_like(style[:, :1])
+        w = style.shape[-1]
+        hole[..., w // 3 : 2 * w // 3] = 1.0  # the middle third of the crop
+        return torch.zeros_like(style), hole
+
+    bg.segment = segment  # type: ignore[method-assign]
+    bg.fill = lambda style, residual, mask: torch.zeros_like(style)  # type: ignore[method-assign]  # all grey
+    photo = _photo()
+    out, _ = editor.edit(photo, [Edit(parse_box("30,15,100,30"), "", erase=True)])
+    a, b = np.asarray(photo).astype(int), np.asarray(out).astype(int)
+    assert np.abs(b[22:38, 72:88] - 127).max() <= 2  # the hole: the eraser's grey
+    assert np.abs(b[16:44, 31:45] - a[16:44, 31:45]).max() <= 1  # the box's start: the photo
+    assert np.abs(b[16:44, 115:129] - a[16:44, 115:129]).max() <= 1  # and its end
 
 
 def test_erase_needs_a_background_branch(tiny_ckpt: Path) -> None:

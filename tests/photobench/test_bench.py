@@ -45,6 +45,7 @@ def test_copying_the_source_keeps_the_old_word_and_a_plain_repaint_replaces_it(
         assert e.neighbours_kept == e.neighbours and e.outside_change == 0.0 and e.seam is None
         assert e.round_trip_psnr == 100.0  # nothing changed: a perfect round trip
         assert e.ink_contrast == 1.0 and e.stroke_weight == 1.0  # the same ink
+        assert e.background_change == 0.0
         # the old letters as they were, measured against the two words' plain shapes
         plain = [ink_rows(render_content_array(t, 64) < 128) for t in (e.old, e.new)]
         assert e.letter_size == pytest.approx(plain[0] / plain[1])
@@ -54,6 +55,7 @@ def test_copying_the_source_keeps_the_old_word_and_a_plain_repaint_replaces_it(
         assert e.round_trip_psnr is not None and 8 < e.round_trip_psnr < 60
         assert e.seam is not None and e.seconds is not None
         assert e.ink_contrast is not None and 0.8 < e.ink_contrast < 1.2, e  # painted in the old ink's colour
+        assert e.background_change is not None and e.background_change < 20, e  # a pull-push fill, not a new plate
         assert e.stroke_weight is not None and 0.4 < e.stroke_weight < 2.5, e  # letters of another font
         assert e.letter_size is not None and 0.5 < e.letter_size < 2.0, e
     assert [e.new for e in copies] == [e.new for e in painted]  # one plan, every editor

@@ -144,6 +144,24 @@ def test_ink_contrast_is_one_for_the_same_word_and_less_for_a_washed_out_one() -
     assert ink_contrast(plate, crop) is None  # no old ink to compare with
 
 
+def test_background_change_sees_a_tinted_box_but_not_new_letters() -> None:
+    from tsb.photobench.judge import background_change
+
+    crop = np.full((64, 160, 3), (20, 90, 160), np.uint8)  # a blue plate with white strokes
+    crop[20:44, 20:60:6] = 255
+    rewritten = np.full_like(crop, (20, 90, 160))
+    rewritten[20:44, 90:140:6] = 255  # other letters elsewhere on the same plate
+    assert background_change(crop, crop) == 0.0
+    assert background_change(crop, rewritten) == 0.0  # the letters moved, the plate untouched
+    tinted = rewritten.copy()
+    tinted[rewritten[..., 0] != 255] += np.array([6, 4, 3], np.uint8)  # the plate a little lighter
+    change = background_change(crop, tinted)
+    assert change is not None and change == pytest.approx((6 + 4 + 3) / 3, rel=1e-6)
+    dense = np.full_like(crop, (20, 90, 160))
+    dense[:, ::3] = 255  # strokes every third column: no pixel is two pixels from ink
+    assert background_change(dense, dense) is None
+
+
 def _strokes(width: int) -> np.ndarray:
     """White vertical strokes ``width`` pixels wide and 30 long on a blue plate (64, 160, 3)."""
     crop = np.full((64, 160, 3), (20, 90, 160), np.uint8)

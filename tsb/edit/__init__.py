@@ -21,11 +21,12 @@ For each edit:
 3. **generate**: the inference pipeline (:mod:`tsb.inference.pipeline`; ``--inference``: the
    published weights' own photo steps by default) -> image and foreground mask, 64xW;
 4. **paste back**: the output covers the grown box (rotated back with the crop's own affine map),
-   but only the pixels inside the given box change. ``--blend alpha`` (default): a feathered box
-   (a ramp of ``feather`` x the box height inwards from its edges) united with the predicted text
-   mask and, for a split design, the hole its eraser repainted (``GeneratorOutput.hole``), so the
-   new letters are fully opaque, the old word is gone even where it touches the box's edge, and
-   the rest of the generated background fades into the photo at the box edges. ``--blend poisson``: OpenCV's ``seamlessClone`` (normal clone) of the box,
+   but only the pixels inside the given box change. ``--blend alpha`` (default): for a split
+   design, only what it repainted: the hole its eraser cut (``GeneratorOutput.hole``) and the new
+   letters with their effects (its mask), so the old word is gone even where it touches the box's
+   edge and the rest of the box keeps the photo's own pixels; for a network that redraws the whole
+   crop, a feathered box (a ramp of ``feather`` x the box height inwards from its edges) united
+   with its text mask. The crop and the paste resample bicubic (:data:`tsb.edit.paste.RESAMPLE`). ``--blend poisson``: OpenCV's ``seamlessClone`` (normal clone) of the box,
    which matches the generated background's colour to the photo around it; it needs a pixel of
    photo around the box and falls back to ``alpha`` where the box touches the image border.
 

@@ -286,7 +286,11 @@ class Editor:
                 patch, mask, grown, t_gen, font = self._generate(
                     rgb, e.box, e.text, self.source_text(rgb, e), e.letters
                 )
-            alpha = blend_weights(mask.shape, grown, e.box, mask, self.feather)
+            # a split design's mask says which pixels it repainted (the old word's hole, the new
+            # letters and their effects): only those are pasted, and the rest of the box keeps the
+            # photo's own pixels (no tinted rectangle); a network that redraws the whole crop is
+            # pasted as a feathered box united with its mask
+            alpha = mask if self.can_erase else blend_weights(mask.shape, grown, e.box, mask, self.feather)
             used = paste(out, patch, alpha, grown, e.box, self.blend)
             size = (patch.shape[1], patch.shape[0])
             infos.append(EditInfo(e.text, e.box, size, time.perf_counter() - t0, t_gen, used, font))

@@ -1,6 +1,6 @@
-"""Pasting a generated patch back into the photo: blend weights (a feathered box united with the
-pasted mask), the affine warp back into the rotated box, and the alpha or Poisson blend; no pixel
-outside the box changes."""
+"""Pasting a generated patch back into the photo: blend weights (for a network that redraws the
+whole crop, a feathered box united with the pasted mask; a split design's mask alone), the affine
+warp back into the rotated box, and the alpha or Poisson blend; no pixel outside the box changes."""
 
 from __future__ import annotations
 

@@ -56,8 +56,8 @@ class GeneratorOutput:
     #: split designs: where the old word of the style image was (B, 1, 64, W), the eraser's mask
     source_mask: Tensor | None = None
     #: the inference pipeline, split designs: the region the eraser repainted (B, 1, 64, W) in [0, 1];
-    #: ``tsb.edit`` pastes it whole up to the box's edge (a feathered edge would keep the old letters
-    #: that touch it)
+    #: ``tsb.edit`` pastes it (with the new letters' mask) whole up to the box's edge, and nothing
+    #: else of the crop
     hole: Tensor | None = None
 
 

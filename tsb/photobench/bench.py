@@ -27,6 +27,7 @@ from tsb.errors import EditError, MetricUnavailable, TsbError
 from tsb.photobench.editors import PhotoEditor, erases
 from tsb.photobench.edits import EVERY_WORD, Request, replacement
 from tsb.photobench.judge import (
+    background_change,
     box_mask,
     ink_contrast,
     letter_size,
@@ -61,6 +62,7 @@ class EditResult:
     damaged: list[str] = field(default_factory=list)
     outside_change: float | None = None  # share of the pixels outside the box that changed
     seam: float | None = None
+    background_change: float | None = None  # mean grey-level change of the box's background
     ink_contrast: float | None = None  # the new ink's contrast against its background over the old's
     stroke_weight: float | None = None  # the new letters' stroke width over the old's
     letter_size: float | None = None  # the new letters' height over the old's (the words' shapes aside)
@@ -201,6 +203,7 @@ def measure(
     size = (max(16, round(64 * box[2] / box[3])), 64)
     upright = np.asarray(crop_rotated(photo, box, size)), np.asarray(crop_rotated(edited, box, size))
     result.ink_contrast = ink_contrast(*upright)
+    result.background_change = background_change(*upright)
     if removal:
         return result, edited
     result.stroke_weight = stroke_weight(*upright)

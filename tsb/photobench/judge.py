@@ -16,6 +16,9 @@ Pixels (uint8 RGB arrays of one size):
 - :func:`psnr_in`: PSNR over the pixels of a mask (the round trip inside the word's box);
 - :func:`seam`: the gradient energy on the border of the changed region, edited over original
   (1: the border looks as it did; above 1: an edge that was not there).
+- :func:`background_change`: the mean change of the box's background, the pixels that are ink
+  neither before nor after (0: left as it was; a repainted, tinted rectangle shows here), on the
+  box cut out upright;
 - :func:`ink_contrast`: how far the word's ink stands from its background after the edit, over
   before (1: as strong; under 1: washed out, white lettering come back grey), on the box cut
   out upright;
@@ -201,6 +204,19 @@ def contrast(crop: np.ndarray, far: float = 0.3) -> float | None:
     dist = np.linalg.norm(pixels[ink] - bg, axis=1)
     core = pixels[ink][dist >= np.quantile(dist, 1 - far)]
     return float(np.linalg.norm(np.median(core, axis=0) - bg))
+
+
+def background_change(before: np.ndarray, after: np.ndarray, grow: int = 2) -> float | None:
+    """The mean absolute change (grey levels, over the channels) of the background of an upright
+    word crop (H, W, 3) uint8 before and after an edit: the pixels that are ink (:func:`ink_mask`)
+    neither before nor after, nor within ``grow`` pixels of it. 0: the box around the words left as
+    it was; None: no such pixel."""
+    ink = ink_mask(before) | ink_mask(after)
+    near = cv2.dilate(ink.astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
+    if (~near).sum() < 4:
+        return None
+    diff = np.abs(before.astype(np.float64) - after.astype(np.float64)).mean(axis=-1)
+    return float(diff[~near].mean())
 
 
 def ink_contrast(before: np.ndarray, after: np.ndarray) -> float | None:

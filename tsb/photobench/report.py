@@ -58,6 +58,7 @@ def summarise(edits: Sequence[EditResult]) -> dict[str, Any]:
         "outside_change": _mean([e.outside_change for e in done]),
         "edits_changing_outside": sum((e.outside_change or 0) > 0 for e in done),
         "seam": _mean([e.seam for e in done]),
+        "background_change": _mean([e.background_change for e in done]),
         "ink_contrast": _mean([e.ink_contrast for e in done]),
         "stroke_weight": _mean([e.stroke_weight for e in done]),
         "letter_size": _mean([e.letter_size for e in done]),
@@ -94,9 +95,9 @@ def _cell(text: str) -> str:
 def summary_table(summary: dict[str, dict[str, Any]]) -> list[str]:
     rows = [
         "| editor | edits | refused | not found | new word read | old word gone | nothing read there "
-        "| neighbours as before | edits with all neighbours | outside change | seam | ink contrast "
-        "| stroke weight | letter size | round-trip PSNR | round-trip LPIPS | s / edit |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| neighbours as before | edits with all neighbours | outside change | seam | background change "
+        "| ink contrast | stroke weight | letter size | round-trip PSNR | round-trip LPIPS | s / edit |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for m, s in summary.items():
         rows.append(
@@ -104,7 +105,7 @@ def summary_table(summary: dict[str, dict[str, Any]]) -> list[str]:
             f"| {_pct(s['old_word_gone'])} | {_pct(s['nothing_read'])} "
             f"| {_pct(s['neighbours_as_before'])} ({s['neighbour_words']} words) "
             f"| {_pct(s['edits_with_all_neighbours'])} | {_num(s['outside_change'], '.4f')} "
-            f"| {_num(s['seam'])} | {_num(s['ink_contrast'])} | {_num(s['stroke_weight'])} | {_num(s['letter_size'])} "
+            f"| {_num(s['seam'])} | {_num(s['background_change'], '.1f')} | {_num(s['ink_contrast'])} | {_num(s['stroke_weight'])} | {_num(s['letter_size'])} "
             f"| {_num(s['round_trip_psnr'], '.1f')} dB | {_num(s['round_trip_lpips'], '.3f')} "
             f"| {_num(s['seconds_per_edit'])} |"
         )
@@ -114,8 +115,8 @@ def summary_table(summary: dict[str, dict[str, Any]]) -> list[str]:
 def edit_table(edits: Sequence[EditResult]) -> list[str]:
     rows = [
         "| # | photo | old -> new | editor | status | read after | new read | old gone | neighbours "
-        "| outside | seam | ink contrast | stroke weight | letter size | RT PSNR | RT LPIPS | s |",
-        "|---:|---|---|---|---|---|:-:|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| outside | seam | background | ink contrast | stroke weight | letter size | RT PSNR | RT LPIPS | s |",
+        "|---:|---|---|---|---|---|:-:|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for i, e in enumerate(edits, start=1):
         status = e.status if e.status == DONE else f"{e.status}: {(e.reason or '')[:120]}"
@@ -126,7 +127,7 @@ def edit_table(edits: Sequence[EditResult]) -> list[str]:
             f"| {_cell(repr(e.read)) if e.read is not None else '–'} | {'yes' if e.new_read else 'no'} "
             f"| {'yes' if e.old_gone else 'no'} | {f'{e.neighbours_kept}/{e.neighbours}' if done else '–'} "
             f"| {_pct(e.outside_change) if e.outside_change is None else f'{100 * e.outside_change:.2f}%'} "
-            f"| {_num(e.seam)} | {_num(e.ink_contrast)} | {_num(e.stroke_weight)} | {_num(e.letter_size)} | {_num(e.round_trip_psnr, '.1f')} | {_num(e.round_trip_lpips, '.3f')} "
+            f"| {_num(e.seam)} | {_num(e.background_change, '.1f')} | {_num(e.ink_contrast)} | {_num(e.stroke_weight)} | {_num(e.letter_size)} | {_num(e.round_trip_psnr, '.1f')} | {_num(e.round_trip_lpips, '.3f')} "
             f"| {_num(e.seconds)} |"
         )
     return rows
@@ -142,7 +143,8 @@ def markdown(
         "Shares over all edits (refused and not found count as failures); neighbours: the other words of "
         "the photo read with the same text at the same place after the edit; outside change: the share of "
         "the pixels outside the old word's box that changed; seam: gradient energy on the border of the "
-        "changed region, edited over original (1 = as before); ink contrast: the word's ink against its "
+        "changed region, edited over original (1 = as before); background change: the mean grey-level change "
+        "of the box's pixels that are ink neither before nor after (0 = left as it was); ink contrast: the word's ink against its "
         "background in the box after the edit over before (1 = as strong; under 1: washed out); stroke "
         "weight: the letters' stroke width in the box after over before (1 = as heavy; above 1: bolder); letter "
         "size: the word's ink height after over before, over that of the two words drawn plain (1 = as tall; "
