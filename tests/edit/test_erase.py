@@ -1,4 +1,5 @@
-"""``tsb.edit --erase``: the background branch's output pasted into the box, nothing else."""
+"""``tsb.edit --erase``: the background branch's output pasted where its eraser cut the hole, inside
+the box, nothing else."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def test_erase_pastes_the_background_branch_inside_the_box_only(split_ckpt: Path
     a, b = np.asarray(photo), np.asarray(out)
     outside = outside_mask(photo.size, box_arg)
     assert np.array_equal(a[outside], b[outside])
-    core = b[22:38, 45:115].astype(int)  # well inside the box (past the feathered edge)
+    core = b[22:38, 45:115].astype(int)  # well inside the box
     assert np.abs(core - 127).max() <= 2
     assert infos[0].text == ""
 
