@@ -3,6 +3,7 @@ the old word's own rows of ink, not the spread of a mask that holds more than it
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import Tensor
@@ -181,3 +182,23 @@ def test_registering_several_profiles_at_once_gives_each_ones_own_fit() -> None:
     assert each == [register_rows(m, template) for m in measured]
     a, b, score = each[0]
     assert a == pytest.approx(1.0, abs=0.03) and b == pytest.approx(6 * 2 / 64, abs=1e-6) and score > 1.0
+
+
+def test_the_template_is_drawn_under_each_map_as_sampled_one_map_at_a_time() -> None:
+    from tsb.inference.ink_height import _resample
+
+    template = torch.zeros(64)
+    template[18:41] = torch.linspace(1.0, 9.0, 23)
+    template[12:14] = 4.0
+    scales = torch.tensor([0.3, 0.77, 1.0, 1.9])
+    drawn, offsets = _resample(template, scales, 64, 0.5)
+    assert drawn.shape == (4, 257, 64) and offsets[0] == -2.0 and offsets[-1] == 2.0 and offsets[128] == 0.0
+    cum = torch.cat([torch.zeros(1), template.cumsum(0)])
+    edges = torch.linspace(-1, 1, 65)
+    for i, a in enumerate(scales.tolist()):
+        for j in (0, 40, 128, 131, 256):
+            # the ink above each output row edge, mapped back into the template, one map at a time
+            pos = (((edges - offsets[j]) / a + 1) / 2 * 64).clamp(0, 64)
+            at = torch.from_numpy(np.interp(pos.numpy(), np.arange(65), cum.numpy())).float()
+            assert torch.allclose(drawn[i, j], at[1:] - at[:-1], atol=1e-4)
+    assert torch.allclose(drawn[2, 128], template, atol=1e-4)  # the identity map draws it as it is

@@ -59,21 +59,32 @@ def row_extent(ink: Tensor, level: float = 0.5) -> Tensor:
     return torch.where(on.any(dim=1, keepdim=True), out, torch.full_like(out, float("nan")))
 
 
-def _resample(template: Tensor, scales: Tensor, offsets: Tensor, h: int) -> Tensor:
+def _resample(template: Tensor, scales: Tensor, h: int, offset_step: float) -> tuple[Tensor, Tensor]:
     """The profile ``template`` (H,) drawn by every map ``y = a * u + b`` (normalised rows), area
-    weighted: (len(scales), len(offsets), h), each output row holding the template's ink that the
-    map sends into it (so a squeezed template keeps its thin strokes)."""
+    weighted, for every scale of ``scales`` and every offset ``b`` of one ``offset_step`` (pixels,
+    1 / an integer) from -h to h pixels: (drawn (len(scales), offsets, h), the offsets), each output
+    row holding the template's ink that the map sends into it (so a squeezed template keeps its thin
+    strokes). An output row edge minus an offset takes few distinct values (they lie on a grid of
+    ``offset_step`` pixels), so the template is sampled once per value, not once per pair."""
+    q = round(1 / offset_step)
+    if q < 1 or abs(q * offset_step - 1) > 1e-9:
+        raise ValueError(f"the offset step must be 1 / an integer number of pixels, got {offset_step}")
+    n_off = 2 * h * q + 1
+    offsets = (torch.arange(n_off, device=template.device).float() / q - h) * 2 / h
     n = template.shape[0]
     cum = torch.cat([template.new_zeros(1), template.cumsum(0)])  # ink above each row edge
-    edges_y = torch.linspace(-1, 1, h + 1, device=template.device)
-    # the output row edges mapped back into the template: u = (y - b) / a
-    u = (edges_y.view(1, 1, -1) - offsets.view(1, -1, 1)) / scales.view(-1, 1, 1)
-    # the cumulative ink at u, linear between the template's row edges (0 above, all below)
-    pos = ((u + 1) / 2 * n).clamp(0, n)
+    # row edge k minus offset j is 1 + 2 (q k - j) / (q h): one value per integer q k - j
+    steps = torch.arange(-2 * h * q, h * q + 1, device=template.device).float()
+    diffs = 1 + 2 * steps / (q * h)
+    # the cumulative ink at u = diff / a, linear between the template's row edges (0 above, all below)
+    pos = ((diffs[None, :] / scales[:, None] + 1) / 2 * n).clamp(0, n)  # (S, values)
     lo = pos.floor().long().clamp(max=n - 1)
     frac = pos - lo.float()
-    at = cum[lo] + frac * (cum[lo + 1] - cum[lo])
-    return at[..., 1:] - at[..., :-1]
+    table = cum[lo] + frac * (cum[lo + 1] - cum[lo])
+    k = torch.arange(h + 1, device=template.device)
+    j = torch.arange(n_off, device=template.device)
+    at = table[:, (q * k[None, :] - j[:, None]) + 2 * h * q]  # (S, O, h + 1)
+    return at[..., 1:] - at[..., :-1], offsets
 
 
 def register_rows(measured: Tensor, template: Tensor, min_scale: float = 0.2, max_scale: float = 2.0) -> tuple[float, float, float]:
@@ -101,8 +112,7 @@ def register_rows_each(
     scales = torch.logspace(
         torch.log10(torch.tensor(min_scale)), torch.log10(torch.tensor(max_scale)), scale_steps
     ).to(measured)
-    offsets = torch.arange(-h, h + 1e-6, offset_step, device=measured.device).float() * 2 / h
-    drawn = _resample(template.float(), scales, offsets, h)  # (S, O, H)
+    drawn, offsets = _resample(template.float(), scales, h, offset_step)  # (S, O, H)
     # the rows that hold ink (a share ``level`` of the fullest row: no stray pixel), matched as
     # sets (intersection over union: the letters' full height, dots and all); the profiles'
     # correlation settles ties
