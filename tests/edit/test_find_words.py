@@ -44,6 +44,27 @@ def test_replace_and_erase_match_words_as_read() -> None:
         word_edits(_words(), ["SALE"], None)
 
 
+def test_a_reading_a_letter_off_is_matched_with_a_note() -> None:
+    words = [
+        Word("MERRT", 0.99, (50.0, 20.0, 60.0, 20.0, 0.0)),
+        Word("of", 0.99, (90.0, 20.0, 20.0, 20.0, 0.0)),
+        Word("UNIVERSTTV", 0.9, (150.0, 20.0, 90.0, 20.0, 0.0)),
+    ]
+    notes: list[str] = []
+    edits = word_edits(words, ["Merry=TINTED", "university=ABYSMALLY"], None, notes=notes)
+    assert [(e.box[0], e.text) for e in edits] == [(50.0, "TINTED"), (150.0, "ABYSMALLY")]
+    # the old word's text for the layout is the word as typed, not the misreading
+    assert [e.source for e in edits] == ["Merry", "university"]
+    assert len(notes) == 2 and "'MERRT'" in notes[0] and "1 letter" in notes[0] and "2 letter" in notes[1]
+    # an exact reading wins; short words and readings too far are not matched
+    assert word_edits(words, ["of=up"], None, notes=(exact_notes := []))[0].box[0] == 90.0 and not exact_notes
+    for far in ("or=up", "MARRTS=X", "univ=X"):
+        with pytest.raises(EditError, match="no word reads"):
+            word_edits(words, [far], None)
+    with pytest.raises(EditError, match=r"'MERR[TY]', 'MERR[TY]' are equally near"):
+        word_edits([*words, Word("MERRY", 0.9, (0.0, 0.0, 9.0, 9.0, 0.0))], ["MERRX=X"], None)
+
+
 @pytest.fixture(scope="module")
 def scene() -> Image.Image:
     if not SCENE.is_file():
@@ -124,7 +145,9 @@ def _tight(word: str, font: str, ink: tuple[int, int, int], paper: tuple[int, in
 
 @pytest.mark.parametrize(("font", "ink", "paper"), [("DejaVuSans-Bold.ttf", (250,) * 3, (30, 60, 140)),
                                                     ("DejaVuSerif.ttf", (20,) * 3, (240, 230, 200))])  # fmt: skip
-def test_a_photo_that_is_one_word_is_found(font: str, ink: tuple[int, int, int], paper: tuple[int, int, int]) -> None:
+def test_a_photo_that_is_one_word_is_found(
+    font: str, ink: tuple[int, int, int], paper: tuple[int, int, int]
+) -> None:
     photo = _tight("Market", font, ink, paper)
     words = find_words(photo)
     assert [w.text for w in words] == ["Market"]
@@ -139,7 +162,9 @@ def test_tight_real_crops_are_found(name: str) -> None:
     path = REAL_WORDS / name
     if not path.is_file():
         pytest.skip(f"{path} is not present")
-    expected = dict(line.split("\t") for line in (REAL_WORDS / "labels.tsv").read_text().split("\n") if line)[name]
+    expected = dict(line.split("\t") for line in (REAL_WORDS / "labels.tsv").read_text().split("\n") if line)[
+        name
+    ]
     assert [w.text for w in find_words(Image.open(path))] == [expected]
 
 

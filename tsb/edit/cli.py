@@ -36,6 +36,7 @@ def add_match_font_argument(p: argparse.ArgumentParser) -> None:
         "(--verbose names the font)",
     )
 
+
 def print_words(words: Sequence[Word]) -> None:
     if not words:
         print("no words found")
@@ -157,9 +158,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 save_image(preview(image, words), args.preview)
                 print(f"wrote {args.preview}")
         if words is not None:
+            notes: list[str] = []
             edits += word_edits(
-                words, args.replace, args.erase if isinstance(args.erase, str) else None, args.exact
+                words, args.replace, args.erase if isinstance(args.erase, str) else None, args.exact, notes
             )
+            for note in notes:
+                print(f"note: {note}", file=sys.stderr)
         if not edits:
             if args.list:
                 return 0

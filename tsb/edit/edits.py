@@ -13,7 +13,11 @@ from pathlib import Path
 from tsb.data.crop import Box
 from tsb.detect import Word
 from tsb.errors import EditError
+from tsb.metrics.recognition import edit_distances
 from tsb.utils.io import why_not_a_file
+
+#: the shortest word matched to a reading a letter off (:func:`match_word`)
+MIN_FUZZY = 4
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,9 @@ def load_edits(path: str | Path) -> list[Edit]:
             f"the edits file {p} is not UTF-8 text (byte {e.object[e.start]:#04x} at {e.start}); save it as UTF-8"
         ) from None
     except (json.JSONDecodeError, RecursionError) as e:
-        raise EditError(f"the edits file {p} is not valid JSON ({str(e)[:200] or type(e).__name__})") from None
+        raise EditError(
+            f"the edits file {p} is not valid JSON ({str(e)[:200] or type(e).__name__})"
+        ) from None
     if isinstance(data, dict):
         data = data.get("edits")
     if not isinstance(data, list) or not data:
@@ -122,13 +128,53 @@ def _normal(text: str, exact: bool) -> str:
     return text if exact else normal_word(text)
 
 
+def misread_tolerance(word: str) -> int:
+    """How many letters the recognizer may have misread in a word of this length and still be
+    matched to it (:func:`match_word`): none under :data:`MIN_FUZZY` letters (``of`` is not
+    ``or``), then one per five letters (at least one)."""
+    return 0 if len(word) < MIN_FUZZY else max(1, len(word) // 5)
+
+
+def match_word(words: Sequence[Word], old: str, exact: bool = False) -> tuple[list[Word], str | None]:
+    """The detected ``words`` that read ``old`` (case-insensitive, without surrounding punctuation,
+    unless ``exact``), and a note for the user when none reads it exactly but one reading is
+    within :func:`misread_tolerance` letters of it (the recognizer misread a letter: ``MERRT`` for
+    ``MERRY``): then every word with the nearest such reading. Two different readings equally
+    near are ambiguous: an error naming both."""
+    target = _normal(old, exact)
+    hits = [w for w in words if _normal(w.text, exact) == target]
+    tolerance = misread_tolerance(target)
+    if hits or not tolerance or not words:
+        return hits, None
+    readings = sorted({_normal(w.text, exact) for w in words})
+    distance = dict(zip(readings, edit_distances(readings, [target] * len(readings)), strict=True))
+    best = min(distance.values())
+    near = [r for r in readings if distance[r] == best]
+    if best > tolerance:
+        return [], None
+    shown = ", ".join(repr(next(w.text for w in words if _normal(w.text, exact) == r)) for r in near)
+    if len(near) > 1:
+        raise EditError(f"no word reads {old!r} in the photo, and {shown} are equally near; name one of them")
+    hits = [w for w in words if _normal(w.text, exact) == near[0]]
+    return (
+        hits,
+        f"no word reads {old!r} exactly; editing {shown}, read {best} letter{'s' if best > 1 else ''} apart",
+    )
+
+
 def word_edits(
-    words: Sequence[Word], replace: Sequence[str], erase: str | None, exact: bool = False
+    words: Sequence[Word],
+    replace: Sequence[str],
+    erase: str | None,
+    exact: bool = False,
+    notes: list[str] | None = None,
 ) -> list[Edit]:
     """The edits that ``--replace OLD=NEW`` and ``--erase WORD`` ask for on the detected ``words``.
 
-    A word is matched as read, case-insensitive and without surrounding punctuation unless
-    ``exact``; a request that matches nothing is one error listing what was found.
+    A word is matched as read (:func:`match_word`: case-insensitive and without surrounding
+    punctuation unless ``exact``; a reading a letter off when none matches, with a note appended
+    to ``notes``, and the word as the user typed it as the old word's text); a request that
+    matches nothing is one error listing what was found.
     """
     requests: list[tuple[str, str | None]] = []
     for item in replace:
@@ -140,14 +186,19 @@ def word_edits(
         requests.append((erase, None))
     edits = []
     for old, new in requests:
-        hits = [w for w in words if _normal(w.text, exact) == _normal(old, exact)]
+        hits, note = match_word(words, old, exact)
         if not hits:
             found = ", ".join(repr(w.text) for w in words[:30]) + (" ..." if len(words) > 30 else "")
             raise EditError(
                 f"no word reads {old!r} in the photo (found: {found or 'no words'}); "
                 "check the spelling (--list shows what was read)"
             )
+        if note is not None and notes is not None:
+            notes.append(note)
         edits += [
-            Edit(w.box, "", erase=True) if new is None else Edit(w.box, new, source=w.text, letters=w.letters) for w in hits
+            Edit(w.box, "", erase=True)
+            if new is None
+            else Edit(w.box, new, source=w.text if note is None else old.strip(), letters=w.letters)
+            for w in hits
         ]
     return edits
