@@ -23,6 +23,9 @@ step                what it does (split design only: networks with a background 
                     needs the old word's text): its mask kept to them before the hole is cut and
                     the layout runs (``keep_word``: the lines above and below are left alone), and
                     with ``refit`` the new word's rows moved onto them
+``slant``           the new word leaned as the old word's letters lean against its text drawn
+                    plain (:class:`~tsb.inference.slant.Slant`; needs the old word's text): an
+                    italic stays italic
 ``keep_in_box``     the new word squeezed along its line (and moved) to lie within the part of the
                     crop that may change, when the caller gives it (``bounds``: a photo editor's
                     box inside its context crop), so that no letter is cut off where the paste
@@ -59,10 +62,11 @@ from torch import Tensor
 from tsb.errors import ConfigError
 from tsb.inference.extrusion import SourceExtrusion
 from tsb.inference.ink_colour import InkColours
-from tsb.inference.ink_height import InkHeight
+from tsb.inference.ink_height import InkHeight, ink_in_mask
 from tsb.inference.palette import SourceColours
 from tsb.inference.refine import TextRegionRefiner
 from tsb.inference.ring_weight import ring_strength
+from tsb.inference.slant import Slant
 from tsb.models.generator import GeneratorOutput
 from tsb.models.layout import squeeze_inside, true_extent, warp
 from tsb.models.stylebrush import broadcast_style
@@ -85,6 +89,7 @@ class Pipeline:
         ink_height: the letter height and baseline step, or None.
         ink_colours: the full-contrast ink colours step, or None.
         keep_in_box: squeeze the new word into the ``bounds`` given to :meth:`generate`.
+        slant: the lean step, or None.
     """
 
     def __init__(
@@ -98,6 +103,7 @@ class Pipeline:
         ink_colours: InkColours | None = None,
         keep_in_box: bool = False,
         fit_ring: bool = False,
+        slant: Slant | None = None,
     ) -> None:
         if effect_ring < 0:
             raise ConfigError(f"inference.effect_ring must be >= 0 pixels, got {effect_ring}")
@@ -119,6 +125,7 @@ class Pipeline:
         self.ink_colours = ink_colours
         self.keep_in_box = bool(keep_in_box)
         self.fit_ring = bool(fit_ring)
+        self.slant = slant
 
     @property
     def steps(self) -> list[str]:
@@ -136,6 +143,7 @@ class Pipeline:
         "ink_colours": None,
         "keep_in_box": False,
         "fit_ring": False,
+        "slant": None,
     }
 
     def without(self, *names: str) -> Pipeline:
@@ -234,6 +242,14 @@ class Pipeline:
                 fits, (1 - content) / 2, layout, mask, colours=(learned,)
             )
             foreground = learned
+        if self.slant is not None and source is not None:
+            # the old word's lean, measured on its letters against its text drawn plain
+            old_ink = ink_in_mask(style, background, source_mask > 0.5).to(style.dtype)
+            lean = self.slant.measure(old_ink, (1 - source.float()) / 2)
+            moved = learned is foreground
+            frame = (int(old_ink.shape[-2]), int(old_ink.shape[-1]))
+            layout, mask, learned = self.slant(lean, frame, layout, mask, learned)
+            foreground = learned if moved else foreground
         if box_only:
             # the new letters within the old word's span in the part of the crop that is pasted:
             # none cut off at its edge, the space before the next word kept
