@@ -20,6 +20,7 @@ stays where the layout put it. Owns no weight.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from tsb.errors import ConfigError
@@ -45,18 +46,24 @@ def slant(ink: Tensor, shears: Tensor) -> Tensor:
     """The lean (B,) of the strokes of ``ink`` (B, 1, H, W) in [0, 1], pixels right per pixel up:
     the shear of ``shears`` (S,) that, undone, makes the column profile most peaked. A map
     without ink measures 0."""
-    b, _, h, w = ink.shape
     ink = ink.float()
+    b, _, h, w = ink.shape
     weight = ink.sum(dim=(1, 2, 3))
-    rows = torch.linspace(-1, 1, h, device=ink.device)
+    rows = (torch.arange(h, device=ink.device) + 0.5) * 2 / h - 1  # pixel centres, as warp
     pivot = (ink.sum(dim=(1, 3)) * rows).sum(-1) / weight.clamp_min(1e-6)  # the ink's middle row
-    scores = []
-    for k in shears:
-        # undo a lean of k: sample the ink where a stroke leaning by k would be
-        theta = shear_theta(-k.expand(b), pivot, (h, w))
-        upright = warp(ink, theta.to(ink.device))
-        scores.append(upright.sum(dim=2).square().sum(dim=(1, 2)))
-    best = torch.stack(scores, dim=1).argmax(dim=1)
+    # every shear at once, (S, B) maps: each row of the ink sampled where a stroke leaning by k
+    # would be (rows stay rows: the grid is built directly, not by ``F.affine_grid``)
+    k = shears.to(ink.device).float()[:, None, None, None] * h / w  # normalised x per normalised y
+    xs = (torch.arange(w, device=ink.device) + 0.5) * 2 / w - 1
+    along = (rows[None, :] - pivot[:, None])[None, :, :, None]  # (1, B, H, 1)
+    gx = (xs[None, None, None, :] - k * along).expand(-1, b, h, w)  # (S, B, H, W)
+    gy = rows[None, None, :, None].expand_as(gx)
+    grid = torch.stack([gx, gy], dim=-1).flatten(0, 1)
+    upright = F.grid_sample(
+        ink.repeat(shears.shape[0], 1, 1, 1), grid, mode="bilinear", padding_mode="zeros", align_corners=False
+    )
+    scores = upright.sum(dim=2).square().sum(dim=(1, 2)).view(-1, b)
+    best = scores.argmax(dim=0)
     return torch.where(weight > 0, shears.to(ink.device)[best], torch.zeros_like(weight))
 
 
@@ -94,7 +101,7 @@ class Slant:
         row of ``ink``."""
         b, h, w = ink.shape[0], ink.shape[-2], ink.shape[-1]
         lean = lean.to(ink.device).float().expand(b) * (w / h) / (frame[1] / frame[0])  # the angle kept
-        rows = torch.linspace(-1, 1, h, device=ink.device)
+        rows = (torch.arange(h, device=ink.device) + 0.5) * 2 / h - 1  # pixel centres, as warp
         profile = ink.float().sum(dim=(1, 3))
         pivot = (profile * rows).sum(-1) / profile.sum(-1).clamp_min(1e-6)
         theta = shear_theta(lean, pivot, (h, w))
