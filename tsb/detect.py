@@ -19,7 +19,10 @@ Two things the detector does not do on its own:
   :data:`CONTEXT` x its shorter side before detection (a scene loses nothing: the margin holds no
   text; blurred, so that letters at the edge do not run on as streaks), and the boxes are mapped
   back (when the frame shows nothing, the photo as it is) and clipped to the photo
-  (:func:`tsb.data.crop.clip_box`): a word's box, padding included, lies in the photo.
+  (:func:`tsb.data.crop.clip_box`) but for their padding: a box reaches past the photo's edge by at
+  most :data:`PAD` of its word's height, so that a word whose letters run to the edge (a tight
+  crop of a tilted sign) keeps every letter the photo shows in its box, its corners included; the
+  editor paints only inside the photo.
 - **Letter-spaced words.** A sign's letters spaced apart (``H O T E L``) are found as one-letter
   words; :data:`MIN_SPACED` or more of them on one baseline are one word, read again as a whole.
 """
@@ -128,7 +131,9 @@ class WordFinder:
         quads = [quad - margin for _, _, quad in joined]
         words = []
         for (text, score, _), quad, reach in zip(joined, quads, word_reach(quads), strict=True):
-            box = clip_box(reach_box(quad, *reach), size, tolerance=0.0)  # the word is in the photo
+            box = reach_box(quad, *reach)
+            # in the photo but for its padding: the letters at the photo's edge stay inside it
+            box = clip_box(box, size, tolerance=PAD * box[3] / (1 + 2 * PAD))
             letters = clip_box(quad_to_box(quad, pad_x=LETTERS_PAD_X), size, tolerance=0.0)
             if box[2] >= 1 and box[3] >= 1:
                 words.append(Word(text, score, box, letters))
@@ -165,7 +170,9 @@ def _frame(rgb: np.ndarray) -> tuple[np.ndarray, int]:
     step = max(1, m // 8)
     h, w = padded.shape[:2]
     small = cv2.resize(padded, (max(1, w // step), max(1, h // step)), interpolation=cv2.INTER_AREA)
-    framed = cv2.resize(cv2.GaussianBlur(small, (0, 0), sigmaX=m / 2 / step), (w, h), interpolation=cv2.INTER_LINEAR)
+    framed = cv2.resize(
+        cv2.GaussianBlur(small, (0, 0), sigmaX=m / 2 / step), (w, h), interpolation=cv2.INTER_LINEAR
+    )
     framed[m : m + rgb.shape[0], m : m + rgb.shape[1]] = rgb
     return framed, m
 
@@ -214,7 +221,9 @@ def word_reach(quads: Sequence[np.ndarray]) -> list[tuple[float, float]]:
             side = 1 if along > 0 else -1
             gap = max(0.0, abs(along) - wj / 2 - w / 2)
             gaps[side] = min(gaps.get(side, gap), gap)
-        before, after = (min(gaps[side] / 2, MAX_REACH * h) if side in gaps else PAD_X * h for side in (-1, 1))
+        before, after = (
+            min(gaps[side] / 2, MAX_REACH * h) if side in gaps else PAD_X * h for side in (-1, 1)
+        )
         out.append((before, after))
     return out
 

@@ -153,8 +153,30 @@ def test_a_photo_that_is_one_word_is_found(
     assert [w.text for w in words] == ["Market"]
     xc, _, w, _, _ = words[0].box
     assert abs(xc - photo.width / 2) < 0.1 * photo.width and w > 0.8 * photo.width  # the whole photo
-    corners = box_corners(words[0].box)  # clipped to the photo: the editor takes it as it is
-    assert (corners >= -0.5 - 1e-6).all() and (corners <= np.array(photo.size) - 0.5 + 1e-6).all()
+    # in the photo but for its padding (PAD of the word's height, a fifth of the padded box at most):
+    # the editor takes it as it is and paints inside the photo only
+    corners = box_corners(words[0].box)
+    past = 0.2 * words[0].box[3]
+    assert (corners >= -0.5 - past).all() and (corners <= np.array(photo.size) - 0.5 + past).all()
+    assert corners[:, 1].min() < -0.5 < photo.height - 0.5 < corners[:, 1].max()  # the padding kept
+
+
+def test_a_tilted_word_whose_letters_run_to_the_photos_edge_is_replaced_whole() -> None:
+    """TOAST on a steep 3-D sign, cropped tight: its first T and its final ST lie at the photo's
+    corners. Its box reaches past the edge by its padding (not cut to the largest box of its angle
+    inside the photo, which left a letter at each end: read 'TGULAGSST'), so with the published
+    weights the judge reads the new word alone."""
+    from tsb import published
+    from tsb.edit import Editor
+
+    path = REAL_WORDS / "demo_5.png"
+    if not path.is_file() or published.DEFAULT not in published.read_manifest():
+        pytest.skip("needs shared/data/real-words and the published weights")
+    photo = Image.open(path).convert("RGB")
+    words = find_words(photo)
+    assert [w.text for w in words] == ["TOAST"]
+    edited, _ = Editor(None, "cpu").edit(photo, word_edits(words, ["TOAST=GULAGS"], None))
+    assert [w.text for w in find_words(edited)] == ["GULAGS"]
 
 
 @pytest.mark.parametrize("name", ["demo_3.png", "demo_7.png"])

@@ -30,7 +30,7 @@ HEIGHT = 64
 WIDTH_MULTIPLE = 16
 MAX_STYLE_WIDTH = 1024
 BOX_TOLERANCE = 1.0  # pixels a box corner may stick out of the image (rounding)
-MIN_INSIDE = 0.5  # a box is clipped to the image when at least this share of it lies inside
+MIN_INSIDE = 0.5  # a box is edited when at least this share of it lies inside the image
 MAX_SQUEEZE = 4.0  # a text may be drawn at most this many times narrower than its natural width
 
 
@@ -169,16 +169,17 @@ class Editor:
 
     @staticmethod
     def fit_box(box: Box, size: tuple[int, int]) -> Box:
-        """``box`` clipped to the image (a detected word at the photo's edge, its padding past it);
-        refused when less than half of it lies in the image (a box given in the wrong place)."""
-        clipped = clip_box(box, size, BOX_TOLERANCE)
-        if clipped[2] * clipped[3] < MIN_INSIDE * box[2] * box[3]:
+        """``box`` as given when at least half of it lies in the image (a detected word at the photo's
+        edge, its padding or its end past it: the pixels outside are never painted, and the crop
+        repeats the photo's edge pixels there); refused otherwise (a box given in the wrong place)."""
+        inside = clip_box(box, size, BOX_TOLERANCE)
+        if inside[2] * inside[3] < MIN_INSIDE * box[2] * box[3]:
             w, h = size
             raise EditError(
                 f"box {format_box(box)} lies mostly outside the {w}x{h} image; "
                 "give a box inside the image (X,Y = top-left corner, then width, height, angle)"
             )
-        return clipped
+        return box
 
     # one word ------------------------------------------------------------------------------------
     def _style(self, photo: Image.Image, box: Box) -> tuple[torch.Tensor, Box, int]:

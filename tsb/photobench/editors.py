@@ -16,7 +16,7 @@
 
 An editor refuses an edit by raising :class:`tsb.errors.EditError` (the benchmark counts it as
 refused, with its message). ``font`` refuses the boxes ``model`` refuses for reaching past the
-image (:meth:`tsb.edit.Editor.fit_box`: clipped to the image, refused when mostly outside); ``copy`` refuses nothing.
+image (:meth:`tsb.edit.Editor.fit_box`: refused when mostly outside it); ``copy`` refuses nothing.
 """
 
 from __future__ import annotations
