@@ -261,7 +261,8 @@ def test_a_damaged_paired_folder_is_one_message(
     assert e.value.exit_code == 2 and "\n" not in message and ("a.png" in message or "i_t.txt" in message), message
 
 
-PHOTO = ["refine", "extrusion", "source_colours", "sharp_mask", "effect_ring", "ink_height", "keep_in_box", "fit_ring"]
+PHOTO = ["refine", "extrusion", "source_colours", "sharp_mask", "effect_ring", "ink_height", "keep_in_box", "fit_ring",
+         "slant"]  # fmt: skip
 
 
 @pytest.mark.parametrize(
