@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from tsb.inference.palette import source_colours, sure_cores
+from tsb.inference.palette import SourceColours, source_colours, sure_cores
 from tsb.inference.pipeline import Pipeline
 from tsb.models.background import BackgroundNet
 from tsb.models.split import SplitBrushNet
@@ -48,6 +48,29 @@ def test_thin_letters_keep_their_own_colour_beside_thick_ones() -> None:
     red, green = _rgb(0.6, 0.0, 0.0).flatten(), _rgb(0.0, 0.5, 0.0).flatten()
     between = out[0, :, 30, 12]  # between two red strokes
     assert float((between - red).norm()) < 0.5 * float((between - green).norm())
+
+
+def test_with_the_background_the_colours_come_from_the_ink_not_the_counters() -> None:
+    """White ring letters on blue, the eraser's mask a blob over each (their counters included):
+    eroded, the blob leaves the blue counters, which colour the new letters there; kept to the ink
+    first (the pixels that differ from the background), the colours are the letters' white."""
+    blue, white = _rgb(0.0, 0.6, 0.8), _rgb(1.0, 1.0, 1.0)
+    style = blue.expand(1, 3, 64, 160).clone()
+    mask = torch.zeros(1, 1, 64, 160)
+    for x0 in range(10, 150, 30):  # ring letters 20 wide, strokes 4 pixels, counters 12 x 24
+        style[..., 16:48, x0 : x0 + 20] = white
+        style[..., 20:44, x0 + 4 : x0 + 16] = blue
+        mask[..., 12:52, x0 - 4 : x0 + 24] = 1  # the blob: letter, counter and a margin
+    background = blue.expand(1, 3, 64, 160)
+    centre = (slice(None), 32, 20)  # a counter's middle
+    blob, _ = source_colours(style, mask, erode=2)
+    ink, found = source_colours(style, mask, erode=2, background=background)
+    assert bool(found.all())
+    assert float((blob[0][centre] - blue.flatten()).norm()) < 0.3  # the counter's own blue
+    assert float((ink[0][centre] - white.flatten()).norm()) < 0.3  # the letters' white
+    step = SourceColours(ink_only=True)
+    assert torch.allclose(step(style, mask, background)[0], ink)
+    assert torch.allclose(SourceColours()(style, mask, background)[0], blob)  # off: the blob's
 
 
 class _Bold(torch.nn.Module):

@@ -8,6 +8,13 @@ so no anti-aliased edge, thin outline or shadow edge mixes in; less where the le
 thin for it) are spread over the crop by pull-push with smoothing
 (:func:`~tsb.utils.fill.pull_push`): every pixel of the new word takes the colour of the
 old letters nearest to it. Owns no weight.
+
+With ``ink_only`` the sure pixels are first kept to the letters' ink
+(:func:`~tsb.inference.ink_height.ink_in_mask`: those that differ from the eraser's background by
+half the letters' contrast). The eraser's mask of small letters is a blob that fills their
+counters and the gaps between their strokes; eroded, what is left of it is those counters, in the
+background's colour, and a new letter crossing one came back with a gap in it (the scene's
+``haul`` read ``hau!``).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from tsb.errors import ConfigError
+from tsb.inference.ink_height import ink_in_mask
 from tsb.utils.fill import pull_push
 from tsb.utils.image import grow_mask
 
@@ -47,6 +55,7 @@ def source_colours(
     smooth: int = 8,
     min_pixels: int = 20,
     erode: int = 2,
+    background: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """The old word's colours spread over the crop (B, 3, H, W), and whether each sample has an
     old word to take them from (B, 1, 1, 1) bool (fewer than ``min_pixels`` sure pixels: no; the
@@ -59,21 +68,33 @@ def source_colours(
         smooth: Jacobi steps per level of the spreading (:func:`pull_push`).
         erode: pixels the sure region shrinks by first (no edge, thin outline or shadow edge
             mixes in); less where the letters are too thin for it (:func:`sure_cores`).
+        background: the crop without its word (B, 3, H, W); given, the sure region is kept to the
+            letters' ink first (:func:`~tsb.inference.ink_height.ink_in_mask`).
     """
-    weight = sure_cores((source_mask > sure).to(style.dtype), erode)
+    region = source_mask > sure
+    if background is not None:
+        region = ink_in_mask(style, background, region)
+    weight = sure_cores(region.to(style.dtype), erode)
     found = weight.sum(dim=(1, 2, 3), keepdim=True) >= min_pixels
     return pull_push(style, weight, smooth), found
 
 
 class SourceColours:
-    """The source palette step of the inference pipeline: ``(style, source_mask) -> (colours, found)``,
-    :func:`source_colours` with these settings."""
+    """The source palette step of the inference pipeline: ``(style, source_mask, background) ->
+    (colours, found)``, :func:`source_colours` with these settings; ``ink_only``: the sure pixels
+    kept to the letters' ink (the caller gives the eraser's background)."""
 
-    def __init__(self, **settings: float) -> None:
-        known = dict(list(inspect.signature(source_colours).parameters.items())[2:])  # after style, mask
+    def __init__(self, ink_only: bool = False, **settings: float) -> None:
+        known = {
+            name: p
+            for name, p in list(inspect.signature(source_colours).parameters.items())[2:]  # after style, mask
+            if name != "background"
+        }
         unknown = sorted(set(settings) - set(known))
         if unknown:
-            raise ConfigError(f"inference.source_colours takes {', '.join(known)}; got {', '.join(unknown)}")
+            raise ConfigError(
+                f"inference.source_colours takes ink_only, {', '.join(known)}; got {', '.join(unknown)}"
+            )
         full = {name: settings.get(name, p.default) for name, p in known.items()}
         if not 0 < full["sure"] < 1 or full["smooth"] < 0 or full["min_pixels"] < 1 or full["erode"] < 0:
             raise ConfigError(
@@ -81,6 +102,10 @@ class SourceColours:
                 f"got {full}"
             )
         self.settings = settings
+        self.ink_only = bool(ink_only)
 
-    def __call__(self, style: Tensor, source_mask: Tensor) -> tuple[Tensor, Tensor]:
-        return source_colours(style, source_mask, **self.settings)  # type: ignore[arg-type]
+    def __call__(
+        self, style: Tensor, source_mask: Tensor, background: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        ink_background = background if self.ink_only else None
+        return source_colours(style, source_mask, **self.settings, background=ink_background)  # type: ignore[arg-type]

@@ -271,7 +271,9 @@ class Pipeline:
                 offset = broadcast_style(ext.offset, batch) * scale.to(ext.offset)
                 sides = (offset, broadcast_style(ext.found, batch), fit(ext.colour))
         if self.source_colours is not None:
-            palette, found = self.source_colours(style, source_mask if faces is None else source_mask * faces)
+            palette, found = self.source_colours(
+                style, source_mask if faces is None else source_mask * faces, background
+            )
             foreground = fit(palette).where(broadcast_style(found, batch), foreground)
         if self.ink_colours is not None:
             palette, found = self.ink_colours(style, background, source_mask if faces is None else source_mask * faces)
