@@ -132,7 +132,8 @@ class WordFinder:
         words = []
         for (text, score, _), quad, reach in zip(joined, quads, word_reach(quads), strict=True):
             box = reach_box(quad, *reach)
-            # in the photo but for its padding: the letters at the photo's edge stay inside it
+            # in the photo but for its padding (PAD x the word's height; the box is 1 + 2 PAD of it):
+            # the letters at the photo's edge stay inside it
             box = clip_box(box, size, tolerance=PAD * box[3] / (1 + 2 * PAD))
             letters = clip_box(quad_to_box(quad, pad_x=LETTERS_PAD_X), size, tolerance=0.0)
             if box[2] >= 1 and box[3] >= 1:

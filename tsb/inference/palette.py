@@ -51,11 +51,11 @@ def sure_cores(sure: Tensor, erode: int = 2, band: int = 16, min_pixels: int = 4
 def source_colours(
     style: Tensor,
     source_mask: Tensor,
+    background: Tensor | None = None,
     sure: float = 0.8,
     smooth: int = 8,
     min_pixels: int = 20,
     erode: int = 2,
-    background: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """The old word's colours spread over the crop (B, 3, H, W), and whether each sample has an
     old word to take them from (B, 1, 1, 1) bool (fewer than ``min_pixels`` sure pixels: no; the
@@ -64,12 +64,12 @@ def source_colours(
     Args:
         style: the style crop (B, 3, H, W) in [-1, 1].
         source_mask: the old word's mask (B, 1, H, W) in [0, 1].
+        background: the crop without its word (B, 3, H, W); given, the sure region is kept to the
+            letters' ink first (:func:`~tsb.inference.ink_height.ink_in_mask`).
         sure: the mask value above which a pixel is the old word's.
         smooth: Jacobi steps per level of the spreading (:func:`pull_push`).
         erode: pixels the sure region shrinks by first (no edge, thin outline or shadow edge
             mixes in); less where the letters are too thin for it (:func:`sure_cores`).
-        background: the crop without its word (B, 3, H, W); given, the sure region is kept to the
-            letters' ink first (:func:`~tsb.inference.ink_height.ink_in_mask`).
     """
     region = source_mask > sure
     if background is not None:
@@ -85,11 +85,8 @@ class SourceColours:
     kept to the letters' ink (the caller gives the eraser's background)."""
 
     def __init__(self, ink_only: bool = False, **settings: float) -> None:
-        known = {
-            name: p
-            for name, p in list(inspect.signature(source_colours).parameters.items())[2:]  # after style, mask
-            if name != "background"
-        }
+        # the settings: the parameters after style, mask and background
+        known = dict(list(inspect.signature(source_colours).parameters.items())[3:])
         unknown = sorted(set(settings) - set(known))
         if unknown:
             raise ConfigError(
@@ -107,5 +104,4 @@ class SourceColours:
     def __call__(
         self, style: Tensor, source_mask: Tensor, background: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
-        ink_background = background if self.ink_only else None
-        return source_colours(style, source_mask, **self.settings, background=ink_background)  # type: ignore[arg-type]
+        return source_colours(style, source_mask, background if self.ink_only else None, **self.settings)  # type: ignore[arg-type]

@@ -42,6 +42,17 @@ def shear_theta(shear: Tensor, pivot: Tensor, size: tuple[int, int]) -> Tensor:
     return theta
 
 
+def pixel_rows(h: int, device: torch.device) -> Tensor:
+    """The centres of ``h`` rows in normalised coordinates (as ``warp`` samples them)."""
+    return (torch.arange(h, device=device) + 0.5) * 2 / h - 1
+
+
+def middle_row(ink: Tensor) -> Tensor:
+    """The ink-weighted middle row (B,) of ``ink`` (B, 1, H, W), normalised (0 for no ink)."""
+    profile = ink.float().sum(dim=(1, 3))
+    return (profile * pixel_rows(ink.shape[-2], ink.device)).sum(-1) / profile.sum(-1).clamp_min(1e-6)
+
+
 def slant(ink: Tensor, shears: Tensor) -> Tensor:
     """The lean (B,) of the strokes of ``ink`` (B, 1, H, W) in [0, 1], pixels right per pixel up:
     the shear of ``shears`` (S,) that, undone, makes the column profile most peaked. A map
@@ -49,8 +60,7 @@ def slant(ink: Tensor, shears: Tensor) -> Tensor:
     ink = ink.float()
     b, _, h, w = ink.shape
     weight = ink.sum(dim=(1, 2, 3))
-    rows = (torch.arange(h, device=ink.device) + 0.5) * 2 / h - 1  # pixel centres, as warp
-    pivot = (ink.sum(dim=(1, 3)) * rows).sum(-1) / weight.clamp_min(1e-6)  # the ink's middle row
+    rows, pivot = pixel_rows(h, ink.device), middle_row(ink)
     # every shear at once, (S, B) maps: each row of the ink sampled where a stroke leaning by k
     # would be (rows stay rows: the grid is built directly, not by ``F.affine_grid``)
     k = shears.to(ink.device).float()[:, None, None, None] * h / w  # normalised x per normalised y
@@ -101,8 +111,5 @@ class Slant:
         row of ``ink``."""
         b, h, w = ink.shape[0], ink.shape[-2], ink.shape[-1]
         lean = lean.to(ink.device).float().expand(b) * (w / h) / (frame[1] / frame[0])  # the angle kept
-        rows = (torch.arange(h, device=ink.device) + 0.5) * 2 / h - 1  # pixel centres, as warp
-        profile = ink.float().sum(dim=(1, 3))
-        pivot = (profile * rows).sum(-1) / profile.sum(-1).clamp_min(1e-6)
-        theta = shear_theta(lean, pivot, (h, w))
+        theta = shear_theta(lean, middle_row(ink), (h, w))
         return [warp(x, theta) for x in (ink, *layers)]
